@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up what the tests need on a fresh machine (npm packages, SIPp) and runs lint and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v sipp >/dev/null 2>&1; then
+  echo "sipp not found: installing Debian package sip-tester" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sip-tester >/dev/null
+fi
+
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+npm run lint
+npm test
