@@ -1,3 +1,4 @@
+import type { Clock } from "../../lib/index.ts";
 import type { ParseError, SipMessage, SipRequest, SipResponse } from "../message/index.ts";
 
 /** Transports Trunkline speaks. */
@@ -38,7 +39,14 @@ export type DropReason =
   | { readonly code: "NO_ROUTE_FOR_RESPONSE" };
 
 /** Stable transport error codes (thrown or rejected with `code` set; callers branch on it). */
-export type TransportErrorCode = "ERR_TRANSPORT_CONNECT" | "ERR_TRANSPORT_SEND" | "ERR_TRANSPORT_NO_LISTENER" | "ERR_TRANSPORT_CLOSED";
+export type TransportErrorCode =
+  | "ERR_TRANSPORT_CONNECT"
+  | "ERR_TRANSPORT_SEND"
+  | "ERR_TRANSPORT_NO_LISTENER"
+  | "ERR_TRANSPORT_CLOSED"
+  | "ERR_TRANSPORT_BIND"
+  | "ERR_TRANSPORT_RESOLVE"
+  | "ERR_TRANSPORT_HANDLER";
 
 /** An operational transport failure: a stable code and the underlying cause. */
 export class TransportError extends Error {
@@ -77,4 +85,49 @@ export interface SipTransport {
   listening(): ReadonlyArray<{ readonly protocol: TransportProtocol; readonly endpoint: Endpoint }>;
   /** Closes every listener and connection. */
   close(): Promise<void>;
+}
+
+/** One address to listen on. */
+export interface ListenOptions {
+  readonly protocol: TransportProtocol;
+  /** Numeric IPv4 or IPv6 address (IPv6 without brackets); `0.0.0.0` or `::` for all. */
+  readonly address: string;
+  /** 0 picks a free port; listening() tells which. */
+  readonly port: number;
+  /** Host (name or address) and port written in Via sent-by instead of the bound ones, e.g. behind static NAT. */
+  readonly publicAddress?: { readonly host: string; readonly port?: number };
+}
+
+/** TLS files and policy, shared by the server side and the client side. */
+export interface TlsOptions {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Trusted CAs for peers' certificates; Node's default roots when absent. */
+  readonly caFile?: string;
+  /** Server side: ask for and verify a client certificate. Default false. */
+  readonly requireClientCert?: boolean;
+  /** Client side: verify the server certificate and its name. Default true. */
+  readonly verifyServer?: boolean;
+}
+
+/** Options of createTransport; every limit has a default. */
+export interface TransportOptions {
+  readonly listen: ReadonlyArray<ListenOptions>;
+  readonly tls?: TlsOptions;
+  /** Largest message accepted, in bytes. Default 65536. */
+  readonly maxMessageSize?: number;
+  /** Open TCP/TLS connections, both directions; further ones are refused. Default 10000. */
+  readonly maxConnections?: number;
+  /** A connection with no traffic for this long is closed. Default 600000 (10 min). */
+  readonly idleTimeoutMs?: number;
+  /** RFC 3261 18.1.1: requests larger than this go over TCP when a TCP listener exists. Default 1300. */
+  readonly udpMtuThreshold?: number;
+  /** Timeout for establishing an outbound TCP/TLS connection. Default 10000. */
+  readonly connectTimeoutMs?: number;
+  readonly clock?: Clock;
+  /**
+   * Told about failures that have nobody to reject: socket errors, a handler that threw.
+   * Default: process.emitWarning.
+   */
+  readonly onError?: (error: TransportError) => void;
 }
