@@ -1,0 +1,88 @@
+import { newTag } from "../../lib/index.ts";
+import { createResponse, type NameAddr, type SipRequest, type SipResponse, type Via } from "../message/index.ts";
+
+const EMPTY = Buffer.alloc(0);
+
+/** RFC 3261 8.1.1.7: a branch starting with this cookie was made by an RFC 3261 element. */
+export const MAGIC_COOKIE = "z9hG4bK";
+
+/** Copies a name-addr so that a derived message never shares mutable params with its source. */
+export function copyNameAddr(value: NameAddr): NameAddr {
+  return { displayName: value.displayName, uri: value.uri, params: { ...value.params } };
+}
+
+/** Copies a Via value. */
+export function copyVia(value: Via): Via {
+  return { transport: value.transport, host: value.host, port: value.port, params: { ...value.params } };
+}
+
+/** The top Via branch, or null when absent. */
+export function topBranch(message: SipRequest | SipResponse): string | null {
+  const top = message.via[0];
+  if (top === undefined) return null;
+  const branch = top.params["branch"];
+  return branch === undefined || branch === null ? null : branch;
+}
+
+/** A local response the client transaction hands its TU on timeout (408) or transport failure (503). */
+export function synthesizeResponse(request: SipRequest, status: 408 | 503): SipResponse {
+  return createResponse(request, status);
+}
+
+/** A To tag for final responses the layer makes up itself (481, 503 without a TU). */
+export function freshTag(): string {
+  return newTag();
+}
+
+/**
+ * RFC 3261 17.1.1.3: the ACK for a non-2xx final response, built by the INVITE client transaction.
+ * Same Request-URI, Call-ID, From and CSeq number as the INVITE, To from the response, only the top
+ * Via of the INVITE, and the INVITE's Route header fields.
+ */
+export function buildNon2xxAck(invite: SipRequest, response: SipResponse): SipRequest {
+  const top = invite.via[0];
+  return {
+    kind: "request",
+    method: "ACK",
+    uri: invite.uri,
+    via: top === undefined ? [] : [copyVia(top)],
+    from: copyNameAddr(invite.from),
+    to: copyNameAddr(response.to),
+    callId: invite.callId,
+    cseq: { seq: invite.cseq.seq, method: "ACK" },
+    contact: [],
+    contactWildcard: false,
+    route: invite.route.map(copyNameAddr),
+    recordRoute: [],
+    maxForwards: 70,
+    contentType: null,
+    headers: [],
+    body: EMPTY,
+  };
+}
+
+/**
+ * RFC 3261 9.1: the CANCEL for a request: same Request-URI, Call-ID, To, From and CSeq number
+ * (method CANCEL), a single Via equal to the request's top Via (same branch), and the same Route.
+ */
+export function buildCancel(request: SipRequest, reason?: string): SipRequest {
+  const top = request.via[0];
+  return {
+    kind: "request",
+    method: "CANCEL",
+    uri: request.uri,
+    via: top === undefined ? [] : [copyVia(top)],
+    from: copyNameAddr(request.from),
+    to: copyNameAddr(request.to),
+    callId: request.callId,
+    cseq: { seq: request.cseq.seq, method: "CANCEL" },
+    contact: [],
+    contactWildcard: false,
+    route: request.route.map(copyNameAddr),
+    recordRoute: [],
+    maxForwards: 70,
+    contentType: null,
+    headers: reason === undefined ? [] : [{ name: "Reason", value: reason }],
+    body: EMPTY,
+  };
+}

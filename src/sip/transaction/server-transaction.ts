@@ -1,0 +1,239 @@
+import type { Timer } from "../../lib/index.ts";
+import { createResponse, type SipRequest, type SipResponse } from "../message/index.ts";
+import type { InboundContext } from "../transport/index.ts";
+import type { TransactionHost } from "./host.ts";
+import type { InviteServerState, NonInviteServerState, ServerFailure, ServerTransaction } from "./types.ts";
+
+function cancelTimer(timer: Timer | null): null {
+  if (timer !== null) timer.cancel();
+  return null;
+}
+
+/**
+ * INVITE server transaction, RFC 3261 17.2.1 as amended by RFC 6026: a 2xx moves it to Accepted
+ * (Timer L) where INVITE retransmissions are absorbed and ACKs go to the TU; a non-2xx final is
+ * retransmitted on Timer G (UDP) until the ACK or Timer H.
+ */
+export class InviteServerTransaction implements ServerTransaction {
+  readonly isInvite = true;
+  readonly method: string;
+  state: InviteServerState = "Proceeding";
+  lastResponse: SipResponse | null = null;
+  cancelled = false;
+  oncancel: ((cancel: SipRequest, tx: ServerTransaction) => void) | null = null;
+  onfailure: ((failure: ServerFailure, tx: ServerTransaction) => void) | null = null;
+
+  private readonly reliable: boolean;
+  private intervalG: number;
+  private trying100: Timer | null = null;
+  private timerG: Timer | null = null;
+  private timerH: Timer | null = null;
+  private timerI: Timer | null = null;
+  private timerL: Timer | null = null;
+
+  constructor(
+    private readonly host: TransactionHost,
+    readonly request: SipRequest,
+    readonly context: InboundContext,
+    readonly key: string,
+    readonly branch: string,
+  ) {
+    this.method = request.method;
+    this.reliable = context.protocol !== "UDP";
+    this.intervalG = host.timers.t1;
+  }
+
+  /** Enters Proceeding; the 100 Trying waits for the TU to stay quiet for 200 ms (17.2.1). */
+  start(): void {
+    this.trying100 = this.host.clock.schedule(this.host.timers.trying, this.onTrying);
+  }
+
+  respond(response: SipResponse): void {
+    const status = response.status;
+    if (this.state === "Proceeding") {
+      this.trying100 = cancelTimer(this.trying100);
+      this.lastResponse = response;
+      if (status < 200) {
+        this.send(response);
+      } else if (status < 300) {
+        this.state = "Accepted";
+        this.timerL = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerL);
+        this.send(response);
+      } else {
+        this.state = "Completed";
+        if (!this.reliable) this.timerG = this.host.clock.schedule(this.intervalG, this.onTimerG);
+        this.timerH = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerH);
+        this.send(response);
+      }
+    } else if (this.state === "Accepted" && status >= 200 && status < 300) {
+      // RFC 6026 7.1: the TU retransmits its 2xx itself; the transaction only passes it down.
+      this.lastResponse = response;
+      this.send(response);
+    }
+  }
+
+  /** A retransmission of the INVITE (17.2.1). */
+  receiveRequest(): void {
+    if ((this.state === "Proceeding" || this.state === "Completed") && this.lastResponse !== null) {
+      this.send(this.lastResponse);
+    }
+    // Accepted (RFC 6026 7.1) and Confirmed absorb it.
+  }
+
+  /** An ACK matched this transaction by branch. */
+  receiveAck(ack: SipRequest, context: InboundContext): void {
+    if (this.state === "Completed") {
+      this.timerG = cancelTimer(this.timerG);
+      this.timerH = cancelTimer(this.timerH);
+      this.state = "Confirmed";
+      if (this.reliable) this.terminate();
+      else this.timerI = this.host.clock.schedule(this.host.timers.t4, this.onTimerI);
+    } else if (this.state === "Accepted") {
+      this.host.deliverAck(ack, context);
+    }
+  }
+
+  /** Marks the INVITE cancelled (9.2); true when it was still Proceeding and the TU should answer 487. */
+  markCancelled(): boolean {
+    if (this.state !== "Proceeding") return false;
+    this.cancelled = true;
+    return true;
+  }
+
+  /** Stops every timer without telling the TU (layer close). */
+  dispose(): void {
+    this.trying100 = cancelTimer(this.trying100);
+    this.timerG = cancelTimer(this.timerG);
+    this.timerH = cancelTimer(this.timerH);
+    this.timerI = cancelTimer(this.timerI);
+    this.timerL = cancelTimer(this.timerL);
+    this.state = "Terminated";
+  }
+
+  private send(response: SipResponse): void {
+    this.host.transport.sendResponse(response, this.context).catch(this.onSendError);
+  }
+
+  private readonly onSendError = (error: unknown): void => {
+    if (this.state === "Terminated") return;
+    // RFC 6026 7.1: in Accepted a transport error is reported but the transaction stays, so
+    // INVITE retransmissions keep being absorbed until Timer L.
+    if (this.state !== "Accepted") this.terminate();
+    this.onfailure?.({ code: "transport", error }, this);
+  };
+
+  private readonly onTrying = (): void => {
+    this.trying100 = null;
+    if (this.state !== "Proceeding" || this.lastResponse !== null) return;
+    // 17.2.1: the 100 Trying SHOULD NOT carry a To tag the TU has not chosen yet.
+    const trying = createResponse(this.request, 100);
+    this.lastResponse = trying;
+    this.send(trying);
+  };
+
+  private readonly onTimerG = (): void => {
+    this.timerG = null;
+    if (this.state !== "Completed" || this.lastResponse === null) return;
+    this.send(this.lastResponse);
+    this.intervalG = Math.min(2 * this.intervalG, this.host.timers.t2);
+    this.timerG = this.host.clock.schedule(this.intervalG, this.onTimerG);
+  };
+
+  private readonly onTimerH = (): void => {
+    this.timerH = null;
+    if (this.state !== "Completed") return;
+    this.terminate();
+    this.onfailure?.({ code: "timeout" }, this);
+  };
+
+  private readonly onTimerI = (): void => {
+    this.timerI = null;
+    this.terminate();
+  };
+
+  private readonly onTimerL = (): void => {
+    this.timerL = null;
+    this.terminate();
+  };
+
+  private terminate(): void {
+    if (this.state === "Terminated") return;
+    this.dispose();
+    this.host.removeServer(this.key, false);
+  }
+}
+
+/**
+ * Non-INVITE server transaction, RFC 3261 17.2.2: request retransmissions are absorbed in Trying and
+ * answered with the last response afterwards; Timer J keeps the final response around over UDP.
+ */
+export class NonInviteServerTransaction implements ServerTransaction {
+  readonly isInvite = false;
+  readonly method: string;
+  readonly cancelled = false;
+  state: NonInviteServerState = "Trying";
+  lastResponse: SipResponse | null = null;
+  oncancel: ((cancel: SipRequest, tx: ServerTransaction) => void) | null = null;
+  onfailure: ((failure: ServerFailure, tx: ServerTransaction) => void) | null = null;
+
+  private readonly reliable: boolean;
+  private timerJ: Timer | null = null;
+
+  constructor(
+    private readonly host: TransactionHost,
+    readonly request: SipRequest,
+    readonly context: InboundContext,
+    readonly key: string,
+    readonly branch: string,
+    private readonly isCancel: boolean,
+  ) {
+    this.method = request.method;
+    this.reliable = context.protocol !== "UDP";
+  }
+
+  respond(response: SipResponse): void {
+    if (this.state !== "Trying" && this.state !== "Proceeding") return;
+    this.lastResponse = response;
+    if (response.status < 200) {
+      this.state = "Proceeding";
+      this.send(response);
+      return;
+    }
+    this.state = "Completed";
+    this.send(response);
+    if (this.reliable) this.terminate();
+    else this.timerJ = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerJ);
+  }
+
+  /** A retransmission of the request (17.2.2). */
+  receiveRequest(): void {
+    if (this.state !== "Trying" && this.lastResponse !== null && this.state !== "Terminated") this.send(this.lastResponse);
+  }
+
+  /** Stops every timer without telling the TU (layer close). */
+  dispose(): void {
+    this.timerJ = cancelTimer(this.timerJ);
+    this.state = "Terminated";
+  }
+
+  private send(response: SipResponse): void {
+    this.host.transport.sendResponse(response, this.context).catch(this.onSendError);
+  }
+
+  private readonly onSendError = (error: unknown): void => {
+    if (this.state === "Terminated") return;
+    this.terminate();
+    this.onfailure?.({ code: "transport", error }, this);
+  };
+
+  private readonly onTimerJ = (): void => {
+    this.timerJ = null;
+    this.terminate();
+  };
+
+  private terminate(): void {
+    if (this.state === "Terminated") return;
+    this.dispose();
+    this.host.removeServer(this.key, this.isCancel);
+  }
+}
