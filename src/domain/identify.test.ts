@@ -1,0 +1,83 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { type IdentifyDecision, type IdentifyRequest, createIdentifier } from "./identify.ts";
+import { carrier, customer } from "./test-fixtures.ts";
+
+const customers = [
+  customer({ id: "ip-only", identification: { cidrs: ["198.51.100.0/24"], credentials: [] } }),
+  customer({ id: "digest-only", identification: { cidrs: [], credentials: [{ username: "pbx-digest", password: "s3cret" }] } }),
+  customer({
+    id: "both-required",
+    identification: { cidrs: ["198.51.100.77"], credentials: [{ username: "strict", password: "x" }], requireBoth: true },
+  }),
+  customer({ id: "either", identification: { cidrs: ["2001:db8:5::/48"], credentials: [{ username: "roamer", password: "y" }] } }),
+  // Two PBXs behind one NAT address.
+  customer({ id: "nat-a", identification: { cidrs: ["203.0.113.9"], credentials: [{ username: "nat-a", password: "a" }] } }),
+  customer({ id: "nat-b", identification: { cidrs: ["203.0.113.9"], credentials: [{ username: "nat-b", password: "b" }] } }),
+];
+const carriers = [carrier({ id: "carrier-x", sourceCidrs: ["192.0.2.0/28", "2001:db8:c::/48"] })];
+
+/** What a decision says in one comparable string. */
+function summary(d: IdentifyDecision): string {
+  switch (d.kind) {
+    case "carrier":
+      return `carrier ${d.carrier.id}`;
+    case "customer":
+      return `customer ${d.customer.id} by ${d.matchedBy}${d.verify !== undefined ? ` verify ${d.verify.username}` : ""}`;
+    case "challenge":
+      return "challenge";
+    case "refuse":
+      return `refuse ${d.refusal.status} ${d.refusal.kind}`;
+  }
+}
+
+describe("identify", () => {
+  const built = createIdentifier(customers, carriers);
+  assert.ok(built.ok);
+  const cases: [request: IdentifyRequest, expected: string][] = [
+    [{ sourceAddress: "192.0.2.5" }, "carrier carrier-x"],
+    [{ sourceAddress: "::ffff:192.0.2.5" }, "carrier carrier-x"],
+    [{ sourceAddress: "2001:db8:c::10" }, "carrier carrier-x"],
+    [{ sourceAddress: "198.51.100.20" }, "customer ip-only by source-ip"],
+    [{ sourceAddress: "198.51.100.20", digestUsername: "pbx-digest" }, "customer ip-only by source-ip"],
+    [{ sourceAddress: "203.0.113.50", digestUsername: "pbx-digest" }, "customer digest-only by credentials verify pbx-digest"],
+    [{ sourceAddress: "203.0.113.50" }, "challenge"],
+    [{ sourceAddress: "203.0.113.50", digestUsername: "mallory" }, "refuse 403 bad-credentials"],
+    // The /32 of both-required is more specific than ip-only's /24.
+    [{ sourceAddress: "198.51.100.77" }, "challenge"],
+    [{ sourceAddress: "198.51.100.77", digestUsername: "strict" }, "customer both-required by source-ip+credentials verify strict"],
+    [{ sourceAddress: "198.51.100.77", digestUsername: "roamer" }, "refuse 403 bad-credentials"],
+    [{ sourceAddress: "203.0.113.77", digestUsername: "strict" }, "refuse 403 unknown-source"],
+    [{ sourceAddress: "2001:db8:5::1" }, "customer either by source-ip"],
+    [{ sourceAddress: "203.0.113.60", digestUsername: "roamer" }, "customer either by credentials verify roamer"],
+    [{ sourceAddress: "203.0.113.9" }, "challenge"],
+    [{ sourceAddress: "203.0.113.9", digestUsername: "nat-b" }, "customer nat-b by source-ip+credentials verify nat-b"],
+    [{ sourceAddress: "203.0.113.9", digestUsername: "nobody" }, "refuse 403 bad-credentials"],
+  ];
+  for (const [request, expected] of cases) {
+    it(`${request.sourceAddress}${request.digestUsername !== undefined ? ` user ${request.digestUsername}` : ""} -> ${expected}`, () => {
+      assert.equal(summary(built.value.identify(request)), expected);
+    });
+  }
+
+  it("refuses unknown sources with 403 when no customer uses digest", () => {
+    const ipOnly = createIdentifier([customer({ id: "a", identification: { cidrs: ["10.0.0.0/8"], credentials: [] } })], carriers);
+    assert.ok(ipOnly.ok);
+    const d = ipOnly.value.identify({ sourceAddress: "203.0.113.1" });
+    assert.equal(summary(d), "refuse 403 unknown-source");
+    if (d.kind === "refuse") assert.match(d.refusal.reason, /203\.0\.113\.1/);
+  });
+
+  it("reports provisioning problems", () => {
+    const r = createIdentifier(
+      [
+        customer({ id: "a", identification: { cidrs: ["not-a-cidr"], credentials: [{ username: "u", password: "p" }] } }),
+        customer({ id: "b", identification: { cidrs: [], credentials: [{ username: "u", password: "p" }] } }),
+        customer({ id: "c" }),
+      ],
+      [],
+    );
+    assert.ok(!r.ok);
+    assert.equal(r.error.length, 3);
+  });
+});
