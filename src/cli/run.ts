@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { formatConfigIssue, loadConfig } from "../config/index.ts";
+import { startTrunkline, type TrunklineHandle } from "../main.ts";
+
+/** Where the CLI writes; tests pass buffers. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Exit codes: 0 done, 1 failure (bad config, cannot start), 2 wrong usage. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export const USAGE = `Usage: trunkline <command> [options]
+
+Commands:
+  start              Start the server; runs until SIGINT or SIGTERM.
+
+Options:
+  -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
+  -h, --help         Show this help.
+  -v, --version      Show the version.
+
+Environment:
+  TRUNKLINE_CONFIG     Configuration file used when --config is not given.
+  TRUNKLINE_LOG_LEVEL  Overrides log.level (fatal, error, warn, info, debug, trace, silent).
+
+Configuration reference: docs/configuration.md
+`;
+
+/** The package version, read from package.json two folders up (the same from src/cli and dist/cli). */
+export function packageVersion(): string {
+  const text = readFileSync(new URL("../../package.json", import.meta.url), "utf8");
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed === "object" && parsed !== null && "version" in parsed && typeof parsed.version === "string") return parsed.version;
+  return "unknown";
+}
+
+/** Resolves with the first of the given signals to arrive; the promise's timer keeps the process alive meanwhile. */
+function waitForSignal(signals: readonly NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    // Signal listeners alone do not keep Node running; until the SIP stack owns sockets, this does.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    const handlers = signals.map((s) => {
+      const h = (): void => {
+        clearInterval(keepAlive);
+        for (const [sig, fn] of handlers) process.off(sig, fn);
+        resolveSignal(s);
+      };
+      process.on(s, h);
+      return [s, h] as const;
+    });
+  });
+}
+
+function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const code = "code" in e && typeof e.code === "string" ? `${e.code}: ` : "";
+  const cause = e.cause instanceof Error ? ` (${e.cause.message})` : "";
+  return `${code}${e.message}${cause}`;
+}
+
+async function start(configPath: string | undefined, io: CliIo): Promise<number> {
+  const loaded = await loadConfig({ path: configPath });
+  if (!loaded.ok) {
+    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
+    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
+    return EXIT_FAILURE;
+  }
+
+  let handle: TrunklineHandle;
+  try {
+    handle = await startTrunkline(loaded.value);
+  } catch (e) {
+    io.err(`trunkline: cannot start: ${describeError(e)}\n`);
+    return EXIT_FAILURE;
+  }
+
+  const signal = await waitForSignal(["SIGINT", "SIGTERM"]);
+  handle.logger.child({ layer: "cli" }).info({ signal }, "signal received");
+  // A second signal while stopping means the operator wants out now.
+  const force = (): void => {
+    io.err("trunkline: stopping was interrupted\n");
+    process.exit(EXIT_FAILURE);
+  };
+  process.once("SIGINT", force);
+  process.once("SIGTERM", force);
+  try {
+    await handle.stop();
+  } finally {
+    process.off("SIGINT", force);
+    process.off("SIGTERM", force);
+  }
+  return EXIT_OK;
+}
+
+/** Runs one CLI invocation and resolves with the process exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: "string", short: "c" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (e) {
+    io.err(`trunkline: ${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    io.out(USAGE);
+    return EXIT_OK;
+  }
+  if (values.version === true) {
+    io.out(`trunkline ${packageVersion()}\n`);
+    return EXIT_OK;
+  }
+  const [command, ...rest] = positionals;
+  if (command === undefined) {
+    io.err(USAGE);
+    return EXIT_USAGE;
+  }
+  if (command !== "start") {
+    io.err(`trunkline: unknown command "${command}"\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (rest.length > 0) {
+    io.err(`trunkline: unexpected argument "${rest[0] ?? ""}"\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  return start(values.config, io);
+}

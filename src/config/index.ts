@@ -1,0 +1,26 @@
+export {
+  configSchema,
+  parseHostPort,
+  DEFAULT_SIP_LISTEN,
+  LISTEN_PROTOCOLS,
+  LOG_LEVELS,
+  type Config,
+  type ConfigInput,
+  type SipListenConfig,
+  type SipTlsConfig,
+  type StorageConfig,
+  type LogConfig,
+  type LogLevel,
+  type HttpConfig,
+} from "./schema.ts";
+export {
+  type ConfigIssue,
+  type ConfigEnvironment,
+  formatConfigPath,
+  formatConfigIssue,
+  parseConfigObject,
+  parseConfigText,
+  loadConfigFile,
+  loadConfig,
+  readConfigEnvironment,
+} from "./loader.ts";

@@ -1,0 +1,141 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+// Every leaf carries its own message so that an error reads the same whatever zod check
+// failed (wrong type, fraction, out of range): `sip.listen[1].port: expected a number from 0 to 65535`.
+
+function intRange(min: number, max: number) {
+  const message = `expected a whole number from ${min} to ${max}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+function positiveInt(what = "a whole number greater than 0") {
+  const message = `expected ${what}`;
+  return z.number({ error: message }).int({ error: message }).min(1, { error: message }).max(Number.MAX_SAFE_INTEGER, {
+    error: message,
+  });
+}
+
+function nonEmptyString(what: string) {
+  const message = `expected ${what}`;
+  return z.string({ error: message }).min(1, { error: message });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.map((v) => `"${v}"`).join(", ")}` });
+}
+
+/** A mapping whose unknown keys are errors: a typo must never be silently ignored. */
+function section<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.strictObject(shape, { error: "expected a mapping (key: value lines)" });
+}
+
+const portSchema = z
+  .number({ error: "expected a number from 0 to 65535" })
+  .int({ error: "expected a number from 0 to 65535" })
+  .min(0, { error: "expected a number from 0 to 65535" })
+  .max(65535, { error: "expected a number from 0 to 65535" });
+
+const ipAddressSchema = z
+  .string({ error: "expected an IP address" })
+  .refine((s) => isIP(s) !== 0, { error: "expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1" });
+
+/** `host:port` or `[v6]:port` where host is a numeric IP; used by the HTTP listener. */
+export function parseHostPort(text: string): { address: string; port: number } | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  if (m === null) return undefined;
+  const address = m[1] ?? m[2] ?? "";
+  const port = Number(m[3]);
+  if (isIP(address) === 0 || port > 65535) return undefined;
+  return { address, port };
+}
+
+export const LISTEN_PROTOCOLS = ["udp", "tcp", "tls"] as const;
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+const listenSchema = section({
+  protocol: oneOf(LISTEN_PROTOCOLS),
+  address: ipAddressSchema,
+  port: portSchema,
+});
+
+const tlsSchema = section({
+  certFile: nonEmptyString("a path to a PEM certificate file"),
+  keyFile: nonEmptyString("a path to a PEM private key file"),
+  caFile: nonEmptyString("a path to a PEM CA bundle").optional(),
+  requireClientCert: z.boolean({ error: "expected true or false" }).default(false),
+});
+
+const timersSchema = section({
+  t1Ms: positiveInt().default(500),
+  t2Ms: positiveInt().default(4000),
+  t4Ms: positiveInt().default(5000),
+}).refine((t) => t.t2Ms >= t.t1Ms, { error: "t2Ms must not be smaller than t1Ms", path: ["t2Ms"] });
+
+/** Loopback only until the operator says otherwise: a fresh install must not face the Internet. */
+export const DEFAULT_SIP_LISTEN = [
+  { protocol: "udp", address: "127.0.0.1", port: 5060 },
+  { protocol: "tcp", address: "127.0.0.1", port: 5060 },
+] as const;
+
+const sipSchema = section({
+  listen: z
+    .array(listenSchema, { error: "expected a list of { protocol, address, port }" })
+    .min(1, { error: "expected at least one listener" })
+    .default(() => DEFAULT_SIP_LISTEN.map((l) => ({ ...l }))),
+  tls: tlsSchema.optional(),
+  timers: timersSchema.prefault({}),
+  maxMessageSize: intRange(1024, 1_048_576).default(65536),
+  maxConnections: positiveInt().default(10000),
+  idleTimeoutMs: positiveInt().default(600_000),
+  userAgent: z.string({ error: "expected a string" }).max(200, { error: "expected at most 200 characters" }).default("Trunkline"),
+}).superRefine((sip, ctx) => {
+  const seen = new Set<string>();
+  sip.listen.forEach((l, i) => {
+    const key = `${l.protocol}/${l.address}/${l.port}`;
+    if (seen.has(key)) ctx.addIssue({ code: "custom", path: ["listen", i], message: `duplicate listener ${l.protocol} ${l.address}:${l.port}` });
+    seen.add(key);
+    if (l.protocol === "tls" && sip.tls === undefined) {
+      ctx.addIssue({ code: "custom", path: ["listen", i, "protocol"], message: "a tls listener needs sip.tls (certFile, keyFile)" });
+    }
+  });
+});
+
+const storageSchema = section({
+  driver: oneOf(["sqlite"]).default("sqlite"),
+  // ":memory:" gives a throw-away database (tests); anything else is a file path.
+  path: nonEmptyString("a file path").default("./data/trunkline.db"),
+});
+
+const logSchema = section({
+  level: oneOf(LOG_LEVELS).default("info"),
+});
+
+const httpSchema = section({
+  listen: z
+    .string({ error: "expected host:port" })
+    .refine((s) => parseHostPort(s) !== undefined, { error: "expected an IP address and port such as 127.0.0.1:8080 or [::1]:8080" })
+    .default("127.0.0.1:8080"),
+  enabled: z.boolean({ error: "expected true or false" }).default(true),
+});
+
+/** The whole server configuration; every section has defaults, so `{}` is a valid config. */
+export const configSchema = section({
+  sip: sipSchema.prefault({}),
+  storage: storageSchema.prefault({}),
+  log: logSchema.prefault({}),
+  http: httpSchema.prefault({}),
+  // Shape owned by the provisioning work; carried through untouched until then.
+  provisioning: z.unknown().optional(),
+});
+
+/** Validated server configuration with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+/** What a config file may contain (every field optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+export type SipListenConfig = Config["sip"]["listen"][number];
+export type SipTlsConfig = NonNullable<Config["sip"]["tls"]>;
+export type StorageConfig = Config["storage"];
+export type LogConfig = Config["log"];
+export type LogLevel = Config["log"]["level"];
+export type HttpConfig = Config["http"];

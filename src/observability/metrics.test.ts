@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createMetricsRegistry } from "./index.ts";
+
+describe("metrics registry", () => {
+  it("renders counters and gauges in the Prometheus text format", () => {
+    const r = createMetricsRegistry();
+    const req = r.counter({ name: "trunkline_sip_requests_total", help: "SIP requests received.", labelNames: ["method"] });
+    const calls = r.gauge({ name: "trunkline_active_calls", help: "Calls in progress." });
+    req.inc({ method: "INVITE" });
+    req.inc({ method: "INVITE" });
+    req.inc({ method: "OPTIONS" }, 5);
+    calls.inc();
+    calls.inc();
+    calls.dec();
+    assert.equal(
+      r.render(),
+      [
+        "# HELP trunkline_sip_requests_total SIP requests received.",
+        "# TYPE trunkline_sip_requests_total counter",
+        'trunkline_sip_requests_total{method="INVITE"} 2',
+        'trunkline_sip_requests_total{method="OPTIONS"} 5',
+        "# HELP trunkline_active_calls Calls in progress.",
+        "# TYPE trunkline_active_calls gauge",
+        "trunkline_active_calls 1",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("shows an unlabelled metric as 0 before its first update, and labelled ones only once seen", () => {
+    const r = createMetricsRegistry();
+    r.counter({ name: "a_total", help: "a" });
+    r.counter({ name: "b_total", help: "b", labelNames: ["x"] });
+    assert.match(r.render(), /^a_total 0$/m);
+    assert.doesNotMatch(r.render(), /^b_total/m);
+  });
+
+  it("escapes label values and help text", () => {
+    const r = createMetricsRegistry();
+    r.gauge({ name: "g", help: "line\\one\ntwo", labelNames: ["v"] }).set({ v: 'a"b\\c\nd' }, 1.5);
+    const text = r.render();
+    assert.match(text, /^# HELP g line\\\\one\\ntwo$/m);
+    assert.ok(text.includes('g{v="a\\"b\\\\c\\nd"} 1.5\n'));
+  });
+
+  it("orders labels as declared, whatever the order given", () => {
+    const r = createMetricsRegistry();
+    const c = r.counter({ name: "c_total", help: "c", labelNames: ["trunk", "code"] });
+    c.inc({ code: 503, trunk: "carrier-a" });
+    assert.ok(r.render().includes('c_total{trunk="carrier-a",code="503"} 1'));
+    assert.equal(c.get({ trunk: "carrier-a", code: "503" }), 1);
+  });
+
+  it("runs a gauge's collect hook before each render", () => {
+    const r = createMetricsRegistry();
+    let size = 3;
+    r.gauge({ name: "bindings", help: "Registered contacts.", collect: (g) => g.set(undefined, size) });
+    assert.match(r.render(), /^bindings 3$/m);
+    size = 7;
+    assert.match(r.render(), /^bindings 7$/m);
+  });
+
+  it("throws on programming errors: bad names, wrong labels, duplicates, negative counter steps", () => {
+    const r = createMetricsRegistry();
+    assert.throws(() => r.counter({ name: "bad-name", help: "" }));
+    assert.throws(() => r.counter({ name: "x", help: "", labelNames: ["__reserved"] }));
+    const c = r.counter({ name: "ok_total", help: "", labelNames: ["method"] });
+    assert.throws(() => r.gauge({ name: "ok_total", help: "" }));
+    assert.throws(() => c.inc());
+    assert.throws(() => c.inc({ method: "INVITE", extra: "x" }));
+    assert.throws(() => c.inc({ method: "INVITE" }, -1));
+  });
+});

@@ -1,0 +1,186 @@
+// A deliberately tiny Prometheus registry: counters and gauges with labels, rendered in the
+// text exposition format (version 0.0.4). Misuse (bad name, wrong labels, a counter going down)
+// is a bug in our code, so it throws rather than returning an error.
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Label values by label name; every declared label must be given. */
+export type Labels = Readonly<Record<string, string | number>>;
+
+/** How a metric is declared. */
+export interface MetricOptions {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames?: readonly string[];
+}
+
+/** A gauge may be refreshed just before each render, e.g. from a size() that is cheap to read. */
+export interface GaugeOptions extends MetricOptions {
+  readonly collect?: (gauge: Gauge) => void;
+}
+
+function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+abstract class Metric {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  // Keyed by the label values joined with NUL, which cannot appear in a sensible label value.
+  protected readonly series = new Map<string, { labels: string[]; value: number }>();
+
+  constructor(options: MetricOptions) {
+    if (!METRIC_NAME.test(options.name)) throw new Error(`invalid metric name: ${options.name}`);
+    const labelNames = options.labelNames ?? [];
+    for (const l of labelNames) {
+      if (!LABEL_NAME.test(l) || l.startsWith("__")) throw new Error(`invalid label name ${l} on ${options.name}`);
+    }
+    if (new Set(labelNames).size !== labelNames.length) throw new Error(`duplicate label name on ${options.name}`);
+    this.name = options.name;
+    this.help = options.help;
+    this.labelNames = labelNames;
+  }
+
+  abstract readonly type: "counter" | "gauge";
+
+  protected entry(labels: Labels | undefined): { labels: string[]; value: number } {
+    const values: string[] = [];
+    const given = labels ?? {};
+    for (const n of this.labelNames) {
+      const v = given[n];
+      if (v === undefined) throw new Error(`metric ${this.name}: missing label ${n}`);
+      values.push(String(v));
+    }
+    if (Object.keys(given).length !== this.labelNames.length) {
+      throw new Error(`metric ${this.name}: expected labels ${this.labelNames.join(", ") || "(none)"}`);
+    }
+    const key = values.join("\u0000");
+    let e = this.series.get(key);
+    if (e === undefined) {
+      e = { labels: values, value: 0 };
+      this.series.set(key, e);
+    }
+    return e;
+  }
+
+  /** The current value of one series (0 if never touched); for tests and health checks. */
+  get(labels?: Labels): number {
+    return this.entry(labels).value;
+  }
+
+  /** Forgets every series, e.g. a gauge whose label set is rebuilt on each collect. */
+  reset(): void {
+    this.series.clear();
+  }
+
+  /** This metric's lines in the text format. */
+  render(): string {
+    let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}\n`;
+    // An unlabelled metric is shown as 0 before its first update, so dashboards see it exists.
+    if (this.labelNames.length === 0 && this.series.size === 0) out += `${this.name} 0\n`;
+    for (const { labels, value } of this.series.values()) {
+      const pairs = labels.map((v, i) => `${this.labelNames[i] ?? ""}="${escapeLabelValue(v)}"`);
+      out += pairs.length === 0 ? `${this.name} ${formatValue(value)}\n` : `${this.name}{${pairs.join(",")}} ${formatValue(value)}\n`;
+    }
+    return out;
+  }
+}
+
+/** A value that only goes up (requests received, calls rejected). */
+export class Counter extends Metric {
+  readonly type = "counter" as const;
+
+  /** Adds amount (default 1, never negative) to the series with these labels. */
+  inc(labels?: Labels, amount = 1): void {
+    if (!(amount >= 0)) throw new Error(`counter ${this.name}: cannot add ${amount}`);
+    this.entry(labels).value += amount;
+  }
+}
+
+/** A value that goes up and down (active calls, open connections). */
+export class Gauge extends Metric {
+  readonly type = "gauge" as const;
+  private readonly collector: ((gauge: Gauge) => void) | undefined;
+
+  constructor(options: GaugeOptions) {
+    super(options);
+    this.collector = options.collect;
+  }
+
+  /** Sets the series with these labels. */
+  set(labels: Labels | undefined, value: number): void {
+    this.entry(labels).value = value;
+  }
+
+  /** Adds amount (default 1). */
+  inc(labels?: Labels, amount = 1): void {
+    this.entry(labels).value += amount;
+  }
+
+  /** Subtracts amount (default 1). */
+  dec(labels?: Labels, amount = 1): void {
+    this.entry(labels).value -= amount;
+  }
+
+  /** Runs the collect hook, if any; called by the registry before rendering. */
+  collect(): void {
+    this.collector?.(this);
+  }
+}
+
+/** Holds every metric of one process and renders them for /metrics. */
+export class MetricsRegistry {
+  private readonly metrics = new Map<string, Counter | Gauge>();
+
+  /** Declares a counter; names are unique within the registry. */
+  counter(options: MetricOptions): Counter {
+    return this.add(new Counter(options));
+  }
+
+  /** Declares a gauge; names are unique within the registry. */
+  gauge(options: GaugeOptions): Gauge {
+    return this.add(new Gauge(options));
+  }
+
+  /** The metric registered under name, if any. */
+  find(name: string): Counter | Gauge | undefined {
+    return this.metrics.get(name);
+  }
+
+  /** Everything in the Prometheus text format; serve with content type PROMETHEUS_CONTENT_TYPE. */
+  render(): string {
+    let out = "";
+    for (const m of this.metrics.values()) {
+      if (m instanceof Gauge) m.collect();
+      out += m.render();
+    }
+    return out;
+  }
+
+  private add<M extends Counter | Gauge>(metric: M): M {
+    if (this.metrics.has(metric.name)) throw new Error(`metric ${metric.name} is already registered`);
+    this.metrics.set(metric.name, metric);
+    return metric;
+  }
+}
+
+/** The content type of render()'s output. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** A fresh registry; main.ts creates one per server so parallel tests never share counters. */
+export function createMetricsRegistry(): MetricsRegistry {
+  return new MetricsRegistry();
+}

@@ -1,0 +1,26 @@
+import type { Storage } from "../ports/index.ts";
+import { StorageError } from "./errors.ts";
+import { openSqliteStorage } from "./sqlite/index.ts";
+
+export { StorageError, type StorageErrorCode } from "./errors.ts";
+export { createMemoryStorage, MemoryBindingRepository } from "./memory/index.ts";
+export { openSqliteStorage, type SqliteStorage, type SqliteStorageOptions, MIGRATIONS, type Migration } from "./sqlite/index.ts";
+
+/** What openStorage needs; the config's `storage` section has this shape. */
+export interface StorageOptions {
+  readonly driver: "sqlite";
+  /** Database file, or `:memory:`. */
+  readonly path: string;
+}
+
+/** Opens the configured storage backend and migrates it; throws StorageError on failure. */
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  switch (options.driver) {
+    case "sqlite":
+      return openSqliteStorage({ path: options.path });
+    default: {
+      const driver: string = options.driver;
+      throw new StorageError("STORAGE_UNKNOWN_DRIVER", `unknown storage driver "${driver}"`);
+    }
+  }
+}

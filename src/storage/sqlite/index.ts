@@ -1,0 +1,3 @@
+export { openSqliteStorage, type SqliteStorage, type SqliteStorageOptions } from "./open.ts";
+export { SqliteBindingRepository } from "./binding-repository.ts";
+export { MIGRATIONS, migrationId, runMigrations, type Migration } from "./migrations.ts";

@@ -1,0 +1,90 @@
+import type BetterSqlite3 from "better-sqlite3";
+import { StorageError } from "../errors.ts";
+
+/** One schema step. Never edit a migration that has shipped: add a new one. */
+export interface Migration {
+  /** Strictly increasing from 1. */
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** The schema, oldest first. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "registrar-bindings",
+    sql: `
+      CREATE TABLE registrar_bindings (
+        aor                TEXT    NOT NULL,
+        contact            TEXT    NOT NULL,
+        expires_at         INTEGER NOT NULL,
+        received_address   TEXT    NOT NULL,
+        received_port      INTEGER NOT NULL CHECK (received_port BETWEEN 0 AND 65535),
+        received_transport TEXT    NOT NULL CHECK (received_transport IN ('udp', 'tcp', 'tls', 'ws', 'wss')),
+        call_id            TEXT    NOT NULL,
+        cseq               INTEGER NOT NULL,
+        q                  REAL    CHECK (q IS NULL OR q BETWEEN 0 AND 1),
+        PRIMARY KEY (aor, contact)
+      ) WITHOUT ROWID;
+      -- purgeExpired() scans by expiry.
+      CREATE INDEX registrar_bindings_expires_at ON registrar_bindings (expires_at);
+    `,
+  },
+];
+
+/** The id a migration is reported under, e.g. `0001-registrar-bindings`. */
+export function migrationId(m: Migration): string {
+  return `${String(m.version).padStart(4, "0")}-${m.name}`;
+}
+
+/**
+ * Brings the schema up to date and returns the ids applied now. Each migration runs in its own
+ * IMMEDIATE transaction together with its schema_migrations row, so a crash leaves either all of it
+ * or none, and two processes starting at once cannot both apply it (the second re-checks under the lock).
+ */
+export function runMigrations(db: BetterSqlite3.Database, migrations: readonly Migration[], now: () => number = Date.now): string[] {
+  for (let i = 1; i < migrations.length; i++) {
+    if ((migrations[i]?.version ?? 0) <= (migrations[i - 1]?.version ?? 0)) {
+      throw new Error(`migrations out of order at index ${i}`);
+    }
+  }
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  const select = db.prepare<[number], { name: string }>("SELECT name FROM schema_migrations WHERE version = ?");
+  const insert = db.prepare<[number, string, number]>("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  const latest = db.prepare<[], { version: number | null }>("SELECT MAX(version) AS version FROM schema_migrations").get();
+  const known = migrations.at(-1)?.version ?? 0;
+  if (latest?.version != null && latest.version > known) {
+    throw new StorageError(
+      "STORAGE_SCHEMA_TOO_NEW",
+      `the database schema is at version ${latest.version} but this Trunkline knows only up to ${known}; run a newer release`,
+    );
+  }
+
+  const applied: string[] = [];
+  for (const m of migrations) {
+    const apply = db.transaction((): boolean => {
+      const row = select.get(m.version);
+      if (row !== undefined) {
+        if (row.name !== m.name) {
+          throw new StorageError("STORAGE_SCHEMA_MISMATCH", `schema version ${m.version} is "${row.name}" in the database but "${m.name}" here`);
+        }
+        return false;
+      }
+      db.exec(m.sql);
+      insert.run(m.version, m.name, now());
+      return true;
+    });
+    try {
+      if (apply.immediate()) applied.push(migrationId(m));
+    } catch (cause) {
+      if (cause instanceof StorageError) throw cause;
+      throw new StorageError("STORAGE_MIGRATION_FAILED", `migration ${migrationId(m)} failed and was rolled back`, { cause });
+    }
+  }
+  return applied;
+}

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
+import { StorageError } from "../errors.ts";
+import { openStorage } from "../index.ts";
+import { MIGRATIONS, openSqliteStorage, runMigrations, type Migration } from "./index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "trunkline-sqlite-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const T0 = Date.UTC(2026, 0, 1);
+
+describe("SQLite storage", () => {
+  it("creates the folder, uses WAL and synchronous=FULL", async () => {
+    const path = join(dir, "nested", "deeper", "t.db");
+    const s = openSqliteStorage({ path });
+    try {
+      assert.ok(existsSync(path));
+      assert.equal(s.db.pragma("journal_mode", { simple: true }), "wal");
+      assert.equal(s.db.pragma("synchronous", { simple: true }), 2); // 2 = FULL
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("applies migrations once: a reopened file applies none and keeps its data", async () => {
+    const path = join(dir, "reopen.db");
+    const first = await openStorage({ driver: "sqlite", path });
+    assert.deepEqual(first.migrationsApplied, ["0001-registrar-bindings"]);
+    await first.bindings.upsert({
+      aor: "sip:alice@example.com",
+      contact: "sip:alice@192.0.2.1",
+      expiresAt: T0 + 60_000,
+      receivedFrom: { address: "192.0.2.1", port: 5060, transport: "udp" },
+      callId: "c1",
+      cseq: 7,
+      q: 0.5,
+    });
+    await first.close();
+    await first.close(); // twice is harmless
+
+    const second = await openStorage({ driver: "sqlite", path });
+    try {
+      assert.deepEqual(second.migrationsApplied, []);
+      const [b] = await second.bindings.list("sip:alice@example.com", T0);
+      assert.equal(b?.cseq, 7);
+      assert.equal(b?.q, 0.5);
+    } finally {
+      await second.close();
+    }
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare("SELECT version, name FROM schema_migrations").all();
+      assert.deepEqual(rows, [{ version: 1, name: "registrar-bindings" }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("applies only the migrations added since the last start", () => {
+    const db = new Database(":memory:");
+    try {
+      const extra: Migration = { version: 2, name: "extra", sql: "CREATE TABLE extra (x INTEGER)" };
+      assert.deepEqual(runMigrations(db, MIGRATIONS), ["0001-registrar-bindings"]);
+      assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), ["0002-extra"]);
+      assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), []);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("rolls a failing migration back entirely and reports STORAGE_MIGRATION_FAILED", () => {
+    const db = new Database(":memory:");
+    try {
+      const bad: Migration = { version: 2, name: "bad", sql: "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;" };
+      assert.throws(
+        () => runMigrations(db, [...MIGRATIONS, bad]),
+        (e: unknown) => e instanceof StorageError && e.code === "STORAGE_MIGRATION_FAILED" && e.cause instanceof Error,
+      );
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'half'").all();
+      assert.deepEqual(tables, []);
+      const versions = db.prepare("SELECT version FROM schema_migrations").all();
+      assert.deepEqual(versions, [{ version: 1 }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a database whose schema is newer than this release", () => {
+    const db = new Database(":memory:");
+    try {
+      runMigrations(db, [...MIGRATIONS, { version: 2, name: "future", sql: "SELECT 1" }]);
+      assert.throws(
+        () => runMigrations(db, MIGRATIONS),
+        (e: unknown) => e instanceof StorageError && e.code === "STORAGE_SCHEMA_TOO_NEW",
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it("refuses a database whose applied migration has another name", () => {
+    const db = new Database(":memory:");
+    try {
+      runMigrations(db, [{ version: 1, name: "something-else", sql: "SELECT 1" }]);
+      assert.throws(
+        () => runMigrations(db, MIGRATIONS),
+        (e: unknown) => e instanceof StorageError && e.code === "STORAGE_SCHEMA_MISMATCH",
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it("reports an unopenable path as STORAGE_OPEN_FAILED with a cause", async () => {
+    const blocker = join(dir, "a-file");
+    writeFileSync(blocker, "not a folder");
+    await assert.rejects(
+      openStorage({ driver: "sqlite", path: join(blocker, "t.db") }),
+      (e: unknown) => e instanceof StorageError && e.code === "STORAGE_OPEN_FAILED" && e.cause !== undefined,
+    );
+  });
+
+  it("reports a file that is not a database as an error with a code", async () => {
+    const junk = join(dir, "junk.db");
+    writeFileSync(junk, "x".repeat(4096));
+    chmodSync(junk, 0o600);
+    await assert.rejects(openStorage({ driver: "sqlite", path: junk }), (e: unknown) => e instanceof StorageError && e.cause !== undefined);
+  });
+});
