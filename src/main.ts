@@ -5,6 +5,7 @@ import type { Config } from "./config/index.ts";
 import { createLogger, createMetricsRegistry, flushLogger, type DestinationStream, type Logger, type MetricsRegistry } from "./observability/index.ts";
 import type { Storage } from "./ports/index.ts";
 import { openStorage } from "./storage/index.ts";
+import { createSipStack, type SipStack, type SipStackOptions } from "./sip/index.ts";
 
 /** Injection points for tests and embedders; production passes nothing. */
 export interface StartOptions {
@@ -20,6 +21,8 @@ export interface TrunklineHandle {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   readonly storage: Storage;
+  /** The SIP stack (transports, transactions, default request handling). */
+  readonly sip: SipStack;
   /** Stops everything in reverse order of start and flushes the logs; later calls return the same promise. */
   stop(): Promise<void>;
 }
@@ -46,19 +49,17 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
   };
 
   let storage: Storage;
+  let sip: SipStack;
   try {
     storage = await openStorage(config.storage);
     stoppers.push({ name: "storage", stop: () => storage.close() });
     log.info({ driver: config.storage.driver, path: config.storage.path, migrationsApplied: storage.migrationsApplied }, "storage open");
 
-    // ---------------------------------------------------------------------------------------
-    // SIP STACK GOES HERE (lead): create the media manager, then the SIP stack from
-    // config.sip (listen: map protocol "udp"|"tcp"|"tls" to "UDP"|"TCP"|"TLS"; tls files;
-    // timers t1Ms/t2Ms/t4Ms; maxMessageSize, maxConnections, idleTimeoutMs; userAgent) with a
-    // child logger { layer: "sip" } and `metrics`, then the call layer with storage.bindings.
-    // Push each onto `stoppers` right after it starts so a later failure or stop() closes it
-    // (SIP before storage: in-flight calls still write CDRs while they end).
-    // ---------------------------------------------------------------------------------------
+    // SIP before storage in the stop order: calls still ending write their records.
+    const sipLog = logger.child({ layer: "sip" });
+    sip = await createSipStack(sipStackOptions(config, sipLog));
+    stoppers.push({ name: "sip", stop: () => sip.close() });
+    log.info({ listening: sip.transport.listening() }, "sip listening");
   } catch (e) {
     log.fatal({ err: e }, "trunkline failed to start");
     await stopAll();
@@ -74,6 +75,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     logger,
     metrics,
     storage,
+    sip,
     stop() {
       stopping ??= (async () => {
         log.info("trunkline stopping");
@@ -83,5 +85,30 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       })();
       return stopping;
     },
+  };
+}
+
+/** Maps the validated config onto the SIP stack's options. */
+export function sipStackOptions(config: Config, logger: Logger): SipStackOptions {
+  const sip = config.sip;
+  return {
+    listen: sip.listen.map((l) => ({ protocol: l.protocol.toUpperCase() as "UDP" | "TCP" | "TLS", address: l.address, port: l.port })),
+    ...(sip.tls === undefined
+      ? {}
+      : {
+          tls: {
+            certFile: sip.tls.certFile,
+            keyFile: sip.tls.keyFile,
+            requireClientCert: sip.tls.requireClientCert,
+            ...(sip.tls.caFile === undefined ? {} : { caFile: sip.tls.caFile }),
+          },
+        }),
+    maxMessageSize: sip.maxMessageSize,
+    maxConnections: sip.maxConnections,
+    idleTimeoutMs: sip.idleTimeoutMs,
+    timers: { t1: sip.timers.t1Ms, t2: sip.timers.t2Ms, t4: sip.timers.t4Ms },
+    userAgent: sip.userAgent,
+    logger,
+    onError: (error) => logger.error({ err: error, code: error.code }, "transport error"),
   };
 }

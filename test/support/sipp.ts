@@ -34,12 +34,21 @@ export interface SippOptions {
   service?: string;
   extra?: readonly string[];
   keys?: Readonly<Record<string, string>>;
+  /** -d: length of each <pause/> without a duration in the scenario, i.e. the call hold. */
+  callDurationMs?: number;
+  /** -default_behaviors, e.g. "all,-abortunexp" where messages may be reordered. */
+  defaultBehaviors?: string;
+  /** -buff_size: UDP socket buffers in bytes (default 4 MiB; the kernel caps it at rmem_max). */
+  bufferBytes?: number;
 }
 
 export interface SippStats {
   successful: number;
   failed: number;
   created: number;
+  /** Calls in progress at the last statistics line. */
+  current: number;
+  retransmissions: number;
 }
 
 /** A SIPp run: the process and, once ended, its statistics. */
@@ -47,6 +56,8 @@ export interface SippRun {
   readonly process: RunningProcess;
   /** Waits for SIPp to end by itself and returns exit code and stats. */
   done(): Promise<{ code: number | string; stats: SippStats; output: string }>;
+  /** Statistics of the last line written so far (SIPp writes one each -fd period, 1 s). */
+  stats(): SippStats;
   stop(): Promise<void>;
 }
 
@@ -63,7 +74,7 @@ export function runSipp(o: SippOptions): SippRun {
     "-bind_local",
     "-nostdin",
     "-t", o.transport ?? "u1",
-    "-buff_size", "4194304",
+    "-buff_size", String(o.bufferBytes ?? 4194304),
     "-timeout", `${o.timeoutSec}s`,
     "-timeout_error",
     "-trace_stat", "-stf", statFile, "-fd", "1",
@@ -72,23 +83,34 @@ export function runSipp(o: SippOptions): SippRun {
     ...(o.ratePeriodMs !== undefined ? ["-rp", String(o.ratePeriodMs)] : []),
     ...(o.limit !== undefined ? ["-l", String(o.limit)] : []),
     ...(o.service !== undefined ? ["-s", o.service] : []),
+    ...(o.callDurationMs !== undefined ? ["-d", String(o.callDurationMs)] : []),
+    ...(o.defaultBehaviors !== undefined ? ["-default_behaviors", o.defaultBehaviors] : []),
     ...Object.entries(o.keys ?? {}).flatMap(([k, v]) => ["-key", k, v]),
     ...(o.extra ?? []),
   ];
   const proc = startProcess("sipp", args, { cwd: dir });
   const readStats = (): SippStats => {
-    if (!existsSync(statFile)) return { successful: 0, failed: 0, created: 0 };
+    if (!existsSync(statFile)) return { successful: 0, failed: 0, created: 0, current: 0, retransmissions: 0 };
     const lines = readFileSync(statFile, "utf8").trim().split("\n");
     const header = (lines[0] ?? "").split(";");
-    const last = (lines[lines.length - 1] ?? "").split(";");
+    // The last line may be half-written while SIPp runs: take the last complete one.
+    const complete = lines.slice(1).map((l) => l.split(";")).filter((f) => f.length >= header.length);
+    const last = complete[complete.length - 1] ?? [];
     const col = (name: string): number => {
       const i = header.indexOf(name);
       return i < 0 ? 0 : Number(last[i] ?? 0);
     };
-    return { successful: col("SuccessfulCall(C)"), failed: col("FailedCall(C)"), created: col("TotalCallCreated") };
+    return {
+      successful: col("SuccessfulCall(C)"),
+      failed: col("FailedCall(C)"),
+      created: col("TotalCallCreated"),
+      current: col("CurrentCall"),
+      retransmissions: col("Retransmissions(C)"),
+    };
   };
   return {
     process: proc,
+    stats: readStats,
     async done() {
       const code = await proc.exited;
       const stats = readStats();

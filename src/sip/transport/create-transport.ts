@@ -311,7 +311,7 @@ class Transport implements SipTransport {
       }
     }
     const via = response.via[0];
-    const destination = via === undefined ? null : responseDestination(via);
+    const destination = via === undefined ? null : responseDestination(via, context?.protocol);
     if (destination === null) {
       if (context !== null) this.drop({ code: "NO_ROUTE_FOR_RESPONSE" }, context);
       throw new TransportError("ERR_TRANSPORT_SEND", "response has no usable top Via");

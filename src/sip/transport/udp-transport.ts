@@ -4,6 +4,8 @@ import { normalizeAddress } from "./address.ts";
 import { TransportError, type Endpoint } from "./types.ts";
 
 /** Called for every datagram; must not throw (the caller guards its own handler). */
+const UDP_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
 export type DatagramHandler = (data: Buffer, remote: Endpoint, listener: UdpListener) => void;
 
 /** One bound UDP socket (RFC 3261 18: a UDP "listener" both receives and sends). */
@@ -34,6 +36,14 @@ export class UdpListener {
       socket.once("error", onBindError);
       socket.bind(port, address, () => {
         socket.off("error", onBindError);
+        // Bursts of thousands of requests per second overflow the default (~200 KiB) buffer and the
+        // kernel drops silently; the kernel caps these at net.core.rmem_max/wmem_max.
+        try {
+          socket.setRecvBufferSize(UDP_SOCKET_BUFFER_BYTES);
+          socket.setSendBufferSize(UDP_SOCKET_BUFFER_BYTES);
+        } catch (cause) {
+          onError(new TransportError("ERR_TRANSPORT_BIND", `cannot size UDP buffers on ${address}:${port}`, { cause }));
+        }
         const bound = socket.address();
         const listener = new UdpListener(socket, { address: normalizeAddress(bound.address), port: bound.port }, dualStack);
         socket.on("error", (cause) => onError(new TransportError("ERR_TRANSPORT_SEND", `UDP socket ${address}:${bound.port} error`, { cause })));

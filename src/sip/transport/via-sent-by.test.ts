@@ -56,6 +56,13 @@ test("RFC 3261 18.2.2 / RFC 3581: where a response goes", () => {
   assert.deepEqual(responseDestination(via("UDP", "10.0.0.5", null, { rport: "99999" })), { protocol: "UDP", host: "10.0.0.5", port: 5060 });
 });
 
+test("a request that arrived over UDP is answered over UDP whatever its Via transport says", () => {
+  assert.deepEqual(responseDestination(via("TLS", "pbx.example.com", null, { received: "192.0.2.1" }), "UDP"), { protocol: "UDP", host: "192.0.2.1", port: 5060 });
+  assert.deepEqual(responseDestination(via("TCP", "10.0.0.5", 5070, { received: "192.0.2.1" }), "UDP"), { protocol: "UDP", host: "192.0.2.1", port: 5070 });
+  assert.deepEqual(responseDestination(via("SCTP", "10.0.0.5", null), "UDP"), { protocol: "UDP", host: "10.0.0.5", port: 5060 });
+  assert.deepEqual(responseDestination(via("UDP", "10.0.0.5", null), "TCP"), { protocol: "UDP", host: "10.0.0.5", port: 5060 });
+});
+
 test("RFC 5923: alias maps the connection to source address + sent-by port", () => {
   assert.deepEqual(aliasEndpoint(via("TCP", "10.0.0.5", 5070, { alias: null }), { address: "192.0.2.1", port: 40000 }), { address: "192.0.2.1", port: 5070 });
   assert.deepEqual(aliasEndpoint(via("TLS", "10.0.0.5", null, { alias: null }), { address: "192.0.2.1", port: 40000 }), { address: "192.0.2.1", port: 5061 });

@@ -38,9 +38,13 @@ function portParam(value: string | null | undefined): number | null {
   return n > 0 && n <= 65535 ? n : null;
 }
 
-/** Computes the response destination from the top Via, or null when the Via names no transport we speak. */
-export function responseDestination(via: Via): ResponseDestination | null {
-  const protocol = protocolFromToken(via.transport);
+/**
+ * Computes the response destination from the top Via, or null when the Via names no transport we speak.
+ * A request that arrived over UDP is answered over UDP even when its Via names another transport
+ * (RFC 4475 messages do): the client evidently sends, and so listens, on UDP.
+ */
+export function responseDestination(via: Via, arrivedOver?: TransportProtocol): ResponseDestination | null {
+  const protocol = arrivedOver === "UDP" ? "UDP" : protocolFromToken(via.transport);
   if (protocol === null) return null;
   const sentByPort = via.port ?? defaultPort(protocol);
   const received = via.params["received"];

@@ -1,0 +1,118 @@
+/**
+ * Character classes of the RFC 3261 section 25 grammar, as lookup tables so the scanners
+ * test one array element per character instead of running a regex.
+ */
+
+export const SP = 32;
+export const HT = 9;
+export const CR = 13;
+export const LF = 10;
+export const DQUOTE = 34;
+export const BACKSLASH = 92;
+export const SEMI = 59;
+export const COMMA = 44;
+export const COLON = 58;
+export const EQUAL = 61;
+export const LAQUOT = 60;
+export const RAQUOT = 62;
+export const SLASH = 47;
+export const LBRACKET = 91;
+export const RBRACKET = 93;
+export const QUESTION = 63;
+export const AT = 64;
+export const AMP = 38;
+
+function table(chars: string, ranges: ReadonlyArray<readonly [number, number]>): Uint8Array {
+  const t = new Uint8Array(128);
+  for (const [a, b] of ranges) for (let c = a; c <= b; c++) t[c] = 1;
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+}
+
+const ALNUM: ReadonlyArray<readonly [number, number]> = [
+  [48, 57],
+  [65, 90],
+  [97, 122],
+];
+
+/** token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
+const TOKEN = table("-.!%*_+`'~", ALNUM);
+/** Host names, IPv4 literals; `_` tolerated because real deployments use it in labels. */
+const HOST = table("-._", ALNUM);
+/** scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+const SCHEME = table("+-.", ALNUM);
+/** Inside an IPv6 reference: hex digits, colons, dots (IPv4-mapped tails). */
+const IPV6 = table(":.", [
+  [48, 57],
+  [65, 70],
+  [97, 102],
+]);
+
+/** True for a token character. */
+export function isToken(c: number): boolean {
+  return c < 128 && TOKEN[c] === 1;
+}
+
+/** True for a character of a host name or IPv4 address. */
+export function isHostChar(c: number): boolean {
+  return c < 128 && HOST[c] === 1;
+}
+
+/** True for a character allowed after the first one of a URI scheme. */
+export function isSchemeChar(c: number): boolean {
+  return c < 128 && SCHEME[c] === 1;
+}
+
+/** True for a character allowed inside an IPv6 reference. */
+export function isIpv6Char(c: number): boolean {
+  return c < 128 && IPV6[c] === 1;
+}
+
+/** True for SP or HT (the folding has already turned CRLF into SP). */
+export function isWs(c: number): boolean {
+  return c === SP || c === HT;
+}
+
+/** Index of the first non-SP/HT character at or after `i`, bounded by `end`. */
+export function skipWs(s: string, i: number, end: number): number {
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c !== SP && c !== HT) break;
+    i++;
+  }
+  return i;
+}
+
+/** Index just past the closing quote of the quoted-string opening at `i`, or -1 when unterminated. */
+export function quotedEnd(s: string, i: number, end: number): number {
+  for (i++; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === BACKSLASH) i++;
+    else if (c === DQUOTE) return i + 1;
+  }
+  return -1;
+}
+
+/** True when every character of `s` is a token character (and there is at least one). */
+export function isTokenString(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (!isToken(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Parses a decimal run of at most `maxDigits` digits; -1 when empty, not digits, or too long. */
+export function parseDigits(s: string, maxDigits: number): number {
+  const n = s.length;
+  if (n === 0) return -1;
+  let i = 0;
+  // Leading zeros carry no value (wsinv uses Max-Forwards 0068), so they do not count toward the limit.
+  while (i < n - 1 && s.charCodeAt(i) === 48) i++;
+  if (n - i > maxDigits) return -1;
+  let v = 0;
+  for (; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}

@@ -1,0 +1,158 @@
+import { isTokenString } from "./chars.ts";
+
+/** Compact forms (RFC 3261 7.3.3 and the extensions that registered one) to long lower-case names. */
+const COMPACT: Readonly<Record<string, string>> = {
+  i: "call-id",
+  m: "contact",
+  v: "via",
+  f: "from",
+  t: "to",
+  l: "content-length",
+  c: "content-type",
+  k: "supported",
+  s: "subject",
+  e: "content-encoding",
+  o: "event",
+  u: "allow-events",
+  r: "refer-to",
+  b: "referred-by",
+  x: "session-expires",
+  a: "accept-contact",
+  j: "reject-contact",
+  d: "request-disposition",
+  y: "identity",
+  n: "identity-info",
+};
+
+/** Hot headers: parsed into typed fields, never kept in `headers`. The number is the parser's switch key. */
+export const enum Hot {
+  None = 0,
+  Via,
+  From,
+  To,
+  CallId,
+  CSeq,
+  Contact,
+  Route,
+  RecordRoute,
+  MaxForwards,
+  ContentType,
+  ContentLength,
+}
+
+const HOT: Readonly<Record<string, Hot>> = {
+  via: Hot.Via,
+  from: Hot.From,
+  to: Hot.To,
+  "call-id": Hot.CallId,
+  cseq: Hot.CSeq,
+  contact: Hot.Contact,
+  route: Hot.Route,
+  "record-route": Hot.RecordRoute,
+  "max-forwards": Hot.MaxForwards,
+  "content-type": Hot.ContentType,
+  "content-length": Hot.ContentLength,
+};
+
+/** What the parser needs to know about a header name as written. */
+export interface NameInfo {
+  readonly canonical: string;
+  readonly hot: Hot;
+}
+
+// Names repeat across messages with the same spelling, so the lower-casing and lookups are
+// done once per spelling; the bound keeps a hostile peer from growing the map without end.
+const cache = new Map<string, NameInfo>();
+const CACHE_LIMIT = 2048;
+
+/** The long lower-case form of a header name (compact forms expanded). */
+export function canonicalHeaderName(name: string): string {
+  return nameInfo(name).canonical;
+}
+
+/** Canonical name and hot-header key of a header name as written. */
+export function nameInfo(name: string): NameInfo {
+  let info = cache.get(name);
+  if (info !== undefined) return info;
+  const lower = name.toLowerCase();
+  const canonical = lower.length === 1 ? (COMPACT[lower] ?? lower) : lower;
+  info = { canonical, hot: HOT[canonical] ?? Hot.None };
+  if (cache.size < CACHE_LIMIT && isTokenString(name)) cache.set(name, info);
+  return info;
+}
+
+/** True when two header names denote the same header (case and compact form ignored). */
+export function isSameHeaderName(a: string, b: string): boolean {
+  return a === b || nameInfo(a).canonical === nameInfo(b).canonical;
+}
+
+/** True when the header is one of the typed fields of SipMessage (Via, From, To, Call-ID, CSeq, Contact, Route, Record-Route, Max-Forwards, Content-Type, Content-Length). */
+export function isHotHeader(name: string): boolean {
+  return nameInfo(name).hot !== Hot.None;
+}
+
+/** The compact form of a header name, or undefined when it has none. */
+export function compactHeaderName(name: string): string | undefined {
+  const canonical = canonicalHeaderName(name);
+  for (const k in COMPACT) if (COMPACT[k] === canonical) return k;
+  return undefined;
+}
+
+/** True when text[start..start+lit.length) equals the lower-case ASCII `lit`, ignoring case. */
+function eqLower(text: string, start: number, lit: string): boolean {
+  for (let k = 0; k < lit.length; k++) {
+    // OR-ing 0x20 lower-cases A-Z and maps no other character onto a-z.
+    if ((text.charCodeAt(start + k) | 32) !== lit.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * Classifies the header name text[start..end) without slicing it: the hot header it names, or
+ * Hot.None. Called once per header line, so it switches on length before comparing characters.
+ */
+export function hotHeaderAt(text: string, start: number, end: number): Hot {
+  const first = text.charCodeAt(start) | 32;
+  switch (end - start) {
+    case 1:
+      switch (first) {
+        case 118:
+          return Hot.Via;
+        case 102:
+          return Hot.From;
+        case 116:
+          return Hot.To;
+        case 105:
+          return Hot.CallId;
+        case 109:
+          return Hot.Contact;
+        case 108:
+          return Hot.ContentLength;
+        case 99:
+          return Hot.ContentType;
+      }
+      return Hot.None;
+    case 2:
+      return eqLower(text, start, "to") ? Hot.To : Hot.None;
+    case 3:
+      return eqLower(text, start, "via") ? Hot.Via : Hot.None;
+    case 4:
+      if (first === 102) return eqLower(text, start, "from") ? Hot.From : Hot.None;
+      return eqLower(text, start, "cseq") ? Hot.CSeq : Hot.None;
+    case 5:
+      return eqLower(text, start, "route") ? Hot.Route : Hot.None;
+    case 7:
+      if (first === 99) {
+        if (eqLower(text, start, "call-id")) return Hot.CallId;
+        if (eqLower(text, start, "contact")) return Hot.Contact;
+      }
+      return Hot.None;
+    case 12:
+      if (first === 114) return eqLower(text, start, "record-route") ? Hot.RecordRoute : Hot.None;
+      if (first === 109) return eqLower(text, start, "max-forwards") ? Hot.MaxForwards : Hot.None;
+      return eqLower(text, start, "content-type") ? Hot.ContentType : Hot.None;
+    case 14:
+      return eqLower(text, start, "content-length") ? Hot.ContentLength : Hot.None;
+  }
+  return Hot.None;
+}

@@ -1,0 +1,165 @@
+import { Hot, nameInfo } from "./header-names.ts";
+import { parseNameAddrList, parseNameAddrRange, splitList } from "./parse-name-addr.ts";
+import { parseViaInto } from "./parse-via.ts";
+import { parseDigits } from "./chars.ts";
+import type { CSeq, NameAddr, SipMessage, Via } from "./types.ts";
+
+/** First raw value of an "other" header (hot headers live in the typed fields and are not found here). */
+export function getHeader(m: SipMessage, name: string): string | undefined {
+  const want = nameInfo(name).canonical;
+  const h = m.headers;
+  for (let k = 0; k < h.length; k++) {
+    const f = h[k]!;
+    if (f.name === name || nameInfo(f.name).canonical === want) return f.value;
+  }
+  return undefined;
+}
+
+/** All values of an "other" header across its lines, comma-separated lists split (quotes and <> respected). */
+export function getHeaders(m: SipMessage, name: string): string[] {
+  const want = nameInfo(name).canonical;
+  const out: string[] = [];
+  for (const f of m.headers) {
+    if (nameInfo(f.name).canonical !== want) continue;
+    for (const part of splitList(f.value)) if (part.length > 0) out.push(part);
+  }
+  return out;
+}
+
+/** Error thrown when a caller hands an unparsable value for a typed header: a bug, not bad input. */
+export class HeaderValueError extends Error {
+  readonly code = "SIP_BAD_HEADER_VALUE";
+  override readonly name = "HeaderValueError";
+}
+
+function bad(name: string): never {
+  throw new HeaderValueError("invalid value for " + name);
+}
+
+/** Parses `value` into the typed field of hot header `hot`; `append` adds to list fields instead of replacing. */
+function applyHot(m: SipMessage, hot: Hot, name: string, value: string, append: boolean): void {
+  switch (hot) {
+    case Hot.Via: {
+      const list: Via[] = append ? m.via : [];
+      if (!parseViaInto(value, list)) bad(name);
+      m.via = list;
+      return;
+    }
+    case Hot.Contact:
+    case Hot.Route:
+    case Hot.RecordRoute: {
+      if (hot === Hot.Contact && value.trim() === "*") {
+        m.contact = [];
+        m.contactWildcard = true;
+        return;
+      }
+      const key = hot === Hot.Contact ? "contact" : hot === Hot.Route ? "route" : "recordRoute";
+      const list: NameAddr[] = append ? m[key] : [];
+      if (!parseNameAddrList(value, list)) bad(name);
+      m[key] = list;
+      if (hot === Hot.Contact) m.contactWildcard = false;
+      return;
+    }
+    case Hot.From:
+    case Hot.To: {
+      const na = parseNameAddrRange(value, 0, value.length);
+      if (na === null) bad(name);
+      if (hot === Hot.From) m.from = na;
+      else m.to = na;
+      return;
+    }
+    case Hot.CallId:
+      if (value.trim().length === 0) bad(name);
+      m.callId = value.trim();
+      return;
+    case Hot.CSeq: {
+      const match = /^\s*(\d{1,10})\s+(\S+)\s*$/.exec(value);
+      const seq = match === null ? -1 : parseDigits(match[1]!, 10);
+      if (match === null || seq < 0 || seq > 0xffffffff) bad(name);
+      const c: CSeq = { seq, method: match[2]! };
+      m.cseq = c;
+      return;
+    }
+    case Hot.MaxForwards: {
+      const mf = parseDigits(value.trim(), 3);
+      if (mf < 0 || mf > 255) bad(name);
+      m.maxForwards = mf;
+      return;
+    }
+    case Hot.ContentType:
+      m.contentType = value.trim();
+      return;
+    case Hot.ContentLength:
+      // Written from body.length by the serializer; a stored value could only disagree.
+      return;
+    case Hot.None:
+      return;
+  }
+}
+
+/**
+ * Sets a header to one value, replacing every earlier line of it. A hot header (Via, From, ...)
+ * is parsed into its typed field; an invalid value there throws HeaderValueError.
+ */
+export function setHeader(m: SipMessage, name: string, value: string): void {
+  const info = nameInfo(name);
+  if (info.hot !== Hot.None) {
+    applyHot(m, info.hot, name, value, false);
+    return;
+  }
+  const h = m.headers;
+  let at = -1;
+  for (let k = 0; k < h.length; k++) {
+    if (nameInfo(h[k]!.name).canonical !== info.canonical) continue;
+    if (at < 0) {
+      at = k;
+      h[k] = { name, value };
+    } else {
+      h.splice(k, 1);
+      k--;
+    }
+  }
+  if (at < 0) h.push({ name, value });
+}
+
+/** Appends a header line (hot list headers get the value appended to their typed list). */
+export function addHeader(m: SipMessage, name: string, value: string): void {
+  const info = nameInfo(name);
+  if (info.hot !== Hot.None) {
+    applyHot(m, info.hot, name, value, true);
+    return;
+  }
+  m.headers.push({ name, value });
+}
+
+/** Removes every line of an "other" header, or empties an optional typed field (Contact, Route, Record-Route, Max-Forwards, Content-Type). */
+export function removeHeader(m: SipMessage, name: string): void {
+  const info = nameInfo(name);
+  switch (info.hot) {
+    case Hot.None:
+      m.headers = m.headers.filter((f) => nameInfo(f.name).canonical !== info.canonical);
+      return;
+    case Hot.Contact:
+      m.contact = [];
+      m.contactWildcard = false;
+      return;
+    case Hot.Route:
+      m.route = [];
+      return;
+    case Hot.RecordRoute:
+      m.recordRoute = [];
+      return;
+    case Hot.MaxForwards:
+      m.maxForwards = null;
+      return;
+    case Hot.ContentType:
+      m.contentType = null;
+      return;
+    case Hot.Via:
+      m.via = [];
+      return;
+    default:
+      // From, To, Call-ID, CSeq are mandatory fields and Content-Length is derived: nothing to remove.
+      return;
+  }
+}

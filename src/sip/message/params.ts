@@ -1,0 +1,110 @@
+import { DQUOTE, EQUAL, SEMI, isToken, quotedEnd, skipWs } from "./chars.ts";
+import type { Params } from "./types.ts";
+
+/** Lower-cases `s` only when it holds an upper-case ASCII letter (most parameter names do not). */
+export function lowerAscii(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return s.toLowerCase();
+  }
+  return s;
+}
+
+/** Stores a parameter unless already present (first occurrence wins) or it would touch the prototype. */
+export function setParam(out: Params, name: string, value: string | null): void {
+  // V8 adds a property through a computed key on a slow runtime path (several times the cost of
+  // a named store), so the names that fill nearly every message get named stores.
+  switch (name) {
+    case "tag":
+      if (out.tag === undefined) out.tag = value;
+      return;
+    case "branch":
+      if (out.branch === undefined) out.branch = value;
+      return;
+    case "received":
+      if (out.received === undefined) out.received = value;
+      return;
+    case "rport":
+      if (out.rport === undefined) out.rport = value;
+      return;
+    case "lr":
+      if (out.lr === undefined) out.lr = value;
+      return;
+    case "transport":
+      if (out.transport === undefined) out.transport = value;
+      return;
+    case "user":
+      if (out.user === undefined) out.user = value;
+      return;
+    case "expires":
+      if (out.expires === undefined) out.expires = value;
+      return;
+    case "q":
+      if (out.q === undefined) out.q = value;
+      return;
+    case "maddr":
+      if (out.maddr === undefined) out.maddr = value;
+      return;
+    case "__proto__":
+      return;
+  }
+  // The undefined test settles the common case; hasOwn only runs for names the prototype also has.
+  if (out[name] !== undefined && Object.hasOwn(out, name)) return;
+  out[name] = value;
+}
+
+function isGenValueChar(c: number): boolean {
+  // gen-value = token / host / quoted-string: hosts add ':' '[' ']' (RFC 5118 received=), and
+  // UTF-8 shows up in the wild (RFC 4475 intmeth), so anything visible that does not delimit is taken.
+  return c > 32 && c !== SEMI && c !== 44 && c !== DQUOTE && c !== 127;
+}
+
+/**
+ * Parses `*( SEMI generic-param )` with LWS around `;` and `=` (RFC 3261 25.1 SEMI/EQUAL),
+ * from `i` up to `end`. Returns where it stopped (the caller decides whether that is the end),
+ * or -1 on an empty name or value.
+ */
+export function parseHeaderParams(s: string, i: number, end: number, out: Params): number {
+  for (;;) {
+    i = skipWs(s, i, end);
+    if (i >= end || s.charCodeAt(i) !== SEMI) return i;
+    i = skipWs(s, i + 1, end);
+    const ns = i;
+    let upper = false;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (!isToken(c)) break;
+      if (c >= 65 && c <= 90) upper = true;
+      i++;
+    }
+    if (i === ns) return -1;
+    const name = upper ? s.slice(ns, i).toLowerCase() : s.slice(ns, i);
+    i = skipWs(s, i, end);
+    let value: string | null = null;
+    if (i < end && s.charCodeAt(i) === EQUAL) {
+      i = skipWs(s, i + 1, end);
+      if (i < end && s.charCodeAt(i) === DQUOTE) {
+        const q = quotedEnd(s, i, end);
+        if (q < 0) return -1;
+        value = s.slice(i, q);
+        i = q;
+      } else {
+        const vs = i;
+        while (i < end && isGenValueChar(s.charCodeAt(i))) i++;
+        if (i === vs) return -1;
+        value = s.slice(vs, i);
+      }
+    }
+    setParam(out, name, value);
+  }
+}
+
+/** Writes `;name=value` pairs in insertion order. */
+export function serializeParams(params: Params): string {
+  let out = "";
+  for (const k in params) {
+    const v = params[k];
+    out += v === null || v === undefined ? ";" + k : ";" + k + "=" + v;
+  }
+  return out;
+}

@@ -1,0 +1,454 @@
+import { CR, HT, LF, SP, isToken, isTokenString, parseDigits } from "./chars.ts";
+import { Hot, hotHeaderAt } from "./header-names.ts";
+import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
+import { parseUri } from "./parse-uri.ts";
+import { parseViaInto } from "./parse-via.ts";
+import type { CSeq, HeaderField, NameAddr, ParseError, ParseErrorCode, ParseResult, SipMessage, Via } from "./types.ts";
+
+/** Default cap on one message, datagram or framed (RFC 3261 18.1.1 bounds UDP near 64 KiB anyway). */
+export const DEFAULT_MAX_MESSAGE_SIZE = 65536;
+
+/** Options of parseMessage. */
+export interface ParseOptions {
+  /** Largest message accepted, in bytes (default 65536). */
+  maxMessageSize?: number;
+}
+
+type SalvageKey = "via" | "from" | "to" | "call-id" | "cseq";
+
+/** The header section parsed, before the body is attached. */
+export interface HeadResult {
+  /** The message without its body (body is an empty Buffer), or null on error. */
+  message: SipMessage | null;
+  error: ParseError | null;
+  /** Content-Length: the value, -1 when absent, -2 when unusable (negative, not a number, conflicting). */
+  contentLength: number;
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
+
+interface StartLine {
+  kind: "request" | "response";
+  method: string;
+  status: number;
+  reason: string;
+  uriText: string;
+}
+
+function fail(code: ParseErrorCode, detail: string, start: StartLine | null, header?: string): ParseError {
+  const e: { -readonly [K in keyof ParseError]: ParseError[K] } = { code, detail };
+  if (header !== undefined) e.header = header;
+  if (start !== null) {
+    e.kind = start.kind;
+    if (start.kind === "request") e.method = start.method;
+  }
+  return e;
+}
+
+function isSipVersion(s: string): boolean {
+  return s === "SIP/2.0" || (s.length === 7 && s.toUpperCase() === "SIP/2.0");
+}
+
+/**
+ * Reads the start line. Runs of SP between elements and trailing SP are tolerated: RFC 4475
+ * 3.1.2.9/3.1.2.10 let a liberal element ignore them, and they carry no meaning.
+ */
+function parseStartLine(line: string): StartLine | ParseError {
+  if (line.length === 0) return fail("EMPTY", "empty start line", null);
+  if (line.startsWith("SIP/") || line.startsWith("sip/")) {
+    const sp = line.indexOf(" ");
+    const version = sp < 0 ? line : line.slice(0, sp);
+    const start: StartLine = { kind: "response", method: "", status: 0, reason: "", uriText: "" };
+    if (!isSipVersion(version)) return fail("BAD_VERSION", "unsupported SIP version " + version.slice(0, 16), start);
+    if (sp < 0) return fail("BAD_START_LINE", "status line without status code", start);
+    let i = sp;
+    while (i < line.length && line.charCodeAt(i) === SP) i++;
+    let j = i;
+    while (j < line.length && line.charCodeAt(j) !== SP) j++;
+    const code = line.slice(i, j);
+    const status = parseDigits(code, 3);
+    if (status < 100 || status > 699 || code.length !== 3) return fail("BAD_STATUS", "status code out of range", start);
+    start.status = status;
+    start.reason = j < line.length ? line.slice(j + 1) : "";
+    return start;
+  }
+  // Method SP Request-URI SP SIP-Version, read with indexOf; runs of SP count as one.
+  const n = line.length;
+  let i = line.indexOf(" ");
+  if (i < 0) i = n;
+  const method = line.slice(0, i);
+  while (i < n && line.charCodeAt(i) === SP) i++;
+  let j = line.indexOf(" ", i);
+  if (j < 0) j = n;
+  const uriText = line.slice(i, j);
+  while (j < n && line.charCodeAt(j) === SP) j++;
+  let k = line.indexOf(" ", j);
+  if (k < 0) k = n;
+  const version = line.slice(j, k);
+  while (k < n && line.charCodeAt(k) === SP) k++;
+  const count = uriText.length === 0 ? 1 : version.length === 0 ? 2 : k < n ? 4 : 3;
+  if (!isTokenString(method)) return fail("BAD_START_LINE", "malformed request line", null);
+  const start: StartLine = { kind: "request", method, status: 0, reason: "", uriText };
+  if (count !== 3) return fail("BAD_START_LINE", "malformed request line", start);
+  if (!isSipVersion(version)) {
+    if (version.length > 4 && version.slice(0, 4).toUpperCase() === "SIP/") {
+      return fail("BAD_VERSION", "unsupported SIP version " + version.slice(0, 16), start);
+    }
+    return fail("BAD_START_LINE", "malformed request line", start);
+  }
+  return start;
+}
+
+/** Parses a CSeq value: 1*DIGIT LWS Method, the number at most 2^32-1 (RFC 4475 scalar02). */
+function parseCSeq(value: string): CSeq | null {
+  let i = 0;
+  const n = value.length;
+  while (i < n) {
+    const c = value.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    i++;
+  }
+  const seq = parseDigits(value.slice(0, i), 10);
+  if (seq < 0 || seq > 0xffffffff) return null;
+  let j = i;
+  while (j < n && (value.charCodeAt(j) === SP || value.charCodeAt(j) === HT)) j++;
+  if (j === i) return null;
+  const method = value.slice(j);
+  for (let k = 0; k < method.length; k++) if (!isToken(method.charCodeAt(k))) return null;
+  if (method.length === 0) return null;
+  return { seq, method };
+}
+
+/**
+ * Parses the header section (start line and header lines, without the terminating empty line)
+ * into a message with an empty body. Hot headers go to the typed fields; others stay raw.
+ */
+export function parseHead(text: string): HeadResult {
+  const len = text.length;
+  let eol = text.indexOf("\n");
+  if (eol < 0) eol = len;
+  const firstEnd = eol > 0 && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+  const start = parseStartLine(text.slice(0, firstEnd));
+  if ("code" in start) return { message: null, error: withSalvage(start, text), contentLength: scanContentLength(text) };
+
+  const via: Via[] = [];
+  const contact: NameAddr[] = [];
+  const route: NameAddr[] = [];
+  const recordRoute: NameAddr[] = [];
+  const headers: HeaderField[] = [];
+  let from: NameAddr | null = null;
+  let to: NameAddr | null = null;
+  let fromRaw = "";
+  let toRaw = "";
+  let callId: string | null = null;
+  let cseq: CSeq | null = null;
+  let cseqRaw = "";
+  let maxForwards: number | null = null;
+  let contentType: string | null = null;
+  let contentLength = -1;
+  let contactWildcard = false;
+  let error: ParseError | null = null;
+
+  let pos = eol + 1;
+  while (pos < len) {
+    eol = text.indexOf("\n", pos);
+    if (eol < 0) eol = len;
+    let lineEnd = eol > pos && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+    // The name is scanned in JS rather than with indexOf(":"): names are short, and the same
+    // pass checks that the name is a token.
+    let ne = pos;
+    while (ne < lineEnd && isToken(text.charCodeAt(ne))) ne++;
+    let colon = ne;
+    while (colon < lineEnd && (text.charCodeAt(colon) === SP || text.charCodeAt(colon) === HT)) colon++;
+    if (ne === pos || colon >= lineEnd || text.charCodeAt(colon) !== 58) {
+      error = fail("BAD_HEADER_LINE", colon >= lineEnd ? "header line without colon" : "malformed header name", start);
+      break;
+    }
+    const hot = hotHeaderAt(text, pos, ne);
+    const name = hot === Hot.None ? text.slice(pos, ne) : "";
+    const headerName = pos;
+    const headerNameEnd = ne;
+    let value: string;
+    let next = eol + 1;
+    let c = next < len ? text.charCodeAt(next) : 0;
+    if (c !== SP && c !== HT) {
+      // The common unfolded line: trim by index, one slice.
+      let vs = colon + 1;
+      while (vs < lineEnd && (text.charCodeAt(vs) === SP || text.charCodeAt(vs) === HT)) vs++;
+      let ve = lineEnd;
+      while (ve > vs && (text.charCodeAt(ve - 1) === SP || text.charCodeAt(ve - 1) === HT)) ve--;
+      value = text.slice(vs, ve);
+    } else {
+      // Folded value: each continuation line is one LWS, i.e. one SP (RFC 3261 7.3.1).
+      value = text.slice(colon + 1, lineEnd).trim();
+      while (c === SP || c === HT) {
+        eol = text.indexOf("\n", next);
+        if (eol < 0) eol = len;
+        lineEnd = eol > next && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+        const piece = text.slice(next, lineEnd).trim();
+        if (piece.length > 0) value = value.length > 0 ? value + " " + piece : piece;
+        next = eol + 1;
+        c = next < len ? text.charCodeAt(next) : 0;
+      }
+    }
+    pos = next;
+
+    switch (hot) {
+      case Hot.None:
+        headers.push({ name, value });
+        break;
+      case Hot.Via:
+        if (!parseViaInto(value, via)) error = fail("BAD_HEADER_VALUE", "malformed Via", start, text.slice(headerName, headerNameEnd));
+        break;
+      case Hot.From:
+      case Hot.To: {
+        const isFrom = hot === Hot.From;
+        const prev = isFrom ? fromRaw : toRaw;
+        if (prev !== "" || (isFrom ? from : to) !== null) {
+          if (prev !== value) error = fail("DUPLICATE_HEADER", "conflicting " + (isFrom ? "From" : "To") + " headers", start, text.slice(headerName, headerNameEnd));
+          break;
+        }
+        const na = parseNameAddrRange(value, 0, value.length);
+        if (na === null) error = fail("BAD_HEADER_VALUE", "malformed " + (isFrom ? "From" : "To"), start, text.slice(headerName, headerNameEnd));
+        else if (isFrom) {
+          from = na;
+          fromRaw = value;
+        } else {
+          to = na;
+          toRaw = value;
+        }
+        break;
+      }
+      case Hot.CallId:
+        if (callId !== null) {
+          if (callId !== value) error = fail("DUPLICATE_HEADER", "conflicting Call-ID headers", start, text.slice(headerName, headerNameEnd));
+        } else if (value.length === 0 || value.indexOf(" ") >= 0) {
+          error = fail("BAD_HEADER_VALUE", "malformed Call-ID", start, text.slice(headerName, headerNameEnd));
+        } else callId = value;
+        break;
+      case Hot.CSeq:
+        if (cseq !== null) {
+          if (cseqRaw !== value) error = fail("DUPLICATE_HEADER", "conflicting CSeq headers", start, text.slice(headerName, headerNameEnd));
+          break;
+        }
+        cseq = parseCSeq(value);
+        cseqRaw = value;
+        if (cseq === null) error = fail("BAD_HEADER_VALUE", "malformed CSeq", start, text.slice(headerName, headerNameEnd));
+        break;
+      case Hot.Contact:
+        if (value === "*") contactWildcard = true;
+        else if (!parseNameAddrList(value, contact)) error = fail("BAD_HEADER_VALUE", "malformed Contact", start, text.slice(headerName, headerNameEnd));
+        break;
+      case Hot.Route:
+        if (!parseNameAddrList(value, route)) error = fail("BAD_HEADER_VALUE", "malformed Route", start, text.slice(headerName, headerNameEnd));
+        break;
+      case Hot.RecordRoute:
+        if (!parseNameAddrList(value, recordRoute)) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
+        break;
+      case Hot.MaxForwards: {
+        const mf = parseDigits(value, 3);
+        if (mf < 0 || mf > 255) error = fail("BAD_HEADER_VALUE", "malformed Max-Forwards", start, text.slice(headerName, headerNameEnd));
+        else if (maxForwards !== null && maxForwards !== mf) error = fail("DUPLICATE_HEADER", "conflicting Max-Forwards headers", start, text.slice(headerName, headerNameEnd));
+        else maxForwards = mf;
+        break;
+      }
+      case Hot.ContentType:
+        if (contentType !== null) {
+          if (contentType !== value) error = fail("DUPLICATE_HEADER", "conflicting Content-Type headers", start, text.slice(headerName, headerNameEnd));
+        } else contentType = value;
+        break;
+      case Hot.ContentLength: {
+        // The value is never used as a length unless it is a plain non-negative number (RFC 4475 ncl).
+        const cl = parseDigits(value, 10);
+        if (cl < 0) {
+          contentLength = -2;
+          error = fail("BAD_CONTENT_LENGTH", "malformed Content-Length", start, text.slice(headerName, headerNameEnd));
+        } else if (contentLength !== -1 && contentLength !== cl) {
+          contentLength = -2;
+          error = fail("DUPLICATE_HEADER", "conflicting Content-Length headers", start, text.slice(headerName, headerNameEnd));
+        } else contentLength = cl;
+        break;
+      }
+    }
+    if (error !== null) break;
+  }
+  if (error === null) {
+    if (via.length === 0) error = fail("MISSING_HEADER", "missing Via", start, "Via");
+    else if (from === null) error = fail("MISSING_HEADER", "missing From", start, "From");
+    else if (to === null) error = fail("MISSING_HEADER", "missing To", start, "To");
+    else if (callId === null) error = fail("MISSING_HEADER", "missing Call-ID", start, "Call-ID");
+    else if (cseq === null) error = fail("MISSING_HEADER", "missing CSeq", start, "CSeq");
+    else if (start.kind === "request" && cseq.method !== start.method) {
+      error = fail("CSEQ_METHOD_MISMATCH", "CSeq method does not match the request method", start, "CSeq");
+    }
+  }
+  if (error === null && start.kind === "request") {
+    const uri = parseUri(start.uriText);
+    if (uri === null) error = fail("BAD_URI", "malformed Request-URI", start);
+    else {
+      return {
+        message: {
+          kind: "request",
+          method: start.method,
+          uri,
+          via,
+          from: from!,
+          to: to!,
+          callId: callId!,
+          cseq: cseq!,
+          contact,
+          contactWildcard,
+          route,
+          recordRoute,
+          maxForwards,
+          contentType,
+          headers,
+          body: EMPTY_BODY,
+        },
+        error: null,
+        contentLength,
+      };
+    }
+  }
+  if (error === null) {
+    return {
+      message: {
+        kind: "response",
+        status: start.status,
+        reason: start.reason,
+        via,
+        from: from!,
+        to: to!,
+        callId: callId!,
+        cseq: cseq!,
+        contact,
+        contactWildcard,
+        route,
+        recordRoute,
+        maxForwards,
+        contentType,
+        headers,
+        body: EMPTY_BODY,
+      },
+      error: null,
+      contentLength,
+    };
+  }
+  return { message: null, error: withSalvage(error!, text), contentLength: contentLength === -2 ? -2 : scanContentLength(text) };
+}
+
+/**
+ * Finds Content-Length in a header section that failed to parse, so a stream can skip just
+ * that message. Same rules as the strict path: -1 absent, -2 unusable or conflicting.
+ */
+function scanContentLength(text: string): number {
+  let result = -1;
+  const lines = text.split("\n");
+  for (let k = 1; k < lines.length; k++) {
+    const line = lines[k]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (name !== "content-length" && name !== "l") continue;
+    const v = parseDigits(line.slice(colon + 1).trim(), 10);
+    if (v < 0 || (result >= 0 && result !== v)) return -2;
+    result = v;
+  }
+  return result;
+}
+
+const SALVAGED: Readonly<Record<string, SalvageKey>> = {
+  via: "via",
+  v: "via",
+  from: "from",
+  f: "from",
+  to: "to",
+  t: "to",
+  "call-id": "call-id",
+  i: "call-id",
+  cseq: "cseq",
+};
+
+/**
+ * Collects the raw Via/From/To/Call-ID/CSeq values for a stateless 400/505. Runs only on the
+ * error path, leniently: lines that do not look like headers are skipped.
+ */
+function withSalvage(error: ParseError, text: string): ParseError {
+  const salvage: Partial<Record<SalvageKey, string[]>> = {};
+  const lines = text.split("\n");
+  let found = false;
+  let current: string[] | null = null;
+  for (let k = 1; k < lines.length; k++) {
+    let line = lines[k]!;
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    const c = line.charCodeAt(0);
+    if ((c === SP || c === HT) && current !== null) {
+      const last = current.length - 1;
+      current[last] = (current[last] + " " + line.trim()).trim();
+      continue;
+    }
+    current = null;
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const key = SALVAGED[line.slice(0, colon).trim().toLowerCase()];
+    if (key === undefined) continue;
+    current = salvage[key] ?? (salvage[key] = []);
+    current.push(line.slice(colon + 1).trim());
+    found = true;
+  }
+  return found ? { ...error, salvage } : error;
+}
+
+function findHeadEnd(data: Buffer, from: number): { headEnd: number; bodyStart: number } | null {
+  const crlf = data.indexOf("\r\n\r\n", from, "latin1");
+  if (crlf >= 0) return { headEnd: crlf, bodyStart: crlf + 4 };
+  // Bare LF line ends are not SIP, but cost nothing to tolerate when CRLF is absent altogether.
+  const lf = data.indexOf("\n\n", from, "latin1");
+  if (lf >= 0) return { headEnd: lf, bodyStart: lf + 2 };
+  return null;
+}
+
+/** Skips CRLFs before a start line (RFC 3261 7.5: keep-alives and stray line ends are ignored). */
+export function skipLeadingCrlf(data: Buffer, i: number): number {
+  while (i < data.length && (data[i] === CR || data[i] === LF)) i++;
+  return i;
+}
+
+/**
+ * Parses one UDP datagram as one SIP message. Octets beyond Content-Length are ignored
+ * (RFC 3261 18.3); without Content-Length the body is the rest of the datagram. Never throws.
+ */
+export function parseMessage(data: Buffer, options?: ParseOptions): ParseResult {
+  const max = options?.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  if (data.length > max) return { ok: false, error: { code: "TOO_LARGE", detail: "message too large" } };
+  const begin = skipLeadingCrlf(data, 0);
+  if (begin >= data.length) return { ok: false, error: { code: "EMPTY", detail: "empty message" } };
+  const found = findHeadEnd(data, begin);
+  // A datagram whose header section is not closed by an empty line is read to its end.
+  const headEnd = found === null ? data.length : found.headEnd;
+  const bodyStart = found === null ? data.length : found.bodyStart;
+  const head = parseHead(data.toString("utf8", begin, headEnd));
+  if (head.message === null) return { ok: false, error: head.error! };
+  const available = data.length - bodyStart;
+  const cl = head.contentLength;
+  if (cl > available) {
+    return { ok: false, error: withSalvage(fail("BODY_TRUNCATED", "body shorter than Content-Length", startOf(head.message), "Content-Length"), data.toString("utf8", begin, headEnd)) };
+  }
+  const m = head.message;
+  if (cl === -1) m.body = available > 0 ? data.subarray(bodyStart) : EMPTY_BODY;
+  else if (cl > 0) m.body = data.subarray(bodyStart, bodyStart + cl);
+  return { ok: true, message: m };
+}
+
+/** The start-line facts of a parsed message, for errors found after the head parsed. */
+export function startOf(m: SipMessage): StartLine {
+  return m.kind === "request"
+    ? { kind: "request", method: m.method, status: 0, reason: "", uriText: "" }
+    : { kind: "response", method: "", status: m.status, reason: m.reason, uriText: "" };
+}
+
+/** Builds a ParseError with start-line facts and salvage; used by the stream framer. */
+export function makeError(code: ParseErrorCode, detail: string, m: SipMessage | null, headText: string | null, header?: string): ParseError {
+  const e = fail(code, detail, m === null ? null : startOf(m), header);
+  return headText === null ? e : withSalvage(e, headText);
+}

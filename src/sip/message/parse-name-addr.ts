@@ -1,0 +1,116 @@
+import { BACKSLASH, COMMA, DQUOTE, LAQUOT, RAQUOT, SEMI, isWs, quotedEnd, skipWs } from "./chars.ts";
+import { parseHeaderParams, serializeParams } from "./params.ts";
+import { parseUri, serializeUri } from "./parse-uri.ts";
+import type { NameAddr, Params, Uri } from "./types.ts";
+
+/**
+ * Splits a header value at the commas that separate list elements (RFC 3261 7.3.1), ignoring
+ * commas inside quoted strings and <...>. Elements are trimmed; an empty element is kept as ""
+ * so callers can refuse `a,,b`.
+ */
+export function splitList(value: string): string[] {
+  if (value.indexOf(",") < 0) return [value.trim()];
+  const out: string[] = [];
+  let start = 0;
+  let angle = false;
+  const n = value.length;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c === DQUOTE) {
+      const q = quotedEnd(value, i, n);
+      if (q < 0) break;
+      i = q - 1;
+    } else if (c === LAQUOT) angle = true;
+    else if (c === RAQUOT) angle = false;
+    else if (c === COMMA && !angle) {
+      out.push(value.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  out.push(value.slice(start).trim());
+  return out;
+}
+
+/** Parses name-addr / addr-spec with header params from s[start..end); null when malformed. */
+export function parseNameAddrRange(s: string, start: number, end: number): NameAddr | null {
+  let i = skipWs(s, start, end);
+  while (end > i && isWs(s.charCodeAt(end - 1))) end--;
+  if (i >= end) return null;
+  let displayName: string | null = null;
+  let uri: Uri | null;
+  let c = s.charCodeAt(i);
+  if (c === DQUOTE) {
+    const q = quotedEnd(s, i, end);
+    if (q < 0) return null;
+    displayName = s.slice(i + 1, q - 1);
+    i = skipWs(s, q, end);
+    c = s.charCodeAt(i);
+    if (c !== LAQUOT) return null;
+  } else if (c !== LAQUOT) {
+    const lt = s.indexOf("<", i);
+    if (lt >= 0 && lt < end) {
+      // Unquoted display name: RFC 4475 lwsdisp allows it to touch the '<'; odd characters
+      // (baddn's comma) are tolerated and re-quoted on output.
+      let de = lt;
+      while (de > i && isWs(s.charCodeAt(de - 1))) de--;
+      for (let k = i; k < de; k++) {
+        const d = s.charCodeAt(k);
+        if (d === DQUOTE || d === BACKSLASH || d === RAQUOT) return null;
+      }
+      displayName = s.slice(i, de);
+      i = lt;
+      c = LAQUOT;
+    }
+  }
+  if (c === LAQUOT) {
+    const gt = s.indexOf(">", i);
+    if (gt < 0 || gt >= end) return null;
+    // Spaces just inside the brackets (RFC 4475 badaspec) are tolerated: trimming is unambiguous.
+    const us = skipWs(s, i + 1, gt);
+    let ue = gt;
+    while (ue > us && isWs(s.charCodeAt(ue - 1))) ue--;
+    uri = parseUri(s.slice(us, ue));
+    i = gt + 1;
+  } else {
+    // addr-spec: parameters after it belong to the header (RFC 3261 20.10), so the URI ends at ';'.
+    let ue = i;
+    while (ue < end) {
+      const d = s.charCodeAt(ue);
+      if (d === SEMI || isWs(d)) break;
+      ue++;
+    }
+    uri = parseUri(s.slice(i, ue));
+    i = ue;
+  }
+  if (uri === null) return null;
+  const params: Params = {};
+  if (parseHeaderParams(s, i, end, params) !== end) return null;
+  return { displayName, uri, params };
+}
+
+/** Parses one name-addr or addr-spec with its header parameters; null when malformed. */
+export function parseNameAddr(text: string): NameAddr | null {
+  return parseNameAddrRange(text, 0, text.length);
+}
+
+/** Appends a comma-separated list of name-addrs (Contact, Route, Record-Route) to `into`; false if any element is malformed. */
+export function parseNameAddrList(value: string, into: NameAddr[]): boolean {
+  if (value.indexOf(",") < 0) {
+    const one = parseNameAddrRange(value, 0, value.length);
+    if (one === null) return false;
+    into.push(one);
+    return true;
+  }
+  for (const part of splitList(value)) {
+    const one = parseNameAddrRange(part, 0, part.length);
+    if (one === null) return false;
+    into.push(one);
+  }
+  return true;
+}
+
+/** Writes a name-addr, always in the bracketed form so URI parameters cannot be read as header parameters. */
+export function serializeNameAddr(v: NameAddr): string {
+  const inner = "<" + serializeUri(v.uri) + ">" + serializeParams(v.params);
+  return v.displayName === null ? inner : '"' + v.displayName + '" ' + inner;
+}

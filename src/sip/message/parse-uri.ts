@@ -1,0 +1,167 @@
+import { COLON, QUESTION, SEMI, isHostChar, isIpv6Char, isSchemeChar } from "./chars.ts";
+import { lowerAscii, serializeParams, setParam } from "./params.ts";
+import type { OtherUri, Params, SipUri, TelUri, Uri } from "./types.ts";
+
+function isAlpha(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** A URI never holds raw whitespace, angle brackets or double quotes (RFC 3986 excluded characters). */
+function hasForbidden(s: string, from = 0, to = s.length): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) return true;
+  }
+  return false;
+}
+
+/** Parses `;name[=value]` URI parameters from s[i..end) up to '?' or end; -1 on an empty name. */
+function parseUriParams(s: string, i: number, end: number, out: Params): number {
+  while (i < end && s.charCodeAt(i) === SEMI) {
+    let j = i + 1;
+    while (j < end) {
+      const c = s.charCodeAt(j);
+      if (c === SEMI || c === QUESTION) break;
+      if (c <= 32 || c === 127 || c === 60 || c === 62 || c === 34) return -1;
+      j++;
+    }
+    const eq = s.indexOf("=", i + 1);
+    if (eq >= 0 && eq < j) {
+      if (eq === i + 1) return -1;
+      setParam(out, lowerAscii(s.slice(i + 1, eq)), s.slice(eq + 1, j));
+    } else {
+      if (j === i + 1) return -1;
+      setParam(out, lowerAscii(s.slice(i + 1, j)), null);
+    }
+    i = j;
+  }
+  return i;
+}
+
+const NO_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+
+function parseSipUri(s: string, scheme: "sip" | "sips", i: number): SipUri | null {
+  const end = s.length;
+  let user: string | null = null;
+  let password: string | null = null;
+  // The user part may hold ';', '?' and ':' (RFC 4475 semiuri, intmeth) but never a raw '@',
+  // so the first '@' ends the userinfo.
+  const at = s.indexOf("@", i);
+  if (at >= 0) {
+    const colon = s.indexOf(":", i);
+    if (colon >= 0 && colon < at) {
+      user = s.slice(i, colon);
+      password = s.slice(colon + 1, at);
+    } else {
+      user = s.slice(i, at);
+    }
+    // The host, port and parameter scanners check their own characters; the userinfo has none.
+    if (user.length === 0 || hasForbidden(s, i, at)) return null;
+    i = at + 1;
+  }
+  const hs = i;
+  if (i < end && s.charCodeAt(i) === 91) {
+    const close = s.indexOf("]", i);
+    if (close < 0 || close === i + 1) return null;
+    for (let k = i + 1; k < close; k++) if (!isIpv6Char(s.charCodeAt(k))) return null;
+    i = close + 1;
+  } else {
+    while (i < end && isHostChar(s.charCodeAt(i))) i++;
+    if (i === hs) return null;
+  }
+  const host = s.slice(hs, i);
+  let port: number | null = null;
+  if (i < end && s.charCodeAt(i) === COLON) {
+    const ps = ++i;
+    let v = 0;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    if (i === ps || i - ps > 5 || v > 65535) return null;
+    port = v;
+  }
+  const params: Params = {};
+  if (i < end && s.charCodeAt(i) === SEMI) {
+    i = parseUriParams(s, i, end, params);
+    if (i < 0) return null;
+  }
+  if (i >= end) return { scheme, user, password, host, port, params, headers: NO_HEADERS };
+  if (s.charCodeAt(i) !== QUESTION || hasForbidden(s, i, end)) return null;
+  const headers: Array<readonly [string, string]> = [];
+  i++;
+  while (i <= end) {
+    let j = s.indexOf("&", i);
+    if (j < 0) j = end;
+    const eq = s.indexOf("=", i);
+    if (eq < 0 || eq >= j || eq === i) return null;
+    headers.push([s.slice(i, eq), s.slice(eq + 1, j)]);
+    i = j + 1;
+  }
+  return { scheme, user, password, host, port, params, headers };
+}
+
+function parseTelUri(s: string, i: number): TelUri | null {
+  let semi = s.indexOf(";", i);
+  if (semi < 0) semi = s.length;
+  if (semi === i) return null;
+  const params: Params = {};
+  if (parseUriParams(s, semi, s.length, params) !== s.length) return null;
+  return { scheme: "tel", number: s.slice(i, semi), params };
+}
+
+/** Parses an absolute URI: sip/sips and tel into their structures, any other scheme kept opaque; null when malformed. */
+export function parseUri(text: string): Uri | null {
+  const n = text.length;
+  // Fast path for the scheme nearly every URI has: no scheme scan, no lower-casing.
+  if (n > 4 && text.charCodeAt(3) === COLON && (text.charCodeAt(0) | 32) === 115 && (text.charCodeAt(1) | 32) === 105 && (text.charCodeAt(2) | 32) === 112) {
+    return parseSipUri(text, "sip", 4);
+  }
+  if (n < 3 || !isAlpha(text.charCodeAt(0))) return null;
+  let i = 1;
+  while (i < n && isSchemeChar(text.charCodeAt(i))) i++;
+  if (i >= n || text.charCodeAt(i) !== COLON || i + 1 >= n) return null;
+  const raw = text.slice(0, i);
+  const scheme = raw.length <= 4 ? raw.toLowerCase() : raw;
+  if (scheme === "sip" || scheme === "sips") return parseSipUri(text, scheme, i + 1);
+  if (hasForbidden(text)) return null;
+  if (scheme === "tel") return parseTelUri(text, i + 1);
+  const other: OtherUri = { scheme: scheme.toLowerCase(), opaque: text.slice(i + 1) };
+  return other;
+}
+
+/** True for a sip: or sips: URI. */
+export function isSipUri(uri: Uri): uri is SipUri {
+  return uri.scheme === "sip" || uri.scheme === "sips";
+}
+
+/** True for a tel: URI. */
+export function isTelUri(uri: Uri): uri is TelUri {
+  return uri.scheme === "tel";
+}
+
+/** Writes a URI back in its wire form. */
+export function serializeUri(uri: Uri): string {
+  if (uri.scheme === "sip" || uri.scheme === "sips") {
+    const u = uri as SipUri;
+    let out = u.scheme + ":";
+    if (u.user !== null) out += u.password !== null ? u.user + ":" + u.password + "@" : u.user + "@";
+    out += u.host;
+    if (u.port !== null) out += ":" + u.port;
+    out += serializeParams(u.params);
+    const h = u.headers;
+    for (let k = 0; k < h.length; k++) {
+      const pair = h[k]!;
+      out += (k === 0 ? "?" : "&") + pair[0] + "=" + pair[1];
+    }
+    return out;
+  }
+  if (uri.scheme === "tel") {
+    const t = uri as TelUri;
+    return "tel:" + t.number + serializeParams(t.params);
+  }
+  return uri.scheme + ":" + (uri as OtherUri).opaque;
+}
+

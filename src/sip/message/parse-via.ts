@@ -1,0 +1,105 @@
+import { COLON, SLASH, isHostChar, isIpv6Char, isToken, isWs, parseDigits, skipWs } from "./chars.ts";
+import { parseHeaderParams, serializeParams } from "./params.ts";
+import type { Params, Via } from "./types.ts";
+
+function upperAscii(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 97 && c <= 122) return s.toUpperCase();
+  }
+  return s;
+}
+
+function readToken(s: string, i: number, end: number): number {
+  while (i < end && isToken(s.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * Parses one via-parm: sent-protocol LWS sent-by *( SEMI via-params ) (RFC 3261 20.42),
+ * with LWS allowed around every '/' and ':' (RFC 4475 wsinv). `anyVersion` accepts a SIP
+ * version other than 2.0, which only the stateless 505 path needs.
+ */
+export function parseViaValue(s: string, start: number, end: number, anyVersion = false): Via | null {
+  const v = parseViaAt(s, start, end, anyVersion);
+  return v !== null && stop === end ? v : null;
+}
+
+/** Where the last parseViaAt stopped: `end`, or the index of the ',' before the next value. */
+let stop = 0;
+
+/** Parses one via-parm from `start`, stopping at `end` or at a ',' (recorded in `stop`). */
+function parseViaAt(s: string, start: number, end: number, anyVersion: boolean): Via | null {
+  let i = skipWs(s, start, end);
+  let j = readToken(s, i, end);
+  // "SIP" compared case-insensitively by OR-ing in the ASCII lower-case bit.
+  if (j - i !== 3 || (s.charCodeAt(i) | 32) !== 115 || (s.charCodeAt(i + 1) | 32) !== 105 || (s.charCodeAt(i + 2) | 32) !== 112) return null;
+  i = skipWs(s, j, end);
+  if (s.charCodeAt(i) !== SLASH) return null;
+  i = skipWs(s, i + 1, end);
+  j = readToken(s, i, end);
+  if (j === i || (!anyVersion && (j - i !== 3 || s.charCodeAt(i) !== 50 || s.charCodeAt(i + 1) !== 46 || s.charCodeAt(i + 2) !== 48))) return null;
+  i = skipWs(s, j, end);
+  if (s.charCodeAt(i) !== SLASH) return null;
+  i = skipWs(s, i + 1, end);
+  j = readToken(s, i, end);
+  if (j === i) return null;
+  const transport = upperAscii(s.slice(i, j));
+  if (j >= end || !isWs(s.charCodeAt(j))) return null;
+  i = skipWs(s, j, end);
+  const hs = i;
+  if (s.charCodeAt(i) === 91) {
+    const close = s.indexOf("]", i);
+    if (close < 0 || close >= end || close === i + 1) return null;
+    for (let k = i + 1; k < close; k++) if (!isIpv6Char(s.charCodeAt(k))) return null;
+    i = close + 1;
+  } else {
+    while (i < end && isHostChar(s.charCodeAt(i))) i++;
+    if (i === hs) return null;
+  }
+  const host = s.slice(hs, i);
+  let port: number | null = null;
+  let k = skipWs(s, i, end);
+  if (k < end && s.charCodeAt(k) === COLON) {
+    k = skipWs(s, k + 1, end);
+    const ps = k;
+    while (k < end) {
+      const c = s.charCodeAt(k);
+      if (c < 48 || c > 57) break;
+      k++;
+    }
+    port = parseDigits(s.slice(ps, k), 5);
+    if (port < 0 || port > 65535) return null;
+    i = k;
+  }
+  const params: Params = {};
+  i = parseHeaderParams(s, i, end, params);
+  if (i < 0 || (i < end && s.charCodeAt(i) !== 44)) return null;
+  stop = i;
+  return { transport, host, port, params };
+}
+
+/** Parses a Via header value (one or more comma-separated via-parms); null when any is malformed. */
+export function parseVia(text: string): Via[] | null {
+  const out: Via[] = [];
+  return parseViaInto(text, out) ? out : null;
+}
+
+/** Appends the Via values of one header line to `into`; false when malformed. */
+export function parseViaInto(text: string, into: Via[], anyVersion = false): boolean {
+  // Values are read in place, one after another: no split, no per-value slices.
+  const end = text.length;
+  let i = 0;
+  for (;;) {
+    const v = parseViaAt(text, i, end, anyVersion);
+    if (v === null) return false;
+    into.push(v);
+    if (stop >= end) return true;
+    i = stop + 1;
+  }
+}
+
+/** Writes one Via value (without the header name). */
+export function serializeVia(v: Via): string {
+  return "SIP/2.0/" + v.transport + " " + v.host + (v.port === null ? "" : ":" + v.port) + serializeParams(v.params);
+}

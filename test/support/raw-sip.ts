@@ -1,0 +1,121 @@
+import { createSocket, type Socket } from "node:dgram";
+import { connect, type Socket as TcpSocket } from "node:net";
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { parseMessage } from "../../src/sip/index.ts";
+
+/**
+ * What came back, read leniently: a stateless 400 to a broken request may itself be incomplete
+ * (it can only copy what was salvageable), so the status line and a few headers are read from text.
+ */
+export interface Received {
+  readonly status: number | null;
+  readonly callId: string | null;
+  readonly cseqMethod: string | null;
+  readonly raw: string;
+}
+
+/** Reads a received message leniently. */
+export function readReceived(data: Buffer): Received {
+  const parsed = parseMessage(data);
+  if (parsed.ok) {
+    const m = parsed.message;
+    return { status: m.kind === "response" ? m.status : null, callId: m.callId, cseqMethod: m.cseq.method, raw: data.toString("latin1") };
+  }
+  const raw = data.toString("latin1");
+  const status = /^SIP\/2\.0 (\d{3}) /.exec(raw);
+  const callId = /^(?:Call-ID|i)\s*:\s*(\S+)/im.exec(raw);
+  const cseq = /^CSeq\s*:\s*\S+\s+(\S+)/im.exec(raw);
+  return { status: status ? Number(status[1]) : null, callId: callId?.[1] ?? null, cseqMethod: cseq?.[1] ?? null, raw };
+}
+
+/** A raw SIP peer for tests: sends exact bytes and collects the responses that come back. */
+export interface RawPeer {
+  readonly port: number;
+  send(bytes: Buffer | string): Promise<void>;
+  /** Responses received so far (parsed); unparseable input is kept as raw text. */
+  readonly received: Received[];
+  /** Waits until `count` messages have arrived in total or ms have passed. */
+  waitFor(count: number, ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+
+async function waitFor(received: unknown[], count: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (received.length < count && Date.now() < deadline) await sleep(5);
+}
+
+/** A UDP peer bound to address:port (0 for any), sending to the target. */
+export async function udpPeer(address: string, port: number, target: { address: string; port: number }): Promise<RawPeer> {
+  const sock: Socket = createSocket(address.includes(":") ? "udp6" : "udp4");
+  const received: Received[] = [];
+  sock.on("message", (data) => received.push(readReceived(data)));
+  sock.bind(port, address);
+  await once(sock, "listening");
+  return {
+    port: sock.address().port,
+    received,
+    async send(bytes) {
+      await new Promise<void>((res, rej) => sock.send(bytes, target.port, target.address, (e) => (e ? rej(e) : res())));
+    },
+    waitFor: (count, ms) => waitFor(received, count, ms),
+    close: () => new Promise<void>((res) => sock.close(() => res())),
+  };
+}
+
+/** A TCP peer connected to the target. */
+export async function tcpPeer(target: { address: string; port: number }): Promise<RawPeer & { readonly closed: boolean }> {
+  const sock: TcpSocket = connect({ host: target.address, port: target.port });
+  await once(sock, "connect");
+  const received: Received[] = [];
+  // Framed here by Content-Length alone, so an incomplete stateless reply is still seen.
+  let pending = Buffer.alloc(0);
+  let closed = false;
+  sock.on("data", (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    for (;;) {
+      const end = pending.indexOf("\r\n\r\n");
+      if (end < 0) break;
+      const head = pending.subarray(0, end).toString("latin1");
+      const cl = /^(?:Content-Length|l)\s*:\s*(\d+)/im.exec(head);
+      const total = end + 4 + (cl ? Number(cl[1]) : 0);
+      if (pending.length < total) break;
+      received.push(readReceived(pending.subarray(0, total)));
+      pending = pending.subarray(total);
+    }
+  });
+  sock.on("close", () => (closed = true));
+  sock.on("error", () => (closed = true));
+  return {
+    port: sock.localPort ?? 0,
+    received,
+    get closed() {
+      return closed;
+    },
+    async send(bytes) {
+      if (closed) throw new Error("connection closed");
+      await new Promise<void>((res, rej) => sock.write(bytes, (e) => (e ? rej(e) : res())));
+    },
+    waitFor: (count, ms) => waitFor(received, count, ms),
+    close: async () => {
+      sock.destroy();
+    },
+  };
+}
+
+/** A valid OPTIONS whose Via points back at the sender, used as a liveness probe. */
+export function optionsProbe(protocol: "UDP" | "TCP", from: { address: string; port: number }, to: { address: string; port: number }, n: number): string {
+  return [
+    `OPTIONS sip:probe@${to.address}:${to.port} SIP/2.0`,
+    `Via: SIP/2.0/${protocol} ${from.address}:${from.port};branch=z9hG4bKprobe${n}x${Date.now()};rport`,
+    `From: <sip:tester@${from.address}>;tag=probe${n}`,
+    `To: <sip:probe@${to.address}>`,
+    `Call-ID: probe-${n}-${Date.now()}@test`,
+    `CSeq: 1 OPTIONS`,
+    `Max-Forwards: 70`,
+    `Content-Length: 0`,
+    ``,
+    ``,
+  ].join("\r\n");
+}
