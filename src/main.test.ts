@@ -7,7 +7,11 @@ import { parseConfigObject } from "./config/index.ts";
 import { startTrunkline } from "./main.ts";
 
 function config(storagePath = ":memory:") {
-  const r = parseConfigObject({ storage: { path: storagePath }, log: { level: "debug" } });
+  const r = parseConfigObject({
+    sip: { listen: [{ protocol: "udp", address: "127.0.0.1", port: 0 }, { protocol: "tcp", address: "127.0.0.1", port: 0 }] },
+    storage: { path: storagePath },
+    log: { level: "debug" },
+  });
   assert.ok(r.ok);
   return r.value;
 }
@@ -28,11 +32,15 @@ describe("startTrunkline", () => {
   it("opens storage, logs start and stop, and stops once however often asked", async () => {
     const out = sink();
     const handle = await startTrunkline(config(), { logDestination: out });
-    assert.deepEqual(handle.storage.migrationsApplied, ["0001-registrar-bindings"]);
+    assert.ok(handle.storage.migrationsApplied.includes("0001-registrar-bindings"));
+    assert.deepEqual(
+      handle.sip.transport.listening().map((l) => l.protocol),
+      ["UDP", "TCP"],
+    );
     await handle.storage.bindings.purgeExpired(0);
     await Promise.all([handle.stop(), handle.stop()]);
     await handle.stop();
-    assert.deepEqual(out.messages(), ["storage open", "trunkline started", "trunkline stopping", "trunkline stopped"]);
+    assert.deepEqual(out.messages(), ["storage open", "sip listening", "trunkline started", "trunkline stopping", "trunkline stopped"]);
     await assert.rejects(handle.storage.bindings.list("sip:a@b", 0), { code: "STORAGE_QUERY_FAILED" });
   });
 
