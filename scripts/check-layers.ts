@@ -16,8 +16,9 @@ function layerOf(file: string): string {
 
 const allowed: Record<string, readonly string[]> = {
   main: ["*"],
-  cli: ["main", "config", "lib", "observability"],
-  config: ["lib"],
+  cli: ["main", "config", "lib", "observability", "storage", "ports"],
+  // The provisioning section is converted to domain types and compiled while the config loads.
+  config: ["lib", "domain"],
   lib: [],
   observability: ["lib"],
   "sip/message": ["lib"],

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { formatConfigIssue, loadConfig } from "../config/index.ts";
 import { startTrunkline, type TrunklineHandle } from "../main.ts";
+import { parseCdrOptions, runCdrCommand, type CdrCommandOptions } from "./cdr.ts";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -18,11 +19,22 @@ export const USAGE = `Usage: trunkline <command> [options]
 
 Commands:
   start              Start the server; runs until SIGINT or SIGTERM.
+  cdr                List call detail records, newest first, as CSV (default) or JSON.
 
 Options:
   -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
   -h, --help         Show this help.
   -v, --version      Show the version.
+
+Options of cdr (combined with AND):
+  --from ISO         Calls started at or after this time (2026-01-31 or 2026-01-31T12:00:00Z).
+  --to ISO           Calls started before this time.
+  --trunk ID         Calls of this customer or carrier id.
+  --number N         Calls whose caller or callee contains N (as received or as E.164).
+  --disposition D    answered, busy, no-answer, cancelled, failed, refused or interrupted.
+  --limit N          At most N records (default 100); --offset N skips the first N.
+  --format F         csv (header row first) or json (an array).
+  --with-trace       Include each call's decision trace.
 
 Environment:
   TRUNKLINE_CONFIG     Configuration file used when --config is not given.
@@ -108,6 +120,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         config: { type: "string", short: "c" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        from: { type: "string" },
+        to: { type: "string" },
+        trunk: { type: "string" },
+        number: { type: "string" },
+        disposition: { type: "string" },
+        limit: { type: "string" },
+        offset: { type: "string" },
+        format: { type: "string" },
+        "with-trace": { type: "boolean" },
       },
     });
   } catch (e) {
@@ -128,7 +149,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(USAGE);
     return EXIT_USAGE;
   }
-  if (command !== "start") {
+  if (command !== "start" && command !== "cdr") {
     io.err(`trunkline: unknown command "${command}"\n\n${USAGE}`);
     return EXIT_USAGE;
   }
@@ -136,5 +157,48 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(`trunkline: unexpected argument "${rest[0] ?? ""}"\n\n${USAGE}`);
     return EXIT_USAGE;
   }
+  const cdrOptions: CdrCommandOptions = {
+    from: values.from,
+    to: values.to,
+    trunk: values.trunk,
+    number: values.number,
+    disposition: values.disposition,
+    limit: values.limit,
+    offset: values.offset,
+    format: values.format,
+    withTrace: values["with-trace"],
+  };
+  if (command === "cdr") return cdr(values.config, cdrOptions, io);
+  const misplaced = Object.entries(cdrOptions).find(([, v]) => v !== undefined);
+  if (misplaced !== undefined) {
+    const flag = misplaced[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    io.err(`trunkline: --${flag} is an option of cdr, not of start\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
   return start(values.config, io);
+}
+
+async function cdr(configPath: string | undefined, options: CdrCommandOptions, io: CliIo): Promise<number> {
+  const command = parseCdrOptions(options);
+  if (!command.ok) {
+    for (const e of command.errors) io.err(`trunkline: ${e}\n`);
+    io.err(`\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const loaded = await loadConfig({ path: configPath });
+  if (!loaded.ok) {
+    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
+    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
+    return EXIT_FAILURE;
+  }
+  try {
+    const { text, shown, total } = await runCdrCommand(loaded.value, command.value);
+    io.out(text);
+    // On stderr, so that redirected CSV or JSON stays clean.
+    if (shown < total) io.err(`trunkline: ${shown} of ${total} matching records shown; use --limit and --offset for more\n`);
+    return EXIT_OK;
+  } catch (e) {
+    io.err(`trunkline: cannot list CDRs: ${describeError(e)}\n`);
+    return EXIT_FAILURE;
+  }
 }

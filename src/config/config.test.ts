@@ -49,7 +49,7 @@ describe("config defaults", () => {
     assert.deepEqual(r.value.sip.timers, { t1Ms: 100, t2Ms: 4000, t4Ms: 5000 });
   });
 
-  it("accepts a full config with TLS and IPv6 and passes provisioning through untouched", () => {
+  it("accepts a full config with TLS and IPv6 and converts provisioning", () => {
     const r = parseConfigText(
       [
         "sip:",
@@ -59,14 +59,14 @@ describe("config defaults", () => {
         "  tls: { certFile: /etc/c.pem, keyFile: /etc/k.pem, requireClientCert: true }",
         "http: { listen: '[::1]:9000', enabled: false }",
         "provisioning:",
-        "  customers: [{ id: acme }]",
+        "  customers: [{ name: acme, mode: static, uri: 'sip:192.0.2.1', sourceAddresses: [192.0.2.1] }]",
       ].join("\n"),
       "test.yaml",
     );
     assert.ok(r.ok, r.ok ? "" : r.error.map(formatConfigIssue).join("\n"));
     assert.equal(r.value.sip.listen[0]?.address, "::1");
     assert.deepEqual(r.value.sip.tls, { certFile: "/etc/c.pem", keyFile: "/etc/k.pem", requireClientCert: true });
-    assert.deepEqual(r.value.provisioning, { customers: [{ id: "acme" }] });
+    assert.deepEqual(r.value.provisioning?.customers.map((c) => c.id), ["acme"]);
   });
 });
 

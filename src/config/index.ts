@@ -24,3 +24,4 @@ export {
   loadConfig,
   readConfigEnvironment,
 } from "./loader.ts";
+export { provisioningSchema, DEFAULT_NUMBERING, DEFAULT_CURRENCY } from "./provisioning-schema.ts";

@@ -1,34 +1,8 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 
-// Every leaf carries its own message so that an error reads the same whatever zod check
-// failed (wrong type, fraction, out of range): `sip.listen[1].port: expected a number from 0 to 65535`.
-
-function intRange(min: number, max: number) {
-  const message = `expected a whole number from ${min} to ${max}`;
-  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
-}
-
-function positiveInt(what = "a whole number greater than 0") {
-  const message = `expected ${what}`;
-  return z.number({ error: message }).int({ error: message }).min(1, { error: message }).max(Number.MAX_SAFE_INTEGER, {
-    error: message,
-  });
-}
-
-function nonEmptyString(what: string) {
-  const message = `expected ${what}`;
-  return z.string({ error: message }).min(1, { error: message });
-}
-
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: `expected one of ${values.map((v) => `"${v}"`).join(", ")}` });
-}
-
-/** A mapping whose unknown keys are errors: a typo must never be silently ignored. */
-function section<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.strictObject(shape, { error: "expected a mapping (key: value lines)" });
-}
+import { intRange, nonEmptyString, oneOf, positiveInt, section } from "./zod-helpers.ts";
+import { provisioningSchema } from "./provisioning-schema.ts";
 
 const portSchema = z
   .number({ error: "expected a number from 0 to 65535" })
@@ -125,8 +99,9 @@ export const configSchema = section({
   storage: storageSchema.prefault({}),
   log: logSchema.prefault({}),
   http: httpSchema.prefault({}),
-  // Shape owned by the provisioning work; carried through untouched until then.
-  provisioning: z.unknown().optional(),
+  // Validated, converted to the domain's Provisioning and compiled here, so a config that loads
+  // is one whose provisioning the call layer can use as it is.
+  provisioning: provisioningSchema.optional(),
 });
 
 /** Validated server configuration with every default filled in. */

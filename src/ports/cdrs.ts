@@ -24,6 +24,8 @@ export interface CdrAttempt {
   readonly outcome: "answered" | "response" | "timeout" | "transport-error" | "cancelled";
 }
 
+/** Every Disposition, for checking input from the CLI and the API. */
+export const DISPOSITIONS = ["answered", "busy", "no-answer", "cancelled", "failed", "refused", "interrupted"] as const satisfies readonly Disposition[];
 /** How a call ended, in the words operators search by. */
 export type Disposition = "answered" | "busy" | "no-answer" | "cancelled" | "failed" | "refused" | "interrupted";
 
@@ -64,13 +66,16 @@ export interface CallDetailRecord {
 
 /** Filters for CDR search; all optional, combined with AND. */
 export interface CdrQuery {
+  /** startedAt >= from (epoch ms). */
   readonly from?: number;
+  /** startedAt < to (epoch ms). */
   readonly to?: number;
   /** Customer or carrier id. */
   readonly trunkId?: string;
   /** Matches caller or callee, raw or E.164, by substring. */
   readonly number?: string;
   readonly disposition?: Disposition;
+  /** Rows per page; default 100. */
   readonly limit?: number;
   readonly offset?: number;
 }
@@ -88,6 +93,6 @@ export interface CdrRepository {
   /** Closes every record still open as `interrupted` at `now`; resolves how many. Run at start. */
   closeInterrupted(now: number): Promise<number>;
   get(id: string): Promise<CallDetailRecord | undefined>;
-  /** Newest first. */
+  /** Newest first (startedAt, then id, descending); `total` counts every match, not only this page. */
   search(query: CdrQuery): Promise<{ readonly rows: CallDetailRecord[]; readonly total: number }>;
 }

@@ -31,6 +31,76 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX registrar_bindings_expires_at ON registrar_bindings (expires_at);
     `,
   },
+  {
+    version: 2,
+    name: "provisioning",
+    // One JSON document per entity (see provisioning-repository.ts for why), in the order given.
+    sql: `
+      CREATE TABLE provisioning_customers (
+        id       TEXT    PRIMARY KEY,
+        position INTEGER NOT NULL,
+        doc      TEXT    NOT NULL CHECK (json_valid(doc))
+      );
+      CREATE TABLE provisioning_carriers (
+        id       TEXT    PRIMARY KEY,
+        position INTEGER NOT NULL,
+        doc      TEXT    NOT NULL CHECK (json_valid(doc))
+      );
+      CREATE TABLE provisioning_routes (
+        id       TEXT    PRIMARY KEY,
+        position INTEGER NOT NULL,
+        doc      TEXT    NOT NULL CHECK (json_valid(doc))
+      );
+      CREATE TABLE provisioning_rate_decks (
+        carrier_id TEXT    PRIMARY KEY,
+        position   INTEGER NOT NULL,
+        doc        TEXT    NOT NULL CHECK (json_valid(doc))
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "cdrs",
+    sql: `
+      CREATE TABLE cdrs (
+        id              TEXT    NOT NULL UNIQUE,
+        call_id         TEXT    NOT NULL,
+        direction       TEXT    NOT NULL CHECK (direction IN ('inbound', 'outbound')),
+        customer_id     TEXT,
+        carrier_id      TEXT,
+        caller_raw      TEXT    NOT NULL,
+        callee_raw      TEXT    NOT NULL,
+        caller_e164     TEXT,
+        callee_e164     TEXT,
+        started_at      INTEGER NOT NULL,
+        ringing_at      INTEGER,
+        answered_at     INTEGER,
+        ended_at        INTEGER,
+        duration_ms     INTEGER NOT NULL,
+        final_status    INTEGER,
+        q850_cause      INTEGER,
+        disposition     TEXT    CHECK (disposition IS NULL OR disposition IN
+                          ('answered', 'busy', 'no-answer', 'cancelled', 'failed', 'refused', 'interrupted')),
+        hangup_by       TEXT    CHECK (hangup_by IS NULL OR hangup_by IN ('caller', 'callee', 'system')),
+        end_reason      TEXT,
+        rate_per_minute REAL,
+        cost            REAL,
+        currency        TEXT,
+        attempts        TEXT    NOT NULL CHECK (json_valid(attempts)),
+        trace           TEXT    NOT NULL CHECK (json_valid(trace)),
+        -- 1 once close() wrote the final record; 0 rows at start are calls a crash interrupted.
+        closed          INTEGER NOT NULL CHECK (closed IN (0, 1))
+      );
+      -- Search is newest first, optionally narrowed by trunk, number or disposition.
+      CREATE INDEX cdrs_started_at   ON cdrs (started_at, id);
+      CREATE INDEX cdrs_customer     ON cdrs (customer_id, started_at);
+      CREATE INDEX cdrs_carrier      ON cdrs (carrier_id, started_at);
+      CREATE INDEX cdrs_callee_e164  ON cdrs (callee_e164);
+      CREATE INDEX cdrs_caller_e164  ON cdrs (caller_e164);
+      CREATE INDEX cdrs_disposition  ON cdrs (disposition, started_at);
+      CREATE INDEX cdrs_open         ON cdrs (id) WHERE closed = 0;
+    `,
+  },
 ];
 
 /** The id a migration is reported under, e.g. `0001-registrar-bindings`. */

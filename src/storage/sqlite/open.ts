@@ -5,6 +5,8 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { Storage } from "../../ports/index.ts";
 import { StorageError } from "../errors.ts";
 import { SqliteBindingRepository } from "./binding-repository.ts";
+import { SqliteCdrRepository } from "./cdr-repository.ts";
+import { SqliteProvisioningRepository } from "./provisioning-repository.ts";
 import { MIGRATIONS, runMigrations, type Migration } from "./migrations.ts";
 
 /** Options of openSqliteStorage. */
@@ -55,13 +57,19 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
   }
 
   const bindings = new SqliteBindingRepository(db);
+  const provisioning = new SqliteProvisioningRepository(db);
+  const cdrs = new SqliteCdrRepository(db);
   return {
     db,
     bindings,
+    provisioning,
+    cdrs,
     migrationsApplied,
     async close() {
       if (!db.open) return;
       try {
+        // CDRs queued for the next group commit are written before the file is let go.
+        cdrs.flush();
         db.close();
       } catch (cause) {
         throw new StorageError("STORAGE_QUERY_FAILED", `closing the SQLite database at ${path} failed`, { cause });

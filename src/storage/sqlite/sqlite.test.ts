@@ -28,7 +28,7 @@ describe("SQLite storage", () => {
   it("applies migrations once: a reopened file applies none and keeps its data", async () => {
     const path = join(dir, "reopen.db");
     const first = await openStorage({ driver: "sqlite", path });
-    assert.deepEqual(first.migrationsApplied, ["0001-registrar-bindings"]);
+    assert.deepEqual(first.migrationsApplied, ["0001-registrar-bindings", "0002-provisioning", "0003-cdrs"]);
     await first.bindings.upsert({
       aor: "sip:alice@example.com",
       contact: "sip:alice@192.0.2.1",
@@ -53,7 +53,11 @@ describe("SQLite storage", () => {
     const db = new Database(path, { readonly: true });
     try {
       const rows = db.prepare("SELECT version, name FROM schema_migrations").all();
-      assert.deepEqual(rows, [{ version: 1, name: "registrar-bindings" }]);
+      assert.deepEqual(rows, [
+        { version: 1, name: "registrar-bindings" },
+        { version: 2, name: "provisioning" },
+        { version: 3, name: "cdrs" },
+      ]);
     } finally {
       db.close();
     }
@@ -62,9 +66,9 @@ describe("SQLite storage", () => {
   it("applies only the migrations added since the last start", () => {
     const db = new Database(":memory:");
     try {
-      const extra: Migration = { version: 2, name: "extra", sql: "CREATE TABLE extra (x INTEGER)" };
-      assert.deepEqual(runMigrations(db, MIGRATIONS), ["0001-registrar-bindings"]);
-      assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), ["0002-extra"]);
+      const extra: Migration = { version: 100, name: "extra", sql: "CREATE TABLE extra (x INTEGER)" };
+      assert.deepEqual(runMigrations(db, MIGRATIONS), ["0001-registrar-bindings", "0002-provisioning", "0003-cdrs"]);
+      assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), ["0100-extra"]);
       assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), []);
     } finally {
       db.close();
@@ -74,7 +78,7 @@ describe("SQLite storage", () => {
   it("rolls a failing migration back entirely and reports STORAGE_MIGRATION_FAILED", () => {
     const db = new Database(":memory:");
     try {
-      const bad: Migration = { version: 2, name: "bad", sql: "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;" };
+      const bad: Migration = { version: 100, name: "bad", sql: "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;" };
       assert.throws(
         () => runMigrations(db, [...MIGRATIONS, bad]),
         (e: unknown) => e instanceof StorageError && e.code === "STORAGE_MIGRATION_FAILED" && e.cause instanceof Error,
@@ -82,7 +86,7 @@ describe("SQLite storage", () => {
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'half'").all();
       assert.deepEqual(tables, []);
       const versions = db.prepare("SELECT version FROM schema_migrations").all();
-      assert.deepEqual(versions, [{ version: 1 }]);
+      assert.deepEqual(versions, [{ version: 1 }, { version: 2 }, { version: 3 }]);
     } finally {
       db.close();
     }
@@ -91,7 +95,7 @@ describe("SQLite storage", () => {
   it("refuses a database whose schema is newer than this release", () => {
     const db = new Database(":memory:");
     try {
-      runMigrations(db, [...MIGRATIONS, { version: 2, name: "future", sql: "SELECT 1" }]);
+      runMigrations(db, [...MIGRATIONS, { version: 100, name: "future", sql: "SELECT 1" }]);
       assert.throws(
         () => runMigrations(db, MIGRATIONS),
         (e: unknown) => e instanceof StorageError && e.code === "STORAGE_SCHEMA_TOO_NEW",
