@@ -39,6 +39,18 @@ describe("config defaults", () => {
         storage: { driver: "sqlite", path: "./data/trunkline.db" },
         log: { level: "info" },
         http: { listen: "127.0.0.1:8080", enabled: true },
+        calls: {
+          realm: "trunkline",
+          digestAlgorithms: ["MD5", "SHA-256"],
+          maxDurationSeconds: 14400,
+          sessionTimerSeconds: 1800,
+          minSessionExpiresSeconds: 90,
+          refer: "reject",
+          inviteTimeoutMs: 5000,
+          registrationForking: "parallel",
+        },
+        registrar: { minExpiresSeconds: 60, maxExpiresSeconds: 3600, defaultExpiresSeconds: 3600, maxBindingsPerAor: 10 },
+        health: { enabled: true, intervalMs: 30000, timeoutMs: 5000, downAfter: 3, upAfter: 2 },
       });
     });
   }
@@ -96,6 +108,10 @@ describe("config errors name their path", () => {
     ["zero maxConnections", "sip:\n  maxConnections: 0\n", "test.yaml: sip.maxConnections: expected a whole number greater than 0"],
     ["unknown storage driver", "storage: { driver: mysql }\n", 'test.yaml: storage.driver: expected one of "sqlite"'],
     ["empty storage path", "storage: { path: '' }\n", "test.yaml: storage.path: expected a file path"],
+    ["unknown REFER policy", "calls: { refer: maybe }\n", 'test.yaml: calls.refer: expected one of "reject", "pass"'],
+    ["unknown digest algorithm", "calls: { digestAlgorithms: [MD5, SHA-1] }\n", 'test.yaml: calls.digestAlgorithms[1]: expected one of "MD5", "SHA-256"'],
+    ["session timer below RFC 4028 floor", "calls: { sessionTimerSeconds: 30 }\n", "test.yaml: calls.sessionTimerSeconds: expected a whole number from 90 to 86400"],
+    ["registrar min above max", "registrar: { minExpiresSeconds: 7200 }\n", "test.yaml: registrar.minExpiresSeconds: must not be larger than maxExpiresSeconds"],
     ["unknown log level", "log: { level: loud }\n", 'test.yaml: log.level: expected one of "fatal", "error"'],
     ["bad http listen", "http: { listen: 'localhost:80' }\n", "test.yaml: http.listen: expected an IP address and port"],
     ["http enabled as a string", "http: { enabled: 'yes' }\n", "test.yaml: http.enabled: expected true or false"],

@@ -12,6 +12,9 @@ export {
   type LogConfig,
   type LogLevel,
   type HttpConfig,
+  type CallsConfig,
+  type RegistrarConfig,
+  type HealthConfig,
 } from "./schema.ts";
 export {
   type ConfigIssue,

@@ -93,12 +93,51 @@ const httpSchema = section({
   enabled: z.boolean({ error: "expected true or false" }).default(true),
 });
 
+const DIGEST_ALGORITHMS = ["MD5", "SHA-256"] as const;
+
+const callsSchema = section({
+  // Realm of our 401/407 challenges; PBXs show it when asking for a password.
+  realm: nonEmptyString("a realm name").default("trunkline"),
+  // Key of the stateless digest nonces. Absent: a random key per process, so nonces from before a
+  // restart come back stale and clients simply re-authenticate. A cluster must share one.
+  nonceSecret: z.string({ error: "expected a string" }).min(16, { error: "expected at least 16 characters" }).optional(),
+  // MD5 first by default: many PBXs (and SIPp) answer only the first challenge and only MD5.
+  digestAlgorithms: z
+    .array(oneOf(DIGEST_ALGORITHMS), { error: "expected a list of MD5, SHA-256" })
+    .min(1, { error: "expected at least one algorithm" })
+    .default(["MD5", "SHA-256"]),
+  maxDurationSeconds: positiveInt().default(14_400),
+  sessionTimerSeconds: intRange(90, 86_400).default(1800),
+  minSessionExpiresSeconds: intRange(90, 86_400).default(90),
+  refer: oneOf(["reject", "pass"]).default("reject"),
+  inviteTimeoutMs: positiveInt().default(5000),
+  registrationForking: oneOf(["parallel", "sequential"]).default("parallel"),
+});
+
+const registrarSchema = section({
+  minExpiresSeconds: positiveInt().default(60),
+  maxExpiresSeconds: positiveInt().default(3600),
+  defaultExpiresSeconds: positiveInt().default(3600),
+  maxBindingsPerAor: positiveInt().default(10),
+}).refine((r) => r.minExpiresSeconds <= r.maxExpiresSeconds, { error: "must not be larger than maxExpiresSeconds", path: ["minExpiresSeconds"] });
+
+const healthSchema = section({
+  enabled: z.boolean({ error: "expected true or false" }).default(true),
+  intervalMs: positiveInt().default(30_000),
+  timeoutMs: positiveInt().default(5000),
+  downAfter: positiveInt().default(3),
+  upAfter: positiveInt().default(2),
+});
+
 /** The whole server configuration; every section has defaults, so `{}` is a valid config. */
 export const configSchema = section({
   sip: sipSchema.prefault({}),
   storage: storageSchema.prefault({}),
   log: logSchema.prefault({}),
   http: httpSchema.prefault({}),
+  calls: callsSchema.prefault({}),
+  registrar: registrarSchema.prefault({}),
+  health: healthSchema.prefault({}),
   // Validated, converted to the domain's Provisioning and compiled here, so a config that loads
   // is one whose provisioning the call layer can use as it is.
   provisioning: provisioningSchema.optional(),
@@ -114,3 +153,6 @@ export type StorageConfig = Config["storage"];
 export type LogConfig = Config["log"];
 export type LogLevel = Config["log"]["level"];
 export type HttpConfig = Config["http"];
+export type CallsConfig = Config["calls"];
+export type RegistrarConfig = Config["registrar"];
+export type HealthConfig = Config["health"];
