@@ -1,15 +1,14 @@
 #!/usr/bin/env node
-// The `trunkline` command. A published package runs the compiled dist/; a git clone without a
-// build runs the TypeScript sources through tsx, so `npx trunkline start` works either way.
-// After editing src/ in a clone that was built once, rebuild (npm run build) or delete dist/.
+// The `trunkline` command. In a clone (src/ present) it runs the TypeScript sources through tsx,
+// so an edit takes effect without a rebuild; an installed package without src/ runs dist/.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const built = new URL("../dist/cli/index.js", import.meta.url);
-if (existsSync(fileURLToPath(built))) {
-  await import(built.href);
-} else {
+const source = new URL("../src/cli/index.ts", import.meta.url);
+if (existsSync(fileURLToPath(source))) {
   const { register } = await import("tsx/esm/api");
   register();
-  await import(new URL("../src/cli/index.ts", import.meta.url).href);
+  await import(source.href);
+} else {
+  await import(new URL("../dist/cli/index.js", import.meta.url).href);
 }
