@@ -5,7 +5,21 @@ import type { Config } from "./config/index.ts";
 import { createLogger, createMetricsRegistry, flushLogger, type DestinationStream, type Logger, type MetricsRegistry } from "./observability/index.ts";
 import type { Storage } from "./ports/index.ts";
 import { openStorage } from "./storage/index.ts";
+import { randomBytes } from "node:crypto";
 import { createSipStack, type SipStack, type SipStackOptions } from "./sip/index.ts";
+import { compilePolicy, type Policy } from "./domain/index.ts";
+import {
+  createCallLayer,
+  createCarrierRegistration,
+  createGatewayHealth,
+  createRegistrar,
+  healthTargets,
+  type CallLayer,
+  type CarrierRegistration,
+  type GatewayHealth,
+  type Registrar,
+} from "./call/index.ts";
+import { systemClock } from "./lib/index.ts";
 
 /** Injection points for tests and embedders; production passes nothing. */
 export interface StartOptions {
@@ -23,6 +37,13 @@ export interface TrunklineHandle {
   readonly storage: Storage;
   /** The SIP stack (transports, transactions, default request handling). */
   readonly sip: SipStack;
+  /** The B2BUA: calls in progress, channel use, hang-up. */
+  readonly calls: CallLayer;
+  readonly registrar: Registrar;
+  readonly health: GatewayHealth | null;
+  readonly carrierRegistration: CarrierRegistration;
+  /** The compiled provisioning now in force. */
+  policy(): Policy;
   /** Stops everything in reverse order of start and flushes the logs; later calls return the same promise. */
   stop(): Promise<void>;
 }
@@ -50,6 +71,11 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
 
   let storage: Storage;
   let sip: SipStack;
+  let calls: CallLayer;
+  let registrar: Registrar;
+  let health: GatewayHealth | null = null;
+  let carrierRegistration: CarrierRegistration;
+  let policy: Policy;
   try {
     storage = await openStorage(config.storage);
     stoppers.push({ name: "storage", stop: () => storage.close() });
@@ -60,6 +86,81 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     sip = await createSipStack(sipStackOptions(config, sipLog));
     stoppers.push({ name: "sip", stop: () => sip.close() });
     log.info({ listening: sip.transport.listening() }, "sip listening");
+
+    // Calls that were up when the last process died get their records closed before new ones start.
+    const interrupted = await storage.cdrs.closeInterrupted(Date.now());
+    if (interrupted > 0) log.warn({ interrupted }, "closed call records left open by the previous run");
+    if (config.provisioning !== undefined) await storage.provisioning.replace(config.provisioning);
+    const compiled = compilePolicy(await storage.provisioning.load());
+    if (!compiled.ok) throw new ProvisioningError(compiled.error);
+    policy = compiled.value;
+    const currentPolicy = (): Policy => policy;
+
+    const callLog = logger.child({ layer: "call" });
+    const nonceSecret = config.calls.nonceSecret ?? randomBytes(32).toString("hex");
+    registrar = createRegistrar({
+      stack: sip,
+      policy: currentPolicy,
+      bindings: storage.bindings,
+      clock: systemClock,
+      logger: callLog.child({ component: "registrar" }),
+      options: {
+        realm: config.calls.realm,
+        nonceSecret,
+        minExpires: config.registrar.minExpiresSeconds,
+        maxExpires: config.registrar.maxExpiresSeconds,
+        defaultExpires: config.registrar.defaultExpiresSeconds,
+        maxBindingsPerAor: config.registrar.maxBindingsPerAor,
+        algorithms: [...config.calls.digestAlgorithms],
+      },
+    });
+    stoppers.push({ name: "registrar", stop: async () => registrar.stop() });
+
+    if (config.health.enabled) {
+      const h = createGatewayHealth({
+        stack: sip,
+        targets: () => healthTargets(policy),
+        clock: systemClock,
+        logger: callLog.child({ component: "health" }),
+        options: { intervalMs: config.health.intervalMs, timeoutMs: config.health.timeoutMs, downAfter: config.health.downAfter, upAfter: config.health.upAfter },
+      });
+      h.start();
+      health = h;
+      stoppers.push({ name: "health", stop: async () => h.stop() });
+    }
+
+    carrierRegistration = createCarrierRegistration({
+      stack: sip,
+      carriers: () => [...policy.carriers.values()],
+      clock: systemClock,
+      logger: callLog.child({ component: "carrier-registration" }),
+      options: { contactUri: contactUri(sip) },
+    });
+    carrierRegistration.start();
+    stoppers.push({ name: "carrier-registration", stop: () => carrierRegistration.stop() });
+
+    calls = createCallLayer({
+      stack: sip,
+      policy: currentPolicy,
+      cdrs: storage.cdrs,
+      bindings: storage.bindings,
+      clock: systemClock,
+      logger: callLog,
+      ...(health === null ? {} : { health }),
+      options: {
+        realm: config.calls.realm,
+        nonceSecret,
+        maxCallDurationMs: config.calls.maxDurationSeconds * 1000,
+        sessionTimerSeconds: config.calls.sessionTimerSeconds,
+        minSessionExpiresSeconds: config.calls.minSessionExpiresSeconds,
+        referPolicy: config.calls.refer,
+        inviteTimeoutMs: config.calls.inviteTimeoutMs,
+        digestAlgorithms: [...config.calls.digestAlgorithms],
+        registrationForking: config.calls.registrationForking,
+      },
+    });
+    // Stopped first: ending calls still needs the stack and writes records to storage.
+    stoppers.push({ name: "calls", stop: () => calls.stop() });
   } catch (e) {
     log.fatal({ err: e }, "trunkline failed to start");
     await stopAll();
@@ -76,6 +177,11 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     metrics,
     storage,
     sip,
+    calls,
+    registrar,
+    health,
+    carrierRegistration,
+    policy: () => policy,
     stop() {
       stopping ??= (async () => {
         log.info("trunkline stopping");
@@ -108,7 +214,28 @@ export function sipStackOptions(config: Config, logger: Logger): SipStackOptions
     idleTimeoutMs: sip.idleTimeoutMs,
     timers: { t1: sip.timers.t1Ms, t2: sip.timers.t2Ms, t4: sip.timers.t4Ms },
     userAgent: sip.userAgent,
+    // 100rel: reliable provisionals are passed end to end by the call layer (RFC 3262).
+    capabilities: { supported: ["100rel", "timer", "replaces", "path"] },
     logger,
     onError: (error) => logger.error({ err: error, code: error.code }, "transport error"),
   };
+}
+
+/** Provisioning that does not compile (overlapping DIDs, a route to an unknown carrier, ...). */
+export class ProvisioningError extends Error {
+  readonly code = "PROVISIONING_INVALID";
+  constructor(readonly issues: readonly string[]) {
+    super(`provisioning is invalid:\n  ${issues.join("\n  ")}`);
+    this.name = "ProvisioningError";
+  }
+}
+
+/** Our Contact for registrations to carriers: the first UDP (else any) listener. */
+function contactUri(sip: SipStack): string {
+  const listeners = sip.transport.listening();
+  const l = listeners.find((x) => x.protocol === "UDP") ?? listeners[0];
+  if (l === undefined) return "sip:trunkline@127.0.0.1";
+  const host = l.endpoint.address.includes(":") ? `[${l.endpoint.address}]` : l.endpoint.address;
+  const transport = l.protocol === "UDP" ? "" : `;transport=${l.protocol.toLowerCase()}`;
+  return `sip:trunkline@${host}:${l.endpoint.port}${transport}`;
 }

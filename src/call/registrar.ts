@@ -215,8 +215,12 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
         log.info({ source, reason: result.reason, callId: req.callId }, "REGISTER re-challenged");
         challenge(req, tx, false);
         return undefined;
-      case "malformed":
       case "unknown-scheme":
+        // RFC 4475 3.3.7: credentials in a scheme we do not know are no credentials; challenge
+        // with the schemes we do know.
+        challenge(req, tx, false);
+        return undefined;
+      case "malformed":
         send(req, tx, 400, "Malformed Authorization");
         return undefined;
       default:

@@ -13,7 +13,17 @@ const skip = haveSipp() ? false : "sipp is not installed (scripts/test.sh instal
 let server: TestServer;
 
 before(async () => {
-  server = await startTestServer({ protocols: ["udp", "tcp"] });
+  // A customer known by its address with no route anywhere: an INVITE from it to any number is
+  // refused with 404 (no route), the final answer the interop test expects.
+  server = await startTestServer({
+    protocols: ["udp", "tcp"],
+    extraYaml: [
+      "health: { enabled: false }",
+      "provisioning:",
+      "  customers:",
+      "    - { name: local, mode: static, uri: 'sip:127.0.0.1:9', sourceAddresses: ['127.0.0.1/32'] }",
+    ].join("\n"),
+  });
 });
 
 after(async () => {

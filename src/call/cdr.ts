@@ -1,0 +1,97 @@
+import { randomToken } from "../lib/index.ts";
+import type { Direction } from "../domain/index.ts";
+import type { CallDetailRecord, CdrAttempt, Disposition, TraceEntry } from "../ports/index.ts";
+
+type TraceData = Readonly<Record<string, string | number | boolean | null>>;
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A call's CDR while the call runs: the pipeline and the B2BUA write into it, and `record()`
+ * gives the immutable row to store. One draft per call attempt from a PBX or a carrier.
+ */
+export class CdrDraft {
+  private readonly fields: Mutable<Omit<CallDetailRecord, "attempts" | "trace">>;
+  private readonly attempts: Mutable<CdrAttempt>[] = [];
+  private readonly traceEntries: TraceEntry[] = [];
+
+  constructor(
+    private readonly wallNow: () => number,
+    init: { callId: string; direction: Direction; callerRaw: string; calleeRaw: string },
+  ) {
+    this.fields = {
+      id: randomToken(12),
+      callId: init.callId,
+      direction: init.direction,
+      customerId: null,
+      carrierId: null,
+      callerRaw: init.callerRaw,
+      calleeRaw: init.calleeRaw,
+      callerE164: null,
+      calleeE164: null,
+      startedAt: wallNow(),
+      ringingAt: null,
+      answeredAt: null,
+      endedAt: null,
+      durationMs: 0,
+      finalStatus: null,
+      q850Cause: null,
+      disposition: null,
+      hangupBy: null,
+      endReason: null,
+      ratePerMinute: null,
+      cost: null,
+      currency: null,
+    };
+  }
+
+  /** Our id of the call (CDR primary key). */
+  get id(): string {
+    return this.fields.id;
+  }
+
+  /** Sets plain fields (trunks, numbers, times, outcome). */
+  set(values: Partial<Omit<CallDetailRecord, "id" | "attempts" | "trace">>): void {
+    Object.assign(this.fields, values);
+  }
+
+  /** The current value of a field. */
+  get<K extends keyof CallDetailRecord>(key: K): CallDetailRecord[K] | undefined {
+    if (key === "attempts") return this.attempts as unknown as CallDetailRecord[K];
+    if (key === "trace") return this.traceEntries as unknown as CallDetailRecord[K];
+    return (this.fields as unknown as CallDetailRecord)[key];
+  }
+
+  /** Appends one decision-trace entry. */
+  trace(step: string, result: TraceEntry["result"], detail: string, data?: TraceData): void {
+    this.traceEntries.push(data === undefined ? { at: this.wallNow(), step, result, detail } : { at: this.wallNow(), step, result, detail, data });
+  }
+
+  /** Starts an attempt and returns its index for attemptEnd. */
+  attemptStart(target: string, carrierId: string | null, gatewayId: string | null): number {
+    this.attempts.push({ target, carrierId, gatewayId, startedAt: this.wallNow(), endedAt: null, status: null, outcome: "cancelled" });
+    return this.attempts.length - 1;
+  }
+
+  /** Ends an attempt once; later calls for the same index are ignored. */
+  attemptEnd(index: number, outcome: CdrAttempt["outcome"], status: number | null): void {
+    const a = this.attempts[index];
+    if (a === undefined || a.endedAt !== null) return;
+    a.endedAt = this.wallNow();
+    a.outcome = outcome;
+    a.status = status;
+  }
+
+  /** The row as it stands now. */
+  record(): CallDetailRecord {
+    return { ...this.fields, attempts: this.attempts.map((a) => ({ ...a })), trace: [...this.traceEntries] };
+  }
+}
+
+/** The disposition operators search by, from how a call ended. */
+export function dispositionOf(answered: boolean, status: number | null, cancelled: boolean): Disposition {
+  if (answered) return "answered";
+  if (cancelled) return "cancelled";
+  if (status === 486 || status === 600) return "busy";
+  if (status === 408 || status === 480 || status === 487) return "no-answer";
+  return "failed";
+}

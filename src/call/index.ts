@@ -1,0 +1,16 @@
+// The B2BUA call layer: createCallLayer wires the outbound and inbound pipelines onto a SIP stack.
+export { createCallLayer } from "./call-layer.ts";
+export type { CallLayer, CallLayerDeps, CallLayerOptions, ActiveCall } from "./types.ts";
+export { type MediaAnchor, type CallLeg, passThroughMediaAnchor } from "./media-anchor.ts";
+export { createRegistrar, type Registrar, type RegistrarDeps, type RegistrarOptions } from "./registrar.ts";
+export {
+  createGatewayHealth,
+  healthTargets,
+  type GatewayHealth,
+  type GatewayHealthDeps,
+  type GatewayHealthOptions,
+  type HealthTarget,
+  type HealthSnapshot,
+  type HealthChange,
+} from "./gateway-health.ts";
+export { createCarrierRegistration, type CarrierRegistration, type CarrierRegistrationDeps, type RegistrationState } from "./carrier-registration.ts";
