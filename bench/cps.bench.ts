@@ -3,7 +3,7 @@
 // for each target in one run and measured the same way:
 //   - "SIPp direct": UAC -> UAS with nothing between, the load generator's own ceiling;
 //   - "Kamailio":    Debian's Kamailio as a dialog-stateful proxy (bench/kamailio/kamailio-cps.cfg);
-//   - "Trunkline":   our B2BUA, started by startTrunklineTarget() (a stub until call handling lands).
+//   - "Trunkline":   our B2BUA (bin/trunkline.js start), started by startTrunklineTarget().
 // Goal (issue): Trunkline / Kamailio >= 1.0 and under 10 KiB per held call.
 //
 // Rate search: a run offers `rate` calls/s for BENCH_RUN_SEC seconds (rate x seconds calls, hold 0:
@@ -25,7 +25,7 @@
 // BENCH_HELD_CALLS (5000), BENCH_HELD_RATE (250), BENCH_HELD_SETTLE_MS (6000), BENCH_KAMAILIO_CHILDREN (4),
 // BENCH_TARGETS (comma list of names to run, e.g. "kamailio,trunkline").
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -80,17 +80,9 @@ interface TargetSpec {
 }
 
 // ---------------------------------------------------------------------------------------------
-// LEAD: FILL IN once Trunkline handles calls. Topology of examples/loopback (parameters below):
-// the PBX sends from 127.0.4.1 (customer "loadtest", identified by source address), Trunkline
-// listens on 127.0.0.1:<free port>, the carrier gateway is a SIPp UAS at 127.0.2.1:5060.
-// Expected body: write a temp YAML (listen, storage in the temp dir, log level warn, provisioning:
-// customer "loadtest" with ACL trunklineTopology.pbxAddress and channel/CPS limits above the
-// bench's (>= 6,000 channels, >= maxRate CPS), one carrier gateway trunklineTopology.carrier, a
-// route for trunklineTopology.dialed), start `node bin/trunkline.js start --config <file>` with
-// startProcess, wait until it answers (e.g. an OPTIONS), and return
-//   { name: "Trunkline", entry: { host: listenHost, port }, pbxAddress, carrier, dialed,
-//     pids: [proc.pid], stop: async () => { await proc.stop("SIGTERM"); rmSync(dir, ...) } }.
-// Return null while call handling is not available: the harness then measures the others.
+// Trunkline with the topology of examples/loopback: the PBX sends from 127.0.4.1 (customer
+// "loadtest", identified by source address), Trunkline listens on 127.0.0.1:<free port>, the
+// carrier gateway is a SIPp UAS at 127.0.2.1:5060. Limits are set above what the bench offers.
 export const trunklineTopology = {
   pbxAddress: process.env["BENCH_PBX_ADDRESS"] ?? "127.0.4.1",
   listenHost: process.env["BENCH_TRUNKLINE_HOST"] ?? "127.0.0.1",
@@ -102,8 +94,53 @@ export const trunklineTopology = {
 } as const;
 
 export async function startTrunklineTarget(): Promise<Target | null> {
-  void root; // the implementation starts join(root, "bin/trunkline.js")
-  return null;
+  const t = trunklineTopology;
+  const dir = mkdtempSync(join(tmpdir(), "trunkline-cps-"));
+  const port = await freePort(t.listenHost);
+  const config = join(dir, "trunkline.yaml");
+  writeFileSync(
+    config,
+    [
+      "sip:",
+      `  listen: [{ protocol: udp, address: "${t.listenHost}", port: ${port} }]`,
+      "storage:",
+      `  path: ${JSON.stringify(join(dir, "trunkline.db"))}`,
+      "log: { level: warn }",
+      "health: { enabled: false }",
+      "provisioning:",
+      "  customers:",
+      `    - { name: loadtest, mode: static, uri: "sip:${t.pbxAddress}:5060", sourceAddresses: ["${t.pbxAddress}/32"], dids: ["+15550300000-+15550399999"], channels: 100000 }`,
+      "  carriers:",
+      `    - { name: alpha, gateways: [{ uri: "sip:${t.carrier.host}:${t.carrier.port}" }], sourceAddresses: ["${t.carrier.host}/32"] }`,
+      "  routes:",
+      `    - { prefix: "+", carriers: [alpha] }`,
+    ].join("\n"),
+  );
+  const proc = startProcess(process.execPath, [join(root, "bin/trunkline.js"), "start", "--config", config]);
+  // Ready when it answers an OPTIONS.
+  for (let i = 0; i < 50; i++) {
+    await sleep(200);
+    const probe = runSipp({ scenario: "options-uac.xml", remote: `${t.listenHost}:${port}`, localAddress: "127.0.0.1", calls: 1, timeoutSec: 2, service: "ping" });
+    const { stats } = await probe.done();
+    if (stats.successful === 1) break;
+    if (proc.child.exitCode !== null) {
+      console.log(`Trunkline did not start:\n${proc.output()}`);
+      rmSync(dir, { recursive: true, force: true });
+      return null;
+    }
+  }
+  return {
+    name: "Trunkline",
+    entry: { host: t.listenHost, port },
+    pbxAddress: t.pbxAddress,
+    carrier: t.carrier,
+    dialed: t.dialed,
+    pids: [proc.pid],
+    async stop() {
+      await proc.stop("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 // ---------------------------------------------------------------------------------------------
 
