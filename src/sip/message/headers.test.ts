@@ -57,3 +57,16 @@ describe("header helpers", () => {
     assert.ok(serializeMessage(m).toString().includes("Contact: *\r\n"));
   });
 });
+
+it("authentication headers are whole values: their commas are digest parameters (RFC 3261 7.3.1)", () => {
+  const r = parseMessage(
+    Buffer.from(
+      "INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 2 INVITE\r\n" +
+        'Proxy-Authorization: Digest username="acme", realm="t", nonce="n", uri="sip:b@x", response="r"\r\n' +
+        "Supported: timer, 100rel\r\nContent-Length: 0\r\n\r\n",
+    ),
+  );
+  assert.ok(r.ok);
+  assert.deepEqual(getHeaders(r.message, "Proxy-Authorization"), ['Digest username="acme", realm="t", nonce="n", uri="sip:b@x", response="r"']);
+  assert.deepEqual(getHeaders(r.message, "Supported"), ["timer", "100rel"]);
+});

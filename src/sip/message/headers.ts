@@ -15,12 +15,23 @@ export function getHeader(m: SipMessage, name: string): string | undefined {
   return undefined;
 }
 
-/** All values of an "other" header across its lines, comma-separated lists split (quotes and <> respected). */
+// RFC 3261 7.3.1: these carry commas inside one value (digest parameters), so a line is one value.
+const NOT_LISTS: ReadonlySet<string> = new Set(["www-authenticate", "authorization", "proxy-authenticate", "proxy-authorization"]);
+
+/**
+ * All values of an "other" header across its lines, comma-separated lists split (quotes and <>
+ * respected), except the authentication headers, whose values are whole lines.
+ */
 export function getHeaders(m: SipMessage, name: string): string[] {
   const want = nameInfo(name).canonical;
+  const whole = NOT_LISTS.has(want);
   const out: string[] = [];
   for (const f of m.headers) {
     if (nameInfo(f.name).canonical !== want) continue;
+    if (whole) {
+      if (f.value.length > 0) out.push(f.value);
+      continue;
+    }
     for (const part of splitList(f.value)) if (part.length > 0) out.push(part);
   }
   return out;
