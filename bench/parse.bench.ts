@@ -127,7 +127,7 @@ function run(fn: Contender, data: Buffer, ms: number): number {
   let sink = 0;
   let ops = 0;
   const start = process.hrtime.bigint();
-  const limit = BigInt(ms) * 1_000_000n;
+  const limit = BigInt(Math.round(ms)) * 1_000_000n;
   for (;;) {
     for (let k = 0; k < 200; k++) sink += fn(data);
     ops += 200;

@@ -45,12 +45,55 @@ export function setParam(out: Params, name: string, value: string | null): void 
     case "maddr":
       if (out.maddr === undefined) out.maddr = value;
       return;
+    case "ttl":
+      if (out.ttl === undefined) out.ttl = value;
+      return;
     case "__proto__":
       return;
   }
   // The undefined test settles the common case; hasOwn only runs for names the prototype also has.
   if (out[name] !== undefined && Object.hasOwn(out, name)) return;
   out[name] = value;
+}
+
+/** True when s[start..start+lit.length) equals the lower-case `lit`, ASCII case ignored. */
+function eqLowerAt(s: string, start: number, lit: string): boolean {
+  for (let k = 0; k < lit.length; k++) {
+    // OR-ing 0x20 lower-cases A-Z and maps no other token character onto a-z.
+    if ((s.charCodeAt(start + k) | 32) !== lit.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
+/**
+ * The literal of a common parameter name written at s[start..end), ASCII case ignored, or null.
+ * Recognising the name in place spares a slice and lower-casing per parameter, and the literal
+ * is an internalized string, so setParam's switch and the property store compare pointers.
+ */
+export function knownParamName(s: string, start: number, end: number): string | null {
+  switch (end - start) {
+    case 1:
+      return (s.charCodeAt(start) | 32) === 113 ? "q" : null;
+    case 2:
+      return eqLowerAt(s, start, "lr") ? "lr" : null;
+    case 3:
+      if (eqLowerAt(s, start, "tag")) return "tag";
+      return eqLowerAt(s, start, "ttl") ? "ttl" : null;
+    case 4:
+      return eqLowerAt(s, start, "user") ? "user" : null;
+    case 5:
+      if (eqLowerAt(s, start, "rport")) return "rport";
+      return eqLowerAt(s, start, "maddr") ? "maddr" : null;
+    case 6:
+      return eqLowerAt(s, start, "branch") ? "branch" : null;
+    case 7:
+      return eqLowerAt(s, start, "expires") ? "expires" : null;
+    case 8:
+      return eqLowerAt(s, start, "received") ? "received" : null;
+    case 9:
+      return eqLowerAt(s, start, "transport") ? "transport" : null;
+  }
+  return null;
 }
 
 function isGenValueChar(c: number): boolean {
@@ -70,15 +113,9 @@ export function parseHeaderParams(s: string, i: number, end: number, out: Params
     if (i >= end || s.charCodeAt(i) !== SEMI) return i;
     i = skipWs(s, i + 1, end);
     const ns = i;
-    let upper = false;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (!isToken(c)) break;
-      if (c >= 65 && c <= 90) upper = true;
-      i++;
-    }
+    while (i < end && isToken(s.charCodeAt(i))) i++;
     if (i === ns) return -1;
-    const name = upper ? s.slice(ns, i).toLowerCase() : s.slice(ns, i);
+    const name = knownParamName(s, ns, i) ?? lowerAscii(s.slice(ns, i));
     i = skipWs(s, i, end);
     let value: string | null = null;
     if (i < end && s.charCodeAt(i) === EQUAL) {

@@ -1,7 +1,7 @@
 import { CR, HT, LF, SP, isToken, isTokenString, parseDigits } from "./chars.ts";
 import { Hot, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
-import { parseUri } from "./parse-uri.ts";
+import { parseUriRange } from "./parse-uri.ts";
 import { parseViaInto } from "./parse-via.ts";
 import type { CSeq, HeaderField, NameAddr, ParseError, ParseErrorCode, ParseResult, SipMessage, Via } from "./types.ts";
 
@@ -32,7 +32,9 @@ interface StartLine {
   method: string;
   status: number;
   reason: string;
-  uriText: string;
+  /** The Request-URI's range in the line, which starts the header text (offsets are the same). */
+  uriStart: number;
+  uriEnd: number;
 }
 
 function fail(code: ParseErrorCode, detail: string, start: StartLine | null, header?: string): ParseError {
@@ -58,7 +60,7 @@ function parseStartLine(line: string): StartLine | ParseError {
   if (line.startsWith("SIP/") || line.startsWith("sip/")) {
     const sp = line.indexOf(" ");
     const version = sp < 0 ? line : line.slice(0, sp);
-    const start: StartLine = { kind: "response", method: "", status: 0, reason: "", uriText: "" };
+    const start: StartLine = { kind: "response", method: "", status: 0, reason: "", uriStart: 0, uriEnd: 0 };
     if (!isSipVersion(version)) return fail("BAD_VERSION", "unsupported SIP version " + version.slice(0, 16), start);
     if (sp < 0) return fail("BAD_START_LINE", "status line without status code", start);
     let i = sp;
@@ -80,15 +82,16 @@ function parseStartLine(line: string): StartLine | ParseError {
   while (i < n && line.charCodeAt(i) === SP) i++;
   let j = line.indexOf(" ", i);
   if (j < 0) j = n;
-  const uriText = line.slice(i, j);
+  const uriStart = i;
+  const uriEnd = j;
   while (j < n && line.charCodeAt(j) === SP) j++;
   let k = line.indexOf(" ", j);
   if (k < 0) k = n;
   const version = line.slice(j, k);
   while (k < n && line.charCodeAt(k) === SP) k++;
-  const count = uriText.length === 0 ? 1 : version.length === 0 ? 2 : k < n ? 4 : 3;
+  const count = uriEnd === uriStart ? 1 : version.length === 0 ? 2 : k < n ? 4 : 3;
   if (!isTokenString(method)) return fail("BAD_START_LINE", "malformed request line", null);
-  const start: StartLine = { kind: "request", method, status: 0, reason: "", uriText };
+  const start: StartLine = { kind: "request", method, status: 0, reason: "", uriStart, uriEnd };
   if (count !== 3) return fail("BAD_START_LINE", "malformed request line", start);
   if (!isSipVersion(version)) {
     if (version.length > 4 && version.slice(0, 4).toUpperCase() === "SIP/") {
@@ -99,24 +102,26 @@ function parseStartLine(line: string): StartLine | ParseError {
   return start;
 }
 
-/** Parses a CSeq value: 1*DIGIT LWS Method, the number at most 2^32-1 (RFC 4475 scalar02). */
-function parseCSeq(value: string): CSeq | null {
-  let i = 0;
-  const n = value.length;
+/** Parses a CSeq value at s[start..n): 1*DIGIT LWS Method, the number at most 2^32-1 (RFC 4475 scalar02). */
+function parseCSeq(s: string, start: number, n: number): CSeq | null {
+  let i = start;
   while (i < n) {
-    const c = value.charCodeAt(i);
+    const c = s.charCodeAt(i);
     if (c < 48 || c > 57) break;
     i++;
   }
-  const seq = parseDigits(value.slice(0, i), 10);
-  if (seq < 0 || seq > 0xffffffff) return null;
+  // Leading zeros carry no value and do not count toward the ten digits (as parseDigits).
+  let d = start;
+  while (d < i - 1 && s.charCodeAt(d) === 48) d++;
+  if (i === start || i - d > 10) return null;
+  let seq = 0;
+  for (let k = d; k < i; k++) seq = seq * 10 + (s.charCodeAt(k) - 48);
+  if (seq > 0xffffffff) return null;
   let j = i;
-  while (j < n && (value.charCodeAt(j) === SP || value.charCodeAt(j) === HT)) j++;
-  if (j === i) return null;
-  const method = value.slice(j);
-  for (let k = 0; k < method.length; k++) if (!isToken(method.charCodeAt(k))) return null;
-  if (method.length === 0) return null;
-  return { seq, method };
+  while (j < n && (s.charCodeAt(j) === SP || s.charCodeAt(j) === HT)) j++;
+  if (j === i || j === n) return null;
+  for (let k = j; k < n; k++) if (!isToken(s.charCodeAt(k))) return null;
+  return { seq, method: s.slice(j, n) };
 }
 
 /**
@@ -169,6 +174,11 @@ export function parseHead(text: string): HeadResult {
     const headerName = pos;
     const headerNameEnd = ne;
     let value: string;
+    // Where the structured parsers read the value: the header text itself when the line is not
+    // folded, since characters of a slice are slower to read (see parseUriRange).
+    let src = text;
+    let vStart: number;
+    let vEnd: number;
     let next = eol + 1;
     let c = next < len ? text.charCodeAt(next) : 0;
     if (c !== SP && c !== HT) {
@@ -178,6 +188,8 @@ export function parseHead(text: string): HeadResult {
       let ve = lineEnd;
       while (ve > vs && (text.charCodeAt(ve - 1) === SP || text.charCodeAt(ve - 1) === HT)) ve--;
       value = text.slice(vs, ve);
+      vStart = vs;
+      vEnd = ve;
     } else {
       // Folded value: each continuation line is one LWS, i.e. one SP (RFC 3261 7.3.1).
       value = text.slice(colon + 1, lineEnd).trim();
@@ -190,6 +202,9 @@ export function parseHead(text: string): HeadResult {
         next = eol + 1;
         c = next < len ? text.charCodeAt(next) : 0;
       }
+      src = value;
+      vStart = 0;
+      vEnd = value.length;
     }
     pos = next;
 
@@ -198,7 +213,7 @@ export function parseHead(text: string): HeadResult {
         headers.push({ name, value });
         break;
       case Hot.Via:
-        if (!parseViaInto(value, via)) error = fail("BAD_HEADER_VALUE", "malformed Via", start, text.slice(headerName, headerNameEnd));
+        if (!parseViaInto(src, via, false, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Via", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.From:
       case Hot.To: {
@@ -208,7 +223,7 @@ export function parseHead(text: string): HeadResult {
           if (prev !== value) error = fail("DUPLICATE_HEADER", "conflicting " + (isFrom ? "From" : "To") + " headers", start, text.slice(headerName, headerNameEnd));
           break;
         }
-        const na = parseNameAddrRange(value, 0, value.length);
+        const na = parseNameAddrRange(src, vStart, vEnd);
         if (na === null) error = fail("BAD_HEADER_VALUE", "malformed " + (isFrom ? "From" : "To"), start, text.slice(headerName, headerNameEnd));
         else if (isFrom) {
           from = na;
@@ -231,19 +246,19 @@ export function parseHead(text: string): HeadResult {
           if (cseqRaw !== value) error = fail("DUPLICATE_HEADER", "conflicting CSeq headers", start, text.slice(headerName, headerNameEnd));
           break;
         }
-        cseq = parseCSeq(value);
+        cseq = parseCSeq(src, vStart, vEnd);
         cseqRaw = value;
         if (cseq === null) error = fail("BAD_HEADER_VALUE", "malformed CSeq", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.Contact:
         if (value === "*") contactWildcard = true;
-        else if (!parseNameAddrList(value, contact)) error = fail("BAD_HEADER_VALUE", "malformed Contact", start, text.slice(headerName, headerNameEnd));
+        else if (!parseNameAddrList(src, contact, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Contact", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.Route:
-        if (!parseNameAddrList(value, route)) error = fail("BAD_HEADER_VALUE", "malformed Route", start, text.slice(headerName, headerNameEnd));
+        if (!parseNameAddrList(src, route, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Route", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.RecordRoute:
-        if (!parseNameAddrList(value, recordRoute)) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
+        if (!parseNameAddrList(src, recordRoute, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.MaxForwards: {
         const mf = parseDigits(value, 3);
@@ -283,7 +298,7 @@ export function parseHead(text: string): HeadResult {
     }
   }
   if (error === null && start.kind === "request") {
-    const uri = parseUri(start.uriText);
+    const uri = parseUriRange(text, start.uriStart, start.uriEnd);
     if (uri === null) error = fail("BAD_URI", "malformed Request-URI", start);
     else {
       return {
@@ -399,11 +414,15 @@ function withSalvage(error: ParseError, text: string): ParseError {
   return found ? { ...error, salvage } : error;
 }
 
+// Buffer needles: a string needle is converted to bytes on every indexOf call.
+const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
+const LFLF = Buffer.from("\n\n", "latin1");
+
 function findHeadEnd(data: Buffer, from: number): { headEnd: number; bodyStart: number } | null {
-  const crlf = data.indexOf("\r\n\r\n", from, "latin1");
+  const crlf = data.indexOf(CRLFCRLF, from);
   if (crlf >= 0) return { headEnd: crlf, bodyStart: crlf + 4 };
   // Bare LF line ends are not SIP, but cost nothing to tolerate when CRLF is absent altogether.
-  const lf = data.indexOf("\n\n", from, "latin1");
+  const lf = data.indexOf(LFLF, from);
   if (lf >= 0) return { headEnd: lf, bodyStart: lf + 2 };
   return null;
 }
@@ -443,8 +462,8 @@ export function parseMessage(data: Buffer, options?: ParseOptions): ParseResult 
 /** The start-line facts of a parsed message, for errors found after the head parsed. */
 export function startOf(m: SipMessage): StartLine {
   return m.kind === "request"
-    ? { kind: "request", method: m.method, status: 0, reason: "", uriText: "" }
-    : { kind: "response", method: "", status: m.status, reason: m.reason, uriText: "" };
+    ? { kind: "request", method: m.method, status: 0, reason: "", uriStart: 0, uriEnd: 0 }
+    : { kind: "response", method: "", status: m.status, reason: m.reason, uriStart: 0, uriEnd: 0 };
 }
 
 /** Builds a ParseError with start-line facts and salvage; used by the stream framer. */

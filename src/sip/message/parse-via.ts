@@ -10,6 +10,21 @@ function upperAscii(s: string): string {
   return s;
 }
 
+/** The transport token at s[i..j) upper-cased; the usual ones come back as literals, without a slice. */
+function transportAt(s: string, i: number, j: number): string {
+  if (j - i === 3) {
+    // Clearing 0x20 upper-cases a-z and maps no other token character onto A-Z.
+    const a = s.charCodeAt(i) & ~32;
+    const b = s.charCodeAt(i + 1) & ~32;
+    const c = s.charCodeAt(i + 2) & ~32;
+    if (a === 85 && b === 68 && c === 80) return "UDP";
+    if (a === 84 && b === 67 && c === 80) return "TCP";
+    if (a === 84 && b === 76 && c === 83) return "TLS";
+    if (a === 87 && b === 83 && c === 83) return "WSS";
+  }
+  return upperAscii(s.slice(i, j));
+}
+
 function readToken(s: string, i: number, end: number): number {
   while (i < end && isToken(s.charCodeAt(i))) i++;
   return i;
@@ -44,7 +59,7 @@ function parseViaAt(s: string, start: number, end: number, anyVersion: boolean):
   i = skipWs(s, i + 1, end);
   j = readToken(s, i, end);
   if (j === i) return null;
-  const transport = upperAscii(s.slice(i, j));
+  const transport = transportAt(s, i, j);
   if (j >= end || !isWs(s.charCodeAt(j))) return null;
   i = skipWs(s, j, end);
   const hs = i;
@@ -86,10 +101,9 @@ export function parseVia(text: string): Via[] | null {
 }
 
 /** Appends the Via values of one header line to `into`; false when malformed. */
-export function parseViaInto(text: string, into: Via[], anyVersion = false): boolean {
+export function parseViaInto(text: string, into: Via[], anyVersion = false, start = 0, end = text.length): boolean {
   // Values are read in place, one after another: no split, no per-value slices.
-  const end = text.length;
-  let i = 0;
+  let i = start;
   for (;;) {
     const v = parseViaAt(text, i, end, anyVersion);
     if (v === null) return false;

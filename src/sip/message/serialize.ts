@@ -36,7 +36,8 @@ export function serializeMessage(message: SipMessage): Buffer {
   const body = message.body;
   const headLen = Buffer.byteLength(head, "utf8");
   const out = Buffer.allocUnsafe(headLen + body.length);
-  out.write(head, 0, "utf8");
-  if (body.length > 0) body.copy(out, headLen);
+  out.write(head, 0, headLen, "utf8");
+  // TypedArray set is a V8 builtin; Buffer copy() goes through argument checks and a binding.
+  if (body.length > 0) out.set(body, headLen);
   return out;
 }
