@@ -16,7 +16,7 @@ function layerOf(file: string): string {
 
 const allowed: Record<string, readonly string[]> = {
   main: ["*"],
-  cli: ["main", "config", "lib", "observability", "storage", "ports"],
+  cli: ["main", "config", "lib", "observability", "domain", "storage", "ports"],
   // The provisioning section is converted to domain types and compiled while the config loads.
   config: ["lib", "domain"],
   lib: [],

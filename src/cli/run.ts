@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { formatConfigIssue, loadConfig } from "../config/index.ts";
 import { startTrunkline, type TrunklineHandle } from "../main.ts";
 import { parseCdrOptions, runCdrCommand, type CdrCommandOptions } from "./cdr.ts";
+import { runPlanCommand, type PlanCommandOptions } from "./plan.ts";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -20,6 +21,7 @@ export const USAGE = `Usage: trunkline <command> [options]
 Commands:
   start              Start the server; runs until SIGINT or SIGTERM.
   cdr                List call detail records, newest first, as CSV (default) or JSON.
+  plan               Channels (Erlang B) and bandwidth per trunk, from figures or from the stored CDRs.
 
 Options:
   -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
@@ -35,6 +37,16 @@ Options of cdr (combined with AND):
   --limit N          At most N records (default 100); --offset N skips the first N.
   --format F         csv (header row first) or json (an array).
   --with-trace       Include each call's decision trace.
+
+Options of plan (--calls and --duration: one plan from figures; otherwise every trunk from the CDRs):
+  --calls N          Calls in the busy hour.
+  --duration S       Their mean duration in seconds.
+  --channels N       A channel limit to check against what the traffic needs.
+  --days N           From the CDRs: busy hour of each trunk over the last N days (default 7).
+  --blocking P       Target blocking probability, 0.01 or 1% (default 0.01).
+  --codec C          G711 (default), G722, G729 or opus (planned at 32 kbit/s).
+  --ptime MS         Packetization interval in ms (default 20).
+  --layer L          Bandwidth of ethernet frames (default) or of ip packets.
 
 Environment:
   TRUNKLINE_CONFIG     Configuration file used when --config is not given.
@@ -129,6 +141,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         offset: { type: "string" },
         format: { type: "string" },
         "with-trace": { type: "boolean" },
+        calls: { type: "string" },
+        duration: { type: "string" },
+        channels: { type: "string" },
+        days: { type: "string" },
+        blocking: { type: "string" },
+        codec: { type: "string" },
+        ptime: { type: "string" },
+        layer: { type: "string" },
       },
     });
   } catch (e) {
@@ -149,7 +169,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(USAGE);
     return EXIT_USAGE;
   }
-  if (command !== "start" && command !== "cdr") {
+  if (command !== "start" && command !== "cdr" && command !== "plan") {
     io.err(`trunkline: unknown command "${command}"\n\n${USAGE}`);
     return EXIT_USAGE;
   }
@@ -168,6 +188,30 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     format: values.format,
     withTrace: values["with-trace"],
   };
+  const planOptions: PlanCommandOptions = {
+    calls: values.calls,
+    duration: values.duration,
+    channels: values.channels,
+    days: values.days,
+    blocking: values.blocking,
+    codec: values.codec,
+    ptime: values.ptime,
+    layer: values.layer,
+  };
+  const misplacedPlan = Object.entries(planOptions).find(([, v]) => v !== undefined);
+  if (command !== "plan" && misplacedPlan !== undefined) {
+    io.err(`trunkline: --${misplacedPlan[0]} is an option of plan, not of ${command}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  if (command === "plan") {
+    const misplacedCdr = Object.entries(cdrOptions).find(([, v]) => v !== undefined);
+    if (misplacedCdr !== undefined) {
+      const flag = misplacedCdr[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      io.err(`trunkline: --${flag} is an option of cdr, not of plan\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    return runPlanCommand(values.config, planOptions, io, USAGE);
+  }
   if (command === "cdr") return cdr(values.config, cdrOptions, io);
   const misplaced = Object.entries(cdrOptions).find(([, v]) => v !== undefined);
   if (misplaced !== undefined) {

@@ -116,3 +116,28 @@ export {
   callCost,
 } from "./rating.ts";
 export { type Policy, compilePolicy } from "./policy.ts";
+export {
+  type CallUsage,
+  type BusyHour,
+  type BusyHourOptions,
+  type PlanCodec,
+  type CodecRate,
+  type BandwidthLayer,
+  type CallBandwidth,
+  type TrunkPlanInput,
+  type TrunkPlan,
+  PLAN_CODECS,
+  CODEC_RATES,
+  IP_UDP_RTP_BYTES,
+  ETHERNET_BYTES,
+  MAX_PTIME_MS,
+  erlangB,
+  channelsFor,
+  offeredTraffic,
+  busyHourFromCdrs,
+  ptimeError,
+  bandwidthPerCall,
+  channelLimitOf,
+  planTrunk,
+  formatPercent,
+} from "./capacity.ts";
