@@ -9,7 +9,20 @@ export type MediaRelayErrorCode =
   /** The relay or session was closed before or during the request. */
   | "MEDIA_CLOSED"
   /** An SDP body that the relay cannot anchor (no address, unknown stream). */
-  | "MEDIA_BAD_SDP";
+  | "MEDIA_BAD_SDP"
+  /** The leg's trunk requires SRTP and its peer offered or answered no usable a=crypto: answer 488. */
+  | "MEDIA_SRTP_REQUIRED"
+  /** RTP/SAVP whose crypto the relay cannot use (unknown suites, SRTP off for the leg): answer 488. */
+  | "MEDIA_SRTP_UNSUPPORTED"
+  /** No codec both legs accept and none the relay can transcode (only PCMU<->PCMA): answer 488. */
+  | "MEDIA_CODEC_MISMATCH";
+
+/** Codes of negotiation failures the call layer answers with 488 Not Acceptable Here. */
+export const MEDIA_NOT_ACCEPTABLE: ReadonlySet<MediaRelayErrorCode> = new Set<MediaRelayErrorCode>([
+  "MEDIA_SRTP_REQUIRED",
+  "MEDIA_SRTP_UNSUPPORTED",
+  "MEDIA_CODEC_MISMATCH",
+]);
 
 /** An operational failure of the media relay, with a stable code and the underlying cause. */
 export class MediaRelayError extends Error {
@@ -17,10 +30,14 @@ export class MediaRelayError extends Error {
   constructor(
     readonly code: MediaRelayErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; warnCode?: 305 | 302 },
   ) {
     super(message, options);
+    this.warnCode = options?.warnCode;
   }
+
+  /** RFC 3261 20.43 Warning code for a 488 (302 incompatible transport, 305 media format); message is its text. */
+  readonly warnCode: 305 | 302 | undefined;
 }
 
 /** True when value is a MediaRelayError with the given code. */

@@ -1,5 +1,14 @@
 import { type Clock, randomToken, systemClock } from "../../lib/index.ts";
-import { type SessionDescription, type StreamInfo, anchorMedia, isAuxiliaryCodec, readStreams } from "../../sdp/index.ts";
+import {
+  type CodecSpec,
+  type MediaDescription,
+  type SessionDescription,
+  type StreamInfo,
+  anchorMedia,
+  isAuxiliaryCodec,
+  readStreams,
+} from "../../sdp/index.ts";
+import { answerForOfferer, planCodecs, withTelephoneEvent, withoutTelephoneEvent } from "./codec-plan.ts";
 import { MediaRelayError } from "./errors.ts";
 import { type PortAllocator, createPortAllocator } from "./port-allocator.ts";
 import { type QualitySink, createQualitySink } from "./quality-sink.ts";
@@ -12,6 +21,7 @@ import {
   type StrictOption,
   RelaySession,
 } from "./relay-session.ts";
+import { type DtmfDigitEvent, type LegMediaOptions, type LegQuality, DEFAULT_LEG_MEDIA, StreamMedia } from "./stream-media.ts";
 
 /** How the relay binds and how its sessions behave unless a session says otherwise. */
 export interface MediaRelayOptions {
@@ -42,10 +52,28 @@ export interface MediaSessionOptions {
   readonly latchWindowMs?: number;
   readonly mediaTimeoutMs?: number;
   readonly oneWayAfterMs?: number;
+  /** Per-leg SRTP, DTMF and latching behaviour from each leg's trunk; default DEFAULT_LEG_MEDIA. */
+  readonly legs?: { readonly a?: LegMediaOptions; readonly b?: LegMediaOptions };
+}
+
+/** Options of one offer crossing the relay. */
+export interface OfferOptions {
+  /**
+   * The receiving leg's codec allow-list, most preferred first. With it, the relay filters the
+   * offer (pass-through), swaps PCMU/PCMA when only the other law is allowed (transcoding), or
+   * fails with MEDIA_CODEC_MISMATCH (answer 488). Without it, codecs cross untouched.
+   */
+  readonly allow?: readonly CodecSpec[];
 }
 
 /** A session event tagged with the m= line index it concerns. */
-export type MediaSessionEvent = RelayEvent & { readonly stream: number };
+export type MediaSessionEvent = (RelayEvent | DtmfDigitEvent) & { readonly stream: number };
+
+/** Quality of one stream per leg and direction, for the CDR. */
+export interface StreamQuality {
+  readonly a: LegQuality;
+  readonly b: LegQuality;
+}
 
 /** Totals of one leg over all streams, for the CDR. */
 export interface LegTotals {
@@ -59,6 +87,11 @@ export interface LegTotals {
 /**
  * The media anchor of one call: one relayed stream per m= line. The call layer feeds it each
  * SDP body as it crosses the B2BUA and sends on the body it returns, anchored on the relay.
+ * Each leg's options (setLegOptions) decide what that leg gets: SDES-SRTP terminated per leg
+ * with our own keys (RTP/SAVP) or plain RTP/AVP, telephone-event or not, and the codecs the
+ * other leg's allow-list admits (PCMU<->PCMA transcoded when nothing else is common).
+ * Negotiation failures reject with MEDIA_SRTP_REQUIRED, MEDIA_SRTP_UNSUPPORTED or
+ * MEDIA_CODEC_MISMATCH (MEDIA_NOT_ACCEPTABLE: answer 488 with the error's warnCode and message).
  */
 export interface MediaSession {
   readonly id: string;
@@ -67,7 +100,7 @@ export interface MediaSession {
    * body to send to the other leg, pointing at that leg's relay ports.
    * Rejects with MEDIA_PORTS_EXHAUSTED (answer 503), MEDIA_BAD_SDP or MEDIA_CLOSED.
    */
-  offer(from: LegName, sdp: SessionDescription): Promise<SessionDescription>;
+  offer(from: LegName, sdp: SessionDescription, options?: OfferOptions): Promise<SessionDescription>;
   /** Like offer() for the answer; streams the answer rejects (port 0) are closed and their ports freed. */
   answer(from: LegName, sdp: SessionDescription): Promise<SessionDescription>;
   /** Adds a stream without SDP (tests, benchmarks, callers with their own SDP handling). */
@@ -77,6 +110,20 @@ export interface MediaSession {
   streams(): readonly (RelaySession | undefined)[];
   /** Receive statistics of the i-th stream, when the relay keeps them (option quality). */
   quality(index: number): QualitySink | undefined;
+  /**
+   * Sets a leg's trunk behaviour. DTMF mode applies at once; SRTP mode from the next offer or
+   * answer of that leg; strict latching at once for every stream.
+   */
+  setLegOptions(leg: LegName, options: LegMediaOptions): void;
+  legOptions(leg: LegName): LegMediaOptions;
+  /**
+   * Sends one digit as RFC 4733 events to `toLeg` (e.g. for a SIP INFO received from the other
+   * leg), one packet per 20 ms; resolves after the last. Rejects with MEDIA_BAD_OPTIONS when the
+   * leg negotiated no telephone-event or the digit is not a DTMF character.
+   */
+  sendDtmf(toLeg: LegName, digit: string, durationMs: number, options?: { readonly stream?: number }): Promise<void>;
+  /** Packets, loss, jitter, RTT and MOS per leg and direction of the i-th stream (default the first). */
+  qualityReport(index?: number): StreamQuality | undefined;
   /** Call answered: learning windows reopen, timeout and one-way checks start. */
   start(): void;
   on(listener: (event: MediaSessionEvent) => void): () => void;
@@ -119,6 +166,7 @@ function isRelayable(info: StreamInfo): boolean {
 }
 
 const other = (leg: LegName): LegName => (leg === "a" ? "b" : "a");
+const DTMF_INTERVAL_MS = 20;
 
 /** Creates the media relay over a port range; throws MEDIA_BAD_OPTIONS for an unusable address or range. */
 export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
@@ -140,6 +188,11 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
     if (sessions.has(id)) throw new MediaRelayError("MEDIA_BAD_OPTIONS", `media session ${id} already exists`);
     const streams: (RelaySession | undefined)[] = [];
     const qualities: (QualitySink | undefined)[] = [];
+    const medias: (StreamMedia | undefined)[] = [];
+    const legOptions: Record<LegName, LegMediaOptions> = {
+      a: sessionOptions.legs?.a ?? DEFAULT_LEG_MEDIA,
+      b: sessionOptions.legs?.b ?? DEFAULT_LEG_MEDIA,
+    };
     const listeners = new Set<(event: MediaSessionEvent) => void>();
     let started = false;
     let closing: Promise<void> | undefined;
@@ -161,7 +214,12 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         throw new MediaRelayError("MEDIA_CLOSED", `media session ${id} closed`);
       }
       const pick = <T>(own: T | undefined, shared: T | undefined): T | undefined => own ?? shared;
-      const strict = pick(sessionOptions.strict, options.strict);
+      const shared = pick(sessionOptions.strict, options.strict);
+      const sharedOf = (leg: LegName): boolean | undefined => (typeof shared === "object" ? shared[leg] : shared);
+      const strict: StrictOption = {
+        a: legOptions.a.strictLatching ?? sharedOf("a") ?? false,
+        b: legOptions.b.strictLatching ?? sharedOf("b") ?? false,
+      };
       const latchWindowMs = pick(sessionOptions.latchWindowMs, options.latchWindowMs);
       const mediaTimeoutMs = pick(sessionOptions.mediaTimeoutMs, options.mediaTimeoutMs);
       const oneWayAfterMs = pick(sessionOptions.oneWayAfterMs, options.oneWayAfterMs);
@@ -177,12 +235,17 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         qualities[index] = q;
         statsSink = q;
       }
+      const media = new StreamMedia(legOptions, clock, (event) => {
+        for (const l of listeners) l({ ...event, stream: index });
+      });
+      medias[index] = media;
       const session = new RelaySession({
         id: `${id}/${index}`,
+        processor: media,
         a,
         b,
         clock,
-        ...(strict === undefined ? {} : { strict }),
+        strict,
         ...(latchWindowMs === undefined ? {} : { latchWindowMs }),
         ...(mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs }),
         ...(oneWayAfterMs === undefined ? {} : { oneWayAfterMs }),
@@ -197,9 +260,16 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
       return session;
     };
 
-    const apply = (from: LegName, sdp: SessionDescription, isAnswer: boolean): Promise<SessionDescription> => {
+    const apply = (from: LegName, sdp: SessionDescription, isAnswer: boolean, offerOptions?: OfferOptions): Promise<SessionDescription> => {
       const run = async (): Promise<SessionDescription> => {
         if (closing !== undefined) throw new MediaRelayError("MEDIA_CLOSED", `media session ${id} closed`);
+        let body = sdp;
+        if (!isAnswer && offerOptions?.allow !== undefined) {
+          const plan = planCodecs(sdp, offerOptions.allow);
+          if (!plan.ok) throw new MediaRelayError("MEDIA_CODEC_MISMATCH", plan.error.message, { warnCode: 305 });
+          body = plan.value.offer;
+        }
+        // Codecs and crypto are read from what the leg itself sent; the plan only shapes what the other leg gets.
         const infos = readStreams(sdp);
         if (isAnswer && infos.length < streams.length) {
           throw new MediaRelayError("MEDIA_BAD_SDP", `answer has ${infos.length} m= lines, offer had ${streams.length}`);
@@ -208,7 +278,8 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         try {
           for (const info of infos) {
             const existing = streams[info.index];
-            if (info.rejected || !isRelayable(info)) {
+            const planRejected = body.media[info.index]?.port === 0;
+            if (info.rejected || planRejected || !isRelayable(info)) {
               // RFC 3264 6: port 0 rejects (or removes) the stream; its ports go back to the range.
               if (existing !== undefined) {
                 streams[info.index] = undefined;
@@ -219,6 +290,10 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
             // Always a pair, even for rtcp-mux: the other side may answer without mux.
             const session = existing ?? (await newStream(info.index, false, info));
             if (existing === undefined) added.push(session);
+            const media = medias[info.index]!;
+            const m = sdp.media[info.index]!;
+            if (isAnswer) media.readAnswer(from, info, m);
+            else media.readOffer(from, info, m);
             session.setRemote(from, remoteOf(info));
           }
         } catch (e) {
@@ -230,7 +305,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
           throw e;
         }
         const to = other(from);
-        return anchorMedia(sdp, {
+        const anchored = anchorMedia(body, {
           address: advertise,
           endpoint: (index) => {
             const s = streams[index];
@@ -239,6 +314,24 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
             return local.rtcpMux ? { port: local.rtpPort } : { port: local.rtpPort, rtcpPort: local.rtcpPort };
           },
         });
+        const rewritten = anchored.media.map((m, index): MediaDescription => {
+          const media = medias[index];
+          if (streams[index] === undefined || media === undefined || m.port === 0) return m;
+          const events = legOptions[to].dtmf === "rfc4733";
+          if (!isAnswer) {
+            const out = media.offerFor(to, m);
+            if (out.type.toLowerCase() !== "audio") return out;
+            return events ? withTelephoneEvent(out) : withoutTelephoneEvent(out);
+          }
+          const codecs = answerForOfferer(m, media.legs[to].codecs, events);
+          if (codecs === undefined) {
+            throw new MediaRelayError("MEDIA_CODEC_MISMATCH", `m-line ${index}: answer chose a codec the offerer did not offer and that cannot be transcoded`, { warnCode: 305 });
+          }
+          const out = media.answerFor(to, codecs);
+          media.answeredOfferer(to, out);
+          return out;
+        });
+        return { ...anchored, media: rewritten };
       };
       const next = queue.then(run, run);
       queue = next.catch(() => undefined);
@@ -254,19 +347,57 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         t.bytesReceived += received.rtp.bytes + received.rtcp.bytes;
         t.packetsSent += sent.rtp.packets + sent.rtcp.packets;
         t.bytesSent += sent.rtp.bytes + sent.rtcp.bytes;
-        t.dropped += dropped.stranger + dropped.malformed + dropped.held + dropped.noRoute + dropped.sendError;
+        t.dropped += dropped.stranger + dropped.malformed + dropped.held + dropped.noRoute + dropped.sendError + dropped.srtp + dropped.filtered;
       }
       return t;
     };
 
     const media: MediaSession = {
       id,
-      offer: (from, sdp) => apply(from, sdp, false),
+      offer: (from, sdp, offerOptions) => apply(from, sdp, false, offerOptions),
       answer: (from, sdp) => apply(from, sdp, true),
       addStream: async (streamOptions) => newStream(streams.length, streamOptions?.rtcpMux ?? false),
       stream: (index) => streams[index],
       quality: (index) => (streams[index] === undefined ? undefined : qualities[index]),
       streams: () => streams,
+      setLegOptions(leg, legMedia) {
+        legOptions[leg] = legMedia;
+        for (const [i, s] of streams.entries()) {
+          if (s === undefined) continue;
+          medias[i]?.setOptions(leg, legMedia);
+          if (legMedia.strictLatching !== undefined) s.setStrict(leg, legMedia.strictLatching);
+        }
+      },
+      legOptions: (leg) => legOptions[leg],
+      sendDtmf(toLeg, digit, durationMs, dtmfOptions) {
+        const index = dtmfOptions?.stream ?? streams.findIndex((s) => s !== undefined);
+        const s = streams[index];
+        const sender = s === undefined ? undefined : medias[index]?.dtmfSender(toLeg, digit, durationMs);
+        if (s === undefined || sender === undefined) {
+          return Promise.reject(new MediaRelayError("MEDIA_BAD_OPTIONS", `cannot send DTMF to leg ${toLeg}: no telephone-event negotiated or not a DTMF digit`));
+        }
+        // RFC 4733 2.5.1.2: updates at the audio packet rate (20 ms) while the tone lasts.
+        return new Promise<void>((resolve) => {
+          let sent = 0;
+          const tick = (): void => {
+            if (s.closed) return resolve();
+            s.inject(toLeg, "rtp", sender.next());
+            if (++sent >= sender.count) return resolve();
+            clock.schedule(DTMF_INTERVAL_MS, tick);
+          };
+          tick();
+        });
+      },
+      qualityReport(index = 0) {
+        const s = streams[index];
+        const media = medias[index];
+        if (s === undefined || media === undefined) return undefined;
+        const legQuality = (leg: LegName): LegQuality => {
+          const sent = s.leg(leg).stats.sent.rtp;
+          return media.quality(leg, qualities[index]?.snapshot(leg), { packets: sent.packets, bytes: sent.bytes });
+        };
+        return { a: legQuality("a"), b: legQuality("b") };
+      },
       start() {
         started = true;
         for (const s of streams) s?.start();

@@ -52,6 +52,24 @@ export interface DropCounters {
   noRoute: number;
   /** The kernel refused to send. */
   sendError: number;
+  /** SRTP/SRTCP that failed authentication or replay checks (RFC 3711 3.3): never forwarded. */
+  srtp: number;
+  /** Not forwarded by the stream's media policy (events turned into SIP INFO, payload types the other leg lacks). */
+  filtered: number;
+}
+
+/** Why a packet processor kept a packet from the other leg. */
+export type ProcessorDrop = "srtp" | "filtered";
+
+/**
+ * Per-stream packet work between two legs (SRTP, transcoding, payload type mapping, DTMF).
+ * Both calls may rewrite the packet in place; neither may keep the buffer.
+ */
+export interface PacketProcessor {
+  /** A packet accepted from `leg`'s endpoint: returns it in the clear (SRTP removed), or why it is dropped. */
+  inbound(leg: LegName, channel: Channel, packet: Buffer, arrivalMs: number): Buffer | ProcessorDrop;
+  /** A clear packet about to leave towards `to`: returns what goes on the wire, or why it is dropped. */
+  outbound(to: LegName, channel: Channel, packet: Buffer): Buffer | ProcessorDrop;
 }
 
 /** Counters of one leg: `received` is from its endpoint into the relay, `sent` is from the relay to it. */
@@ -97,6 +115,8 @@ export interface RelaySessionOptions {
   /** After this long from start(), a leg that sent no RTP while the other did raises one-way; 0 disables. Default 10000 ms. */
   readonly oneWayAfterMs?: number;
   readonly statsSink?: ReceiveStatsSink;
+  /** SRTP, transcoding and DTMF work; without one, packets are forwarded untouched. */
+  readonly processor?: PacketProcessor;
   readonly logger?: RelayLogger;
   /** Called once the ports are released, so an owner can forget the session. */
   readonly onClosed?: (session: RelaySession) => void;
@@ -123,7 +143,7 @@ function newStats(): LegStats {
   return {
     received: { rtp: newCounter(), rtcp: newCounter() },
     sent: { rtp: newCounter(), rtcp: newCounter() },
-    dropped: { stranger: 0, malformed: 0, held: 0, noRoute: 0, sendError: 0 },
+    dropped: { stranger: 0, malformed: 0, held: 0, noRoute: 0, sendError: 0, srtp: 0, filtered: 0 },
     lastPacketAt: undefined,
   };
 }
@@ -165,7 +185,7 @@ class Leg {
   constructor(
     readonly name: LegName,
     readonly pair: PortPair,
-    readonly strict: boolean,
+    public strict: boolean,
   ) {
     this.demux = pair.rtcpMux;
     this.onSent = (error) => {
@@ -223,6 +243,7 @@ export class RelaySession {
   private readonly mediaTimeoutMs: number;
   private readonly oneWayAfterMs: number;
   private readonly sink: ReceiveStatsSink | undefined;
+  private readonly processor: PacketProcessor | undefined;
   private readonly logger: RelayLogger | undefined;
   private readonly onClosed: ((session: RelaySession) => void) | undefined;
   private readonly listeners = new Set<(event: RelayEvent) => void>();
@@ -241,6 +262,7 @@ export class RelaySession {
     this.mediaTimeoutMs = options.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS;
     this.oneWayAfterMs = options.oneWayAfterMs ?? DEFAULT_ONE_WAY_MS;
     this.sink = options.statsSink;
+    this.processor = options.processor;
     this.logger = options.logger;
     this.onClosed = options.onClosed;
     const strict = options.strict ?? false;
@@ -275,6 +297,11 @@ export class RelaySession {
     this.logger?.debug({ session: this.id, leg, remote }, "media remote set");
   }
 
+  /** Switches a leg between strict (signaled address only) and latching. */
+  setStrict(leg: LegName, strict: boolean): void {
+    this.legs[leg].strict = strict;
+  }
+
   /** A re-INVITE changed a leg's remote (address, port or hold direction); same rules as setRemote. */
   updateRemote(leg: LegName, remote: RemoteEndpoint | undefined): void {
     this.setRemote(leg, remote);
@@ -303,6 +330,22 @@ export class RelaySession {
       strict: l.strict,
       stats: l.stats,
     };
+  }
+
+  /**
+   * Sends a packet the relay made (e.g. RFC 4733 events for a SIP INFO) to `leg`'s endpoint as is;
+   * false when the leg has no address yet or does not receive (hold).
+   */
+  inject(leg: LegName, channel: Channel, packet: Buffer): boolean {
+    const l = this.legs[leg];
+    if (this.closing !== undefined || (channel === "rtp" && !l.receives)) return false;
+    const target = l.target(channel);
+    if (target === undefined) return false;
+    l.socketFor(channel).send(packet, target.port, target.address, l.onSent);
+    const counter = l.stats.sent[channel];
+    counter.packets++;
+    counter.bytes += packet.length;
+    return true;
   }
 
   /** Clock time of the last accepted packet from either leg, if any. */
@@ -365,7 +408,16 @@ export class RelaySession {
       const inCounter = stats.received[channel];
       inCounter.packets++;
       inCounter.bytes += msg.length;
-      this.sink?.onPacket(leg.name, channel, msg, now);
+      const processor = this.processor;
+      let packet: Buffer | ProcessorDrop = msg;
+      if (processor !== undefined) {
+        packet = processor.inbound(leg.name, channel, msg, now);
+        if (typeof packet === "string") {
+          stats.dropped[packet]++;
+          return;
+        }
+      }
+      this.sink?.onPacket(leg.name, channel, packet, now);
 
       const out = leg.other;
       // RFC 3264 5.1: a sendonly/inactive stream receives no RTP; RTCP still flows so both ends keep reports.
@@ -378,10 +430,17 @@ export class RelaySession {
         stats.dropped.noRoute++;
         return;
       }
-      out.socketFor(channel).send(msg, target.port, target.address, out.onSent);
+      if (processor !== undefined) {
+        packet = processor.outbound(out.name, channel, packet);
+        if (typeof packet === "string") {
+          stats.dropped[packet]++;
+          return;
+        }
+      }
+      out.socketFor(channel).send(packet, target.port, target.address, out.onSent);
       const outCounter = out.stats.sent[channel];
       outCounter.packets++;
-      outCounter.bytes += msg.length;
+      outCounter.bytes += packet.length;
     } catch (e) {
       leg.stats.dropped.sendError++;
       // Once per session: a failure that repeats would otherwise log at packet rate.
