@@ -141,3 +141,98 @@ export {
   planTrunk,
   formatPercent,
 } from "./capacity.ts";
+export {
+  type TrustedNetworks,
+  type SecurityEvent,
+  type BanRequest,
+  NO_TRUSTED_NETWORKS,
+  createTrustedNetworks,
+  trustedFromMatcher,
+  canonicalAddress,
+} from "./security.ts";
+export {
+  type BanEntry,
+  type OffenceRecord,
+  type BanListState,
+  type BanListOptions,
+  type BanCheck,
+  type BanOutcome,
+  type ManualBan,
+  DEFAULT_BAN_OPTIONS,
+  BanList,
+  banDuration,
+} from "./bans.ts";
+export {
+  type RequestClass,
+  type BucketLimit,
+  type SourceLimitsOptions,
+  type SourceDecision,
+  type ConnectionDecision,
+  DEFAULT_SOURCE_LIMITS,
+  SourceLimiter,
+  requestClassOf,
+} from "./source-limits.ts";
+export {
+  type MessageShape,
+  type MessageLimits,
+  type MessageRule,
+  type MessageVerdict,
+  DEFAULT_MESSAGE_LIMITS,
+  checkMessageShape,
+} from "./message-limits.ts";
+export {
+  type ScannerOptions,
+  type ScannerVerdict,
+  type ScannerDetector,
+  DEFAULT_SCANNER_USER_AGENTS,
+  createScannerDetector,
+} from "./scanners.ts";
+export {
+  type FailureThreshold,
+  type AuthFailureOptions,
+  type AuthFailure,
+  type AccountLock,
+  type AuthFailureVerdict,
+  DEFAULT_AUTH_FAILURE_OPTIONS,
+  AuthFailureTracker,
+} from "./auth-failures.ts";
+export { type RequestScreen, type RequestFacts, type ScreenVerdict, screenRequest } from "./screen.ts";
+export {
+  type RangeEntry,
+  type FraudRangeData,
+  type FraudRangeOverride,
+  type FraudRanges,
+  DEFAULT_FRAUD_RANGES,
+  mergeFraudRanges,
+  createFraudRanges,
+} from "./fraud-ranges.ts";
+export {
+  type DestinationClass,
+  type FraudAction,
+  type FraudRule,
+  type ClassLimit,
+  type SequentialRule,
+  type BurstRule,
+  type FraudPolicy,
+  type ActiveCall,
+  type RecentCall,
+  type Baseline,
+  type Suspension,
+  type FraudState,
+  type FraudCall,
+  type FraudRuleResult,
+  type FraudVerdict,
+  type FraudEvaluation,
+  type Classification,
+  DEFAULT_SEQUENTIAL_RULE,
+  DEFAULT_BURST_RULE,
+  DEFAULT_FRAUD_ACTIONS,
+  EMPTY_FRAUD_STATE,
+  classifyDestination,
+  rollBaseline,
+  runningCost,
+  evaluateOutboundCall,
+  fraudCallStarted,
+  fraudCallEnded,
+  liftSuspension,
+} from "./fraud.ts";

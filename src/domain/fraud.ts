@@ -1,0 +1,444 @@
+import type { FraudRanges, RangeEntry } from "./fraud-ranges.ts";
+import { refusal } from "./refusal.ts";
+import type { SecurityEvent } from "./security.ts";
+import type { E164, Refusal, RefusalKind } from "./types.ts";
+
+/** How far a destination is from the caller, in risk: each class is stricter than the one before. */
+export type DestinationClass = "domestic" | "international" | "premium" | "high-risk";
+
+/** What a rule does when it fires. `allow` is monitor mode: the call goes through, the alert is sent. */
+export type FraudAction = "allow" | "block" | "block-and-suspend";
+
+/** The rules of the engine, in the order they are evaluated and reported. */
+export type FraudRule =
+  | "suspended"
+  | "destination-prefix"
+  | "destination-class"
+  | "concurrent-calls"
+  | "calls-per-minute"
+  | "daily-spend"
+  | "monthly-spend"
+  | "sequential-dialing"
+  | "burst";
+
+/** Limits for one destination class (or all calls together). */
+export interface ClassLimit {
+  readonly concurrent?: number;
+  readonly perMinute?: number;
+}
+
+/** Number-range scanning: `distinctNumbers` numbers equal but for their last `varyingDigits`, within `windowMs`. */
+export interface SequentialRule {
+  readonly windowMs: number;
+  readonly distinctNumbers: number;
+  readonly varyingDigits: number;
+}
+
+/**
+ * Bursts against the customer's own habit: calls in the last `windowMs` against an exponentially
+ * weighted mean of calls per `windowMs` window. Fires above `factor` times the mean, and never
+ * below `minCalls` (a quiet night decays the mean towards zero; the first morning calls are no attack).
+ */
+export interface BurstRule {
+  readonly windowMs: number;
+  readonly factor: number;
+  readonly minCalls: number;
+  /** Weight of the newest window in the mean. */
+  readonly alpha: number;
+  /** Windows seen before the rule starts judging. */
+  readonly warmupWindows: number;
+}
+
+/** One customer's fraud policy. Classes above domestic are off unless enabled. */
+export interface FraudPolicy {
+  readonly customerId: string;
+  readonly name: string;
+  /** The customer's country calling code without `+` (its numbering plan's): what counts as domestic. */
+  readonly countryCode: string;
+  /** Exemptions: a destination under one of these passes the class rules (the customer asked for it by name). */
+  readonly allowPrefixes?: readonly string[];
+  /** Always refused; the more specific of an allow and a deny prefix wins, deny on a tie. */
+  readonly denyPrefixes?: readonly string[];
+  readonly allowInternational?: boolean;
+  readonly allowPremium?: boolean;
+  readonly allowHighRisk?: boolean;
+  readonly limits?: { readonly [K in DestinationClass | "total"]?: ClassLimit };
+  /** Spend caps in the rate deck's currency; absent: none. */
+  readonly dailySpendCap?: number;
+  readonly monthlySpendCap?: number;
+  /** Absent: defaults; `false`: off. */
+  readonly sequential?: SequentialRule | false;
+  readonly burst?: BurstRule | false;
+  readonly actions?: { readonly [K in FraudRule]?: FraudAction };
+}
+
+/** Default sequential-dialing rule: 10 numbers differing in the last 2 digits within 10 minutes. */
+export const DEFAULT_SEQUENTIAL_RULE: SequentialRule = { windowMs: 10 * 60_000, distinctNumbers: 10, varyingDigits: 2 };
+
+/** Default burst rule: over 5x the usual calls per 5 minutes, and at least 20, after an hour of learning. */
+export const DEFAULT_BURST_RULE: BurstRule = { windowMs: 5 * 60_000, factor: 5, minCalls: 20, alpha: 0.1, warmupWindows: 12 };
+
+// Sequential dialing is the signature of a hijacked PBX probing a revenue-share range, so it
+// stops the trunk; the others stop the call and leave the operator to judge.
+/** Default action per rule. */
+export const DEFAULT_FRAUD_ACTIONS: { readonly [K in FraudRule]: FraudAction } = {
+  suspended: "block",
+  "destination-prefix": "block",
+  "destination-class": "block",
+  "concurrent-calls": "block",
+  "calls-per-minute": "block",
+  "daily-spend": "block",
+  "monthly-spend": "block",
+  "sequential-dialing": "block-and-suspend",
+  burst: "block",
+};
+
+/** A call in progress, as the engine remembers it. */
+export interface ActiveCall {
+  readonly callId: string;
+  readonly destination: E164;
+  readonly destinationClass: DestinationClass;
+  readonly startedAt: number;
+  readonly ratePerMinute: number;
+}
+
+/** A recent call start (kept for the per-minute, sequential and burst rules). */
+export interface RecentCall {
+  readonly at: number;
+  readonly destination: E164;
+  readonly destinationClass: DestinationClass;
+}
+
+/** The running mean of calls per burst window. */
+export interface Baseline {
+  readonly windowStart: number;
+  readonly count: number;
+  readonly mean: number;
+  readonly windows: number;
+}
+
+/** A suspension of the customer's outbound calling, until an operator lifts it. */
+export interface Suspension {
+  readonly at: number;
+  readonly rule: FraudRule;
+  readonly reason: string;
+}
+
+/** Per-customer engine state: a value, replaced on every call start, end and verdict. */
+export interface FraudState {
+  readonly active: readonly ActiveCall[];
+  readonly recent: readonly RecentCall[];
+  readonly baseline?: Baseline;
+  readonly suspended?: Suspension;
+}
+
+/** A customer with no history. */
+export const EMPTY_FRAUD_STATE: FraudState = { active: [], recent: [] };
+
+/** The facts of one outbound call attempt. */
+export interface FraudCall {
+  readonly callId: string;
+  /** Normalized destination. */
+  readonly destination: E164;
+  /** Estimated price per minute (rate deck lookup); used for the running cost of the call. */
+  readonly ratePerMinute?: number;
+  /** Cost of the customer's calls already ended today and this month (from CDRs). */
+  readonly spentToday?: number;
+  readonly spentThisMonth?: number;
+}
+
+/** The result of one rule: it passed, it fired (with the action taken), or it did not apply. */
+export interface FraudRuleResult {
+  readonly rule: FraudRule;
+  readonly outcome: "pass" | "hit" | "skipped";
+  readonly action?: FraudAction;
+  readonly reason: string;
+}
+
+/** An explainable verdict: every rule's result, the alerts to send, and the refusal when blocked. */
+export interface FraudVerdict {
+  readonly kind: FraudAction;
+  readonly reason: string;
+  readonly destinationClass: DestinationClass;
+  readonly range?: RangeEntry;
+  readonly results: readonly FraudRuleResult[];
+  /** One per fired rule, for the webhook and the security event log. */
+  readonly alerts: readonly SecurityEvent[];
+  readonly refusal?: Refusal;
+}
+
+/** A verdict and the state to store: on `allow` the call is counted as started (end it with `fraudCallEnded`). */
+export interface FraudEvaluation {
+  readonly verdict: FraudVerdict;
+  readonly state: FraudState;
+}
+
+/** A destination's class and the listed range that put it there. */
+export interface Classification {
+  readonly destinationClass: DestinationClass;
+  readonly range?: RangeEntry;
+  readonly reason: string;
+}
+
+/** Classifies a destination for a caller of `countryCode`: listed ranges first, then the country code. */
+export function classifyDestination(destination: E164, countryCode: string, ranges: FraudRanges): Classification {
+  const high = ranges.highRiskOf(destination);
+  if (high !== undefined) {
+    return { destinationClass: "high-risk", range: high, reason: `${destination} is high-risk: ${high.prefix} ${high.label} (list ${ranges.version})` };
+  }
+  const premium = ranges.premiumOf(destination);
+  if (premium !== undefined) {
+    return { destinationClass: "premium", range: premium, reason: `${destination} is premium: ${premium.prefix} ${premium.label} (list ${ranges.version})` };
+  }
+  if (destination.startsWith("+" + countryCode)) return { destinationClass: "domestic", reason: `${destination} is domestic (+${countryCode})` };
+  return { destinationClass: "international", reason: `${destination} is international (caller +${countryCode})` };
+}
+
+function canonicalPrefix(prefix: string): string {
+  const p = prefix.replace(/[\s\-.()]/g, "");
+  return p.startsWith("+") ? p : "+" + p;
+}
+
+function longestPrefix(prefixes: readonly string[] | undefined, number: E164): string | undefined {
+  let best: string | undefined;
+  for (const raw of prefixes ?? []) {
+    const p = canonicalPrefix(raw);
+    if (number.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
+  }
+  return best;
+}
+
+/** Moves the baseline forward to `now`: closed windows fold into the mean, empty ones decay it. */
+export function rollBaseline(baseline: Baseline | undefined, rule: BurstRule, now: number): Baseline {
+  if (baseline === undefined) return { windowStart: now, count: 0, mean: 0, windows: 0 };
+  if (now < baseline.windowStart + rule.windowMs) return baseline;
+  const closed = Math.floor((now - baseline.windowStart) / rule.windowMs);
+  let mean = baseline.windows === 0 ? baseline.count : rule.alpha * baseline.count + (1 - rule.alpha) * baseline.mean;
+  // The windows after the first closed one had no calls; fold them in at once, not one by one.
+  mean *= Math.pow(1 - rule.alpha, closed - 1);
+  return { windowStart: baseline.windowStart + closed * rule.windowMs, count: 0, mean, windows: baseline.windows + closed };
+}
+
+/** Estimated cost so far of the calls in progress, from their rates and start times. */
+export function runningCost(state: FraudState, now: number): number {
+  let sum = 0;
+  for (const c of state.active) sum += (c.ratePerMinute * Math.max(0, now - c.startedAt)) / 60_000;
+  return sum;
+}
+
+const SEVERITY: Readonly<Record<FraudAction, number>> = { allow: 0, block: 1, "block-and-suspend": 2 };
+
+const REFUSALS: { readonly [K in FraudRule]: readonly [RefusalKind, string] } = {
+  suspended: ["destination-not-allowed", "Outbound calling suspended"],
+  "destination-prefix": ["destination-not-allowed", "Destination not allowed"],
+  "destination-class": ["destination-not-allowed", "Destination class not enabled"],
+  "concurrent-calls": ["channel-limit", "Concurrent call limit for destination reached"],
+  "calls-per-minute": ["cps-limit", "Call rate limit for destination reached"],
+  "daily-spend": ["destination-not-allowed", "Daily spend limit reached"],
+  "monthly-spend": ["destination-not-allowed", "Monthly spend limit reached"],
+  "sequential-dialing": ["destination-not-allowed", "Sequential dialing detected"],
+  burst: ["destination-not-allowed", "Unusual call volume"],
+};
+
+function fraudRefusal(rule: FraudRule, reason: string): Refusal {
+  const [kind, warning] = REFUSALS[rule];
+  const base = refusal(kind, reason, kind === "destination-not-allowed" ? {} : { retryAfterSeconds: 60 });
+  return { ...base, warning };
+}
+
+function classLimitResults(policy: FraudPolicy, state: FraudState, cls: DestinationClass, now: number): [FraudRuleResult, FraudRuleResult] {
+  const scopes: [string, ClassLimit | undefined, (c: { destinationClass: DestinationClass }) => boolean][] = [
+    ["all calls", policy.limits?.total, () => true],
+    [`${cls} calls`, policy.limits?.[cls], (c) => c.destinationClass === cls],
+  ];
+  let concurrent: FraudRuleResult = { rule: "concurrent-calls", outcome: "skipped", reason: `no concurrent-call limit for ${cls}` };
+  let perMinute: FraudRuleResult = { rule: "calls-per-minute", outcome: "skipped", reason: `no calls-per-minute limit for ${cls}` };
+  for (const [label, limit, inScope] of scopes) {
+    if (limit?.concurrent !== undefined && concurrent.outcome !== "hit") {
+      const n = state.active.filter(inScope).length;
+      concurrent =
+        n >= limit.concurrent
+          ? { rule: "concurrent-calls", outcome: "hit", reason: `${n} of ${limit.concurrent} concurrent ${label} in progress` }
+          : { rule: "concurrent-calls", outcome: "pass", reason: `${n + 1} of ${limit.concurrent} concurrent ${label}` };
+    }
+    if (limit?.perMinute !== undefined && perMinute.outcome !== "hit") {
+      const n = state.recent.filter((c) => now - c.at < 60_000 && inScope(c)).length;
+      perMinute =
+        n >= limit.perMinute
+          ? { rule: "calls-per-minute", outcome: "hit", reason: `${n} ${label} started in the last minute, limit ${limit.perMinute}` }
+          : { rule: "calls-per-minute", outcome: "pass", reason: `${n + 1} of ${limit.perMinute} ${label} per minute` };
+    }
+  }
+  return [concurrent, perMinute];
+}
+
+function spendResult(rule: "daily-spend" | "monthly-spend", cap: number | undefined, spent: number | undefined, running: number): FraudRuleResult {
+  const period = rule === "daily-spend" ? "today" : "this month";
+  if (cap === undefined) return { rule, outcome: "skipped", reason: `no spend cap for ${period}` };
+  const total = (spent ?? 0) + running;
+  const shown = Math.round(total * 100) / 100;
+  return total >= cap
+    ? { rule, outcome: "hit", reason: `spent ${shown} ${period} (calls in progress included), cap ${cap}` }
+    : { rule, outcome: "pass", reason: `spent ${shown} of ${cap} ${period}` };
+}
+
+function sequentialResult(rule: SequentialRule | false | undefined, state: FraudState, destination: E164, now: number): FraudRuleResult {
+  if (rule === false) return { rule: "sequential-dialing", outcome: "skipped", reason: "sequential-dialing rule off" };
+  const r = rule ?? DEFAULT_SEQUENTIAL_RULE;
+  const stem = destination.slice(0, Math.max(1, destination.length - r.varyingDigits));
+  const numbers = new Set<string>([destination]);
+  for (const c of state.recent) {
+    if (now - c.at < r.windowMs && c.destination.length === destination.length && c.destination.startsWith(stem)) numbers.add(c.destination);
+  }
+  const range = `${stem}${"x".repeat(destination.length - stem.length)}`;
+  return numbers.size >= r.distinctNumbers
+    ? {
+        rule: "sequential-dialing",
+        outcome: "hit",
+        reason: `${numbers.size} different numbers in ${range} within ${r.windowMs / 60_000} min (limit ${r.distinctNumbers}): range scanning`,
+      }
+    : { rule: "sequential-dialing", outcome: "pass", reason: `${numbers.size} number(s) in ${range} within ${r.windowMs / 60_000} min` };
+}
+
+function burstResult(rule: BurstRule | false | undefined, state: FraudState, baseline: Baseline | undefined, now: number): FraudRuleResult {
+  if (rule === false || baseline === undefined) return { rule: "burst", outcome: "skipped", reason: "burst rule off" };
+  const r = rule ?? DEFAULT_BURST_RULE;
+  if (baseline.windows < r.warmupWindows) {
+    return { rule: "burst", outcome: "skipped", reason: `learning the baseline (${baseline.windows} of ${r.warmupWindows} windows seen)` };
+  }
+  const current = state.recent.filter((c) => now - c.at < r.windowMs).length + 1;
+  const threshold = Math.max(r.minCalls, r.factor * baseline.mean);
+  const mean = Math.round(baseline.mean * 10) / 10;
+  return current > threshold
+    ? { rule: "burst", outcome: "hit", reason: `${current} calls in ${r.windowMs / 60_000} min against a usual ${mean} (threshold ${Math.round(threshold)})` }
+    : { rule: "burst", outcome: "pass", reason: `${current} calls in ${r.windowMs / 60_000} min, usual ${mean}` };
+}
+
+/**
+ * Judges one outbound call of a customer: every rule is evaluated and reported; the verdict is the
+ * most severe action among the rules that fired. On `allow` the returned state counts the call as
+ * started; on `block-and-suspend` it carries the suspension.
+ */
+export function evaluateOutboundCall(policy: FraudPolicy, ranges: FraudRanges, state: FraudState, call: FraudCall, now: number): FraudEvaluation {
+  const actions = { ...DEFAULT_FRAUD_ACTIONS, ...policy.actions };
+  const burstRule = policy.burst === false ? undefined : (policy.burst ?? DEFAULT_BURST_RULE);
+  const baseline = burstRule === undefined ? state.baseline : rollBaseline(state.baseline, burstRule, now);
+  const { destination } = call;
+  const cls = classifyDestination(destination, policy.countryCode, ranges);
+  const results: FraudRuleResult[] = [];
+
+  results.push(
+    state.suspended !== undefined
+      ? { rule: "suspended", outcome: "hit", reason: `outbound calling suspended since ${new Date(state.suspended.at).toISOString()} (${state.suspended.rule}: ${state.suspended.reason})` }
+      : { rule: "suspended", outcome: "pass", reason: "not suspended" },
+  );
+
+  const allow = longestPrefix(policy.allowPrefixes, destination);
+  const deny = longestPrefix(policy.denyPrefixes, destination);
+  const denied = deny !== undefined && (allow === undefined || deny.length >= allow.length);
+  results.push(
+    denied
+      ? { rule: "destination-prefix", outcome: "hit", reason: `${destination} matches denied prefix ${deny}` }
+      : allow !== undefined
+        ? { rule: "destination-prefix", outcome: "pass", reason: `${destination} allowed by prefix ${allow}` }
+        : { rule: "destination-prefix", outcome: "pass", reason: `${destination} matches no listed prefix` },
+  );
+
+  const enabled: Readonly<Record<DestinationClass, boolean>> = {
+    domestic: true,
+    international: policy.allowInternational === true,
+    premium: policy.allowPremium === true,
+    "high-risk": policy.allowHighRisk === true,
+  };
+  results.push(
+    enabled[cls.destinationClass]
+      ? { rule: "destination-class", outcome: "pass", reason: `${cls.reason}; ${cls.destinationClass} calls enabled` }
+      : allow !== undefined && !denied
+        ? { rule: "destination-class", outcome: "pass", reason: `${cls.reason}; exempted by allowed prefix ${allow}` }
+        : { rule: "destination-class", outcome: "hit", reason: `${cls.reason}; ${cls.destinationClass} calls not enabled for ${policy.name}` },
+  );
+
+  results.push(...classLimitResults(policy, state, cls.destinationClass, now));
+  const running = runningCost(state, now);
+  results.push(spendResult("daily-spend", policy.dailySpendCap, call.spentToday, running));
+  results.push(spendResult("monthly-spend", policy.monthlySpendCap, call.spentThisMonth, running));
+  results.push(sequentialResult(policy.sequential, state, destination, now));
+  results.push(burstResult(policy.burst, state, baseline, now));
+
+  let decisive: (FraudRuleResult & { readonly action: FraudAction }) | undefined;
+  const alerts: SecurityEvent[] = [];
+  const judged = results.map((r): FraudRuleResult => {
+    if (r.outcome !== "hit") return r;
+    const action = actions[r.rule];
+    // The first rule of the highest severity decides: rules are listed from the most basic up.
+    if (decisive === undefined || SEVERITY[action] > SEVERITY[decisive.action]) decisive = { ...r, action };
+    alerts.push({
+      rule: `fraud-${r.rule}`,
+      action,
+      reason: `${policy.name}: ${r.reason}`,
+      at: now,
+      account: policy.customerId,
+      data: {
+        customer: policy.name,
+        callId: call.callId,
+        destination,
+        destinationClass: cls.destinationClass,
+        rangesVersion: ranges.version,
+        ...(cls.range !== undefined ? { range: cls.range.prefix, rangeLabel: cls.range.label } : {}),
+      },
+    });
+    return { ...r, action };
+  });
+  const kind: FraudAction = decisive?.action ?? "allow";
+
+  const withBaseline = (s: FraudState): FraudState => (baseline === undefined ? s : { ...s, baseline });
+  const base = { destinationClass: cls.destinationClass, ...(cls.range !== undefined ? { range: cls.range } : {}), results: judged, alerts };
+  if (kind === "allow") {
+    const reason =
+      decisive !== undefined ? `${policy.name}: ${destination} allowed in monitor mode (${decisive.rule}: ${decisive.reason})` : `${policy.name}: ${destination} passed every fraud rule (${cls.destinationClass})`;
+    const started = fraudCallStarted(withBaseline(state), { callId: call.callId, destination, destinationClass: cls.destinationClass, ratePerMinute: call.ratePerMinute ?? 0 }, now, policy);
+    return { verdict: { kind, reason, ...base }, state: started };
+  }
+  const hit = decisive ?? { rule: "suspended" as const, reason: "blocked" };
+  const reason = `${policy.name}: ${destination} ${kind === "block-and-suspend" ? "blocked and trunk suspended" : "blocked"} by ${hit.rule}: ${hit.reason}`;
+  const next = kind === "block-and-suspend" && state.suspended === undefined ? { ...withBaseline(state), suspended: { at: now, rule: hit.rule, reason: hit.reason } } : withBaseline(state);
+  return { verdict: { kind, reason, ...base, refusal: fraudRefusal(hit.rule, reason) }, state: next };
+}
+
+// Bounds the history a runaway customer can build between sweeps; far above any rule's need.
+const MAX_RECENT = 10_000;
+
+/** The state after a call starts (done by `evaluateOutboundCall` on allow; exported for calls it did not judge). */
+export function fraudCallStarted(
+  state: FraudState,
+  call: { readonly callId: string; readonly destination: E164; readonly destinationClass: DestinationClass; readonly ratePerMinute: number },
+  now: number,
+  policy?: Pick<FraudPolicy, "sequential" | "burst">,
+): FraudState {
+  const burst = policy?.burst === false ? undefined : (policy?.burst ?? DEFAULT_BURST_RULE);
+  const sequential = policy?.sequential === false ? undefined : (policy?.sequential ?? DEFAULT_SEQUENTIAL_RULE);
+  const keepMs = Math.max(60_000, sequential?.windowMs ?? 0, burst?.windowMs ?? 0);
+  const recent = state.recent.filter((c) => now - c.at < keepMs);
+  recent.push({ at: now, destination: call.destination, destinationClass: call.destinationClass });
+  if (recent.length > MAX_RECENT) recent.splice(0, recent.length - MAX_RECENT);
+  const active = [...state.active.filter((c) => c.callId !== call.callId), { ...call, startedAt: now }];
+  let baseline = state.baseline;
+  if (burst !== undefined) {
+    const rolled = rollBaseline(baseline, burst, now);
+    baseline = { ...rolled, count: rolled.count + 1 };
+  }
+  return { ...state, active, recent, ...(baseline !== undefined ? { baseline } : {}) };
+}
+
+/** The state after a call ends, on every way it can end; unknown call ids are ignored. */
+export function fraudCallEnded(state: FraudState, callId: string): FraudState {
+  if (!state.active.some((c) => c.callId === callId)) return state;
+  return { ...state, active: state.active.filter((c) => c.callId !== callId) };
+}
+
+/** Lifts a suspension (operator action through the API or CLI). */
+export function liftSuspension(state: FraudState): FraudState {
+  if (state.suspended === undefined) return state;
+  const { suspended: _lifted, ...rest } = state;
+  return rest;
+}
