@@ -11,6 +11,7 @@ function config(storagePath = ":memory:") {
     sip: { listen: [{ protocol: "udp", address: "127.0.0.1", port: 0 }, { protocol: "tcp", address: "127.0.0.1", port: 0 }] },
     storage: { path: storagePath },
     log: { level: "debug" },
+    http: { enabled: false },
   });
   assert.ok(r.ok);
   return r.value;

@@ -1,13 +1,15 @@
 // The composition root: the only file that imports every layer. It builds the server in the
 // order of ARCHITECTURE.md (config -> logger -> storage -> media -> sip -> call -> http) and
 // tears it down in reverse.
-import type { Config } from "./config/index.ts";
+import { readFile } from "node:fs/promises";
+import { isLoopbackAddress, parseHostPort, type Config } from "./config/index.ts";
 import { createLogger, createMetricsRegistry, flushLogger, type DestinationStream, type Logger, type MetricsRegistry } from "./observability/index.ts";
 import type { Storage } from "./ports/index.ts";
 import { openStorage } from "./storage/index.ts";
 import { randomBytes } from "node:crypto";
 import { createSipStack, type SipStack, type SipStackOptions } from "./sip/index.ts";
-import { compilePolicy, type Policy } from "./domain/index.ts";
+import { compilePolicy, type Policy, type Provisioning } from "./domain/index.ts";
+import { buildHttpApp, registerServerMetrics, type ApplyResult } from "./http/index.ts";
 import {
   createCallLayer,
   createCarrierRegistration,
@@ -44,6 +46,10 @@ export interface TrunklineHandle {
   readonly carrierRegistration: CarrierRegistration;
   /** The compiled provisioning now in force. */
   policy(): Policy;
+  /** Compiles and stores a whole provisioning set and puts it in force for the next call (calls up keep theirs). */
+  applyProvisioning(next: Provisioning): Promise<ApplyResult>;
+  /** Where the HTTP API listens; null when http.enabled is false. */
+  httpAddress(): { address: string; port: number } | null;
   /** Stops everything in reverse order of start and flushes the logs; later calls return the same promise. */
   stop(): Promise<void>;
 }
@@ -76,6 +82,16 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
   let health: GatewayHealth | null = null;
   let carrierRegistration: CarrierRegistration;
   let policy: Policy;
+  let httpAddress: { address: string; port: number } | null = null;
+  // The call layer reads `policy` once per new call, so swapping it here never touches calls in progress.
+  const applyProvisioning = async (next: Provisioning): Promise<ApplyResult> => {
+    const compiled = compilePolicy(next);
+    if (!compiled.ok) return { ok: false, errors: compiled.error };
+    await storage.provisioning.replace(next);
+    policy = compiled.value;
+    log.info({ customers: next.customers.length, carriers: next.carriers.length, routes: next.routes.length }, "provisioning applied");
+    return { ok: true };
+  };
   try {
     storage = await openStorage(config.storage);
     stoppers.push({ name: "storage", stop: () => storage.close() });
@@ -161,6 +177,49 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     });
     // Stopped first: ending calls still needs the stack and writes records to storage.
     stoppers.push({ name: "calls", stop: () => calls.stop() });
+
+    const callLayer = calls;
+    const gatewayHealth = health;
+    const serverMetrics = registerServerMetrics(metrics, {
+      activeCalls: () => callLayer.activeCalls(),
+      trunks: () => [
+        ...[...policy.customers.keys()].map((id) => ({ id, kind: "customer" as const })),
+        ...[...policy.carriers.keys()].map((id) => ({ id, kind: "carrier" as const })),
+      ],
+      channelUse: (id) => callLayer.channelUse(id),
+      sipCounters: sip.counters,
+      transactions: () => sip.transactions.size(),
+      gatewayHealth: () => gatewayHealth?.state() ?? null,
+      registrations: () => carrierRegistration.state(),
+    });
+    stoppers.push({ name: "metrics", stop: async () => serverMetrics.stop() });
+
+    if (config.http.enabled) {
+      const listen = parseHostPort(config.http.listen);
+      if (listen === undefined) throw new Error(`http.listen: not host:port: ${config.http.listen}`);
+      const tls = config.http.tls;
+      const app = buildHttpApp(
+        {
+          provisioning: storage.provisioning,
+          cdrs: storage.cdrs,
+          calls: callLayer,
+          policy: currentPolicy,
+          health: { gateways: () => gatewayHealth?.state() ?? null, registrations: () => carrierRegistration.state() },
+          metrics,
+          applyProvisioning,
+          tokens: config.http.tokens,
+          metricsNeedToken: !isLoopbackAddress(listen.address),
+          logger: logger.child({ layer: "http" }),
+        },
+        tls === undefined ? {} : { https: { key: await readFile(tls.keyFile), cert: await readFile(tls.certFile) } },
+      );
+      // Pushed last, so stopped first: no API request can reach a layer that is stopping.
+      stoppers.push({ name: "http", stop: () => app.close() });
+      await app.listen({ host: listen.address, port: listen.port });
+      const bound = app.server.address();
+      httpAddress = typeof bound === "object" && bound !== null ? { address: bound.address, port: bound.port } : listen;
+      log.info({ listening: httpAddress, tls: tls !== undefined, tokens: config.http.tokens.length }, "http listening");
+    }
   } catch (e) {
     log.fatal({ err: e }, "trunkline failed to start");
     await stopAll();
@@ -182,6 +241,8 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     health,
     carrierRegistration,
     policy: () => policy,
+    applyProvisioning,
+    httpAddress: () => httpAddress,
     stop() {
       stopping ??= (async () => {
         log.info("trunkline stopping");

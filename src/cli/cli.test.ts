@@ -84,7 +84,11 @@ describe("trunkline as a child process", () => {
 
   it("starts with a valid config and stops cleanly on SIGTERM with exit 0", async () => {
     const file = join(dir, "good.yaml");
-    writeFileSync(file, "storage: { path: data/t.db }\nlog: { level: info }\n");
+    // Port 0 and no HTTP: the test must not depend on 5060 or 8080 being free.
+    writeFileSync(
+      file,
+      "sip: { listen: [{ protocol: udp, address: 127.0.0.1, port: 0 }] }\nstorage: { path: data/t.db }\nlog: { level: info }\nhttp: { enabled: false }\n",
+    );
     const p = startProcess(process.execPath, ["--import", "tsx", cliSource, "start", "--config", file], { cwd: repo, env });
     await waitFor(() => p.output().includes('"msg":"trunkline started"') || p.child.exitCode !== null, "the start line");
     assert.ok(p.output().includes('"msg":"trunkline started"'), p.output());

@@ -4,6 +4,7 @@ import { formatConfigIssue, loadConfig } from "../config/index.ts";
 import { startTrunkline, type TrunklineHandle } from "../main.ts";
 import { parseCdrOptions, runCdrCommand, type CdrCommandOptions } from "./cdr.ts";
 import { runPlanCommand, type PlanCommandOptions } from "./plan.ts";
+import { runApplyCommand } from "./apply.ts";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -22,6 +23,7 @@ Commands:
   start              Start the server; runs until SIGINT or SIGTERM.
   cdr                List call detail records, newest first, as CSV (default) or JSON.
   plan               Channels (Erlang B) and bandwidth per trunk, from figures or from the stored CDRs.
+  apply              Validate a provisioning file, show what it changes, and store it.
 
 Options:
   -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
@@ -47,6 +49,11 @@ Options of plan (--calls and --duration: one plan from figures; otherwise every 
   --codec C          G711 (default), G722, G729 or opus (planned at 32 kbit/s).
   --ptime MS         Packetization interval in ms (default 20).
   --layer L          Bandwidth of ethernet frames (default) or of ip packets.
+
+Options of apply:
+  -f, --file FILE    YAML file with a provisioning: section (the config file's schema).
+  --dry-run          Validate and show the changes (added, changed, removed, by id); store nothing.
+  A running server reads stored provisioning at its next start; the HTTP API applies changes at once.
 
 Environment:
   TRUNKLINE_CONFIG     Configuration file used when --config is not given.
@@ -149,6 +156,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         codec: { type: "string" },
         ptime: { type: "string" },
         layer: { type: "string" },
+        file: { type: "string", short: "f" },
+        "dry-run": { type: "boolean" },
       },
     });
   } catch (e) {
@@ -169,7 +178,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(USAGE);
     return EXIT_USAGE;
   }
-  if (command !== "start" && command !== "cdr" && command !== "plan") {
+  if (command !== "start" && command !== "cdr" && command !== "plan" && command !== "apply") {
     io.err(`trunkline: unknown command "${command}"\n\n${USAGE}`);
     return EXIT_USAGE;
   }
@@ -203,6 +212,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.err(`trunkline: --${misplacedPlan[0]} is an option of plan, not of ${command}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
+  const applyFlag = values.file !== undefined ? "file" : values["dry-run"] !== undefined ? "dry-run" : undefined;
+  if (command !== "apply" && applyFlag !== undefined) {
+    io.err(`trunkline: --${applyFlag} is an option of apply, not of ${command}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
   if (command === "plan") {
     const misplacedCdr = Object.entries(cdrOptions).find(([, v]) => v !== undefined);
     if (misplacedCdr !== undefined) {
@@ -216,10 +230,37 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const misplaced = Object.entries(cdrOptions).find(([, v]) => v !== undefined);
   if (misplaced !== undefined) {
     const flag = misplaced[0].replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    io.err(`trunkline: --${flag} is an option of cdr, not of start\n\n${USAGE}`);
+    io.err(`trunkline: --${flag} is an option of cdr, not of ${command}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
+  if (command === "apply") return apply(values.config, values.file, values["dry-run"] === true, io);
   return start(values.config, io);
+}
+
+async function apply(configPath: string | undefined, file: string | undefined, dryRun: boolean, io: CliIo): Promise<number> {
+  if (file === undefined) {
+    io.err(`trunkline: apply needs -f FILE\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const loaded = await loadConfig({ path: configPath });
+  if (!loaded.ok) {
+    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
+    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
+    return EXIT_FAILURE;
+  }
+  try {
+    const outcome = await runApplyCommand(loaded.value, file, dryRun);
+    if (!outcome.ok) {
+      io.err(`trunkline: ${file} is invalid (${outcome.errors.length} error${outcome.errors.length === 1 ? "" : "s"}):\n`);
+      for (const e of outcome.errors) io.err(`  ${e}\n`);
+      return EXIT_FAILURE;
+    }
+    io.out(outcome.text);
+    return EXIT_OK;
+  } catch (e) {
+    io.err(`trunkline: cannot apply: ${describeError(e)}\n`);
+    return EXIT_FAILURE;
+  }
 }
 
 async function cdr(configPath: string | undefined, options: CdrCommandOptions, io: CliIo): Promise<number> {

@@ -38,7 +38,7 @@ describe("config defaults", () => {
         },
         storage: { driver: "sqlite", path: "./data/trunkline.db" },
         log: { level: "info" },
-        http: { listen: "127.0.0.1:8080", enabled: true },
+        http: { listen: "127.0.0.1:8080", enabled: true, tokens: [] },
         calls: {
           realm: "trunkline",
           digestAlgorithms: ["MD5", "SHA-256"],

@@ -27,4 +27,5 @@ export {
   loadConfig,
   readConfigEnvironment,
 } from "./loader.ts";
+export { isLoopbackAddress, HTTP_TOKEN_ROLES, type HttpTokenConfig } from "./http-schema.ts";
 export { provisioningSchema, DEFAULT_NUMBERING, DEFAULT_CURRENCY } from "./provisioning-schema.ts";

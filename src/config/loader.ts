@@ -111,6 +111,7 @@ function resolveRelativePaths(config: Config, baseDir: string): Config {
           : { ...tls, certFile: abs(tls.certFile), keyFile: abs(tls.keyFile), caFile: tls.caFile === undefined ? undefined : abs(tls.caFile) },
     },
     storage: { ...config.storage, path: config.storage.path === ":memory:" ? ":memory:" : abs(config.storage.path) },
+    http: { ...config.http, tls: config.http.tls === undefined ? undefined : { certFile: abs(config.http.tls.certFile), keyFile: abs(config.http.tls.keyFile) } },
   };
 }
 

@@ -3,6 +3,9 @@ import { z } from "zod";
 
 import { intRange, nonEmptyString, oneOf, positiveInt, section } from "./zod-helpers.ts";
 import { provisioningSchema } from "./provisioning-schema.ts";
+import { httpSchema, parseHostPort } from "./http-schema.ts";
+
+export { parseHostPort };
 
 const portSchema = z
   .number({ error: "expected a number from 0 to 65535" })
@@ -13,16 +16,6 @@ const portSchema = z
 const ipAddressSchema = z
   .string({ error: "expected an IP address" })
   .refine((s) => isIP(s) !== 0, { error: "expected an IPv4 or IPv6 address such as 127.0.0.1 or ::1" });
-
-/** `host:port` or `[v6]:port` where host is a numeric IP; used by the HTTP listener. */
-export function parseHostPort(text: string): { address: string; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
-  if (m === null) return undefined;
-  const address = m[1] ?? m[2] ?? "";
-  const port = Number(m[3]);
-  if (isIP(address) === 0 || port > 65535) return undefined;
-  return { address, port };
-}
 
 export const LISTEN_PROTOCOLS = ["udp", "tcp", "tls"] as const;
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -83,14 +76,6 @@ const storageSchema = section({
 
 const logSchema = section({
   level: oneOf(LOG_LEVELS).default("info"),
-});
-
-const httpSchema = section({
-  listen: z
-    .string({ error: "expected host:port" })
-    .refine((s) => parseHostPort(s) !== undefined, { error: "expected an IP address and port such as 127.0.0.1:8080 or [::1]:8080" })
-    .default("127.0.0.1:8080"),
-  enabled: z.boolean({ error: "expected true or false" }).default(true),
 });
 
 const DIGEST_ALGORITHMS = ["MD5", "SHA-256"] as const;

@@ -10,6 +10,7 @@ export {
 export {
   type Labels,
   type MetricOptions,
+  type CounterOptions,
   type GaugeOptions,
   Counter,
   Gauge,

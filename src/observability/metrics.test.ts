@@ -71,4 +71,14 @@ describe("metrics registry", () => {
     assert.throws(() => c.inc({ method: "INVITE", extra: "x" }));
     assert.throws(() => c.inc({ method: "INVITE" }, -1));
   });
+
+  it("runs a counter's collect hook, which copies totals counted elsewhere and never lets them go down", () => {
+    const r = createMetricsRegistry();
+    const seen = new Map<string, number>([["INVITE", 2]]);
+    const c = r.counter({ name: "in_total", help: "In.", labelNames: ["method"], collect: (m) => seen.forEach((n, method) => m.setTotal({ method }, n)) });
+    assert.match(r.render(), /^in_total\{method="INVITE"\} 2$/m);
+    seen.set("INVITE", 5);
+    assert.match(r.render(), /^in_total\{method="INVITE"\} 5$/m);
+    assert.throws(() => c.setTotal({ method: "INVITE" }, 4));
+  });
 });

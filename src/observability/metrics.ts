@@ -99,9 +99,32 @@ abstract class Metric {
   }
 }
 
+/** A counter may mirror totals kept elsewhere (the SIP stack's own counts), copied just before each render. */
+export interface CounterOptions extends MetricOptions {
+  readonly collect?: (counter: Counter) => void;
+}
+
 /** A value that only goes up (requests received, calls rejected). */
 export class Counter extends Metric {
   readonly type = "counter" as const;
+  private readonly collector: ((counter: Counter) => void) | undefined;
+
+  constructor(options: CounterOptions) {
+    super(options);
+    this.collector = options.collect;
+  }
+
+  /** Sets the series to a running total counted elsewhere; a total never goes down. */
+  setTotal(labels: Labels | undefined, total: number): void {
+    const e = this.entry(labels);
+    if (!(total >= e.value)) throw new Error(`counter ${this.name}: total cannot go from ${e.value} to ${total}`);
+    e.value = total;
+  }
+
+  /** Runs the collect hook, if any; called by the registry before rendering. */
+  collect(): void {
+    this.collector?.(this);
+  }
 
   /** Adds amount (default 1, never negative) to the series with these labels. */
   inc(labels?: Labels, amount = 1): void {
@@ -146,7 +169,7 @@ export class MetricsRegistry {
   private readonly metrics = new Map<string, Counter | Gauge>();
 
   /** Declares a counter; names are unique within the registry. */
-  counter(options: MetricOptions): Counter {
+  counter(options: CounterOptions): Counter {
     return this.add(new Counter(options));
   }
 
@@ -164,7 +187,7 @@ export class MetricsRegistry {
   render(): string {
     let out = "";
     for (const m of this.metrics.values()) {
-      if (m instanceof Gauge) m.collect();
+      m.collect();
       out += m.render();
     }
     return out;

@@ -33,6 +33,7 @@ async function startExample(port: number): Promise<TrunklineHandle> {
     storage: { ...config.storage, path: join(dir, "trunkline.db") },
     log: { level: "silent" },
     health: { ...config.health, enabled: false },
+    http: { ...config.http, enabled: false },
   });
 }
 

@@ -1,0 +1,312 @@
+// CRUD for customers (with their DIDs), carriers (with their gateways), routes and rate decks.
+// Every write loads the stored set, builds the next whole Provisioning and hands it to
+// applyProvisioning, which compiles it (the policy's own checks, with paths such as
+// `routes[2].carriers[0].carrierId`), stores it and puts it in force for the next call.
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import {
+  formatDidSpec,
+  parseCidr,
+  parseDidSpec,
+  type CarrierTrunk,
+  type CustomerMode,
+  type CustomerTrunk,
+  type DidSpec,
+  type DigestCredentials,
+  type Provisioning,
+  type RateDeck,
+  type Route,
+} from "../domain/index.ts";
+import type { ApiPrincipal, ApiRole } from "./auth.ts";
+import { HttpError, issueFromText, issuesMessage, type ApiIssue } from "./errors.ts";
+import { carrierSchema, customerSchema, didBodySchema, didParams, idParams, numberParams, rateDeckSchema, routeSchema, type JsonSchema } from "./schemas.ts";
+import type { HttpAppDeps } from "./types.ts";
+
+type ListName = "customers" | "carriers" | "routes" | "rateDecks";
+
+/** A customer as the API reads and writes it: DIDs as text (`+E164` or `+A-+B`), mode's uri beside its kind. */
+export type CustomerJson = Omit<CustomerTrunk, "dids" | "mode"> & {
+  readonly dids: readonly string[];
+  readonly mode: { readonly kind: CustomerMode["kind"]; readonly uri?: string };
+};
+
+/** One provisioning list and how the API maps it. */
+interface Collection<T, B> {
+  readonly list: ListName;
+  readonly path: string;
+  readonly noun: string;
+  readonly schema: JsonSchema;
+  idOf(item: T): string;
+  bodyId(body: B): string;
+  items(p: Provisioning): readonly T[];
+  withItems(p: Provisioning, items: readonly T[]): Provisioning;
+  /** The domain object, or the issues found in the body beyond its JSON schema. */
+  fromBody(body: B, at: string): T | ApiIssue[];
+  toJson(item: T, role: ApiRole): unknown;
+  /** Other entries that go with a deleted one (a carrier's rate deck). */
+  afterDelete?(p: Provisioning, id: string): Provisioning;
+}
+
+const SECRET = "********";
+
+function redacted(c: DigestCredentials, role: ApiRole): DigestCredentials {
+  if (role === "admin") return c;
+  return { ...c, ...(c.password === undefined ? {} : { password: SECRET }), ...(c.ha1 === undefined ? {} : { ha1: SECRET }) };
+}
+
+function checkCidrs(list: readonly string[], at: string, issues: ApiIssue[]): void {
+  list.forEach((text, i) => {
+    const parsed = parseCidr(text);
+    if (!parsed.ok) issues.push({ path: `${at}[${i}]`, message: `expected an IP address or CIDR block such as 127.0.4.0/24 (${parsed.error})` });
+  });
+}
+
+function checkCredentials(c: DigestCredentials, at: string, issues: ApiIssue[]): void {
+  if (c.password === undefined && c.ha1 === undefined) issues.push({ path: `${at}.password`, message: "expected a password (or ha1)" });
+  if (c.ha1 !== undefined && c.realm === undefined) issues.push({ path: `${at}.realm`, message: "an ha1 is bound to a realm: name it" });
+}
+
+const customers: Collection<CustomerTrunk, CustomerJson> = {
+  list: "customers",
+  path: "/api/v1/customers",
+  noun: "customer",
+  schema: customerSchema,
+  idOf: (c) => c.id,
+  bodyId: (b) => b.id,
+  items: (p) => p.customers,
+  withItems: (p, items) => ({ ...p, customers: items }),
+  fromBody(body, at) {
+    const issues: ApiIssue[] = [];
+    const dids: DidSpec[] = [];
+    body.dids.forEach((text, j) => {
+      const parsed = parseDidSpec(text);
+      if (parsed.ok) dids.push(parsed.value);
+      else issues.push({ path: `${at}.dids[${j}]`, message: `expected +E.164 number or range +A-+B (${parsed.error})` });
+    });
+    checkCidrs(body.identification.cidrs, `${at}.identification.cidrs`, issues);
+    body.identification.credentials.forEach((c, k) => checkCredentials(c, `${at}.identification.credentials[${k}]`, issues));
+    if (body.identification.cidrs.length === 0 && body.identification.credentials.length === 0) {
+      issues.push({ path: `${at}.identification`, message: "a customer needs cidrs or credentials to be recognised by" });
+    }
+    let mode: CustomerMode = { kind: "registration" };
+    if (body.mode.kind === "static") {
+      if (body.mode.uri === undefined) issues.push({ path: `${at}.mode.uri`, message: "a static customer needs the URI of its PBX" });
+      else mode = { kind: "static", uri: body.mode.uri };
+    } else if (body.mode.uri !== undefined) {
+      issues.push({ path: `${at}.mode.uri`, message: "a registration customer is reached at the Contact it registers; remove uri" });
+    }
+    if (issues.length > 0) return issues;
+    return { ...body, mode, dids };
+  },
+  toJson: (c, role) => ({
+    ...c,
+    identification: { ...c.identification, credentials: c.identification.credentials.map((x) => redacted(x, role)) },
+    dids: c.dids.map(formatDidSpec),
+  }),
+};
+
+const carriers: Collection<CarrierTrunk, CarrierTrunk> = {
+  list: "carriers",
+  path: "/api/v1/carriers",
+  noun: "carrier",
+  schema: carrierSchema,
+  idOf: (c) => c.id,
+  bodyId: (b) => b.id,
+  items: (p) => p.carriers,
+  withItems: (p, items) => ({ ...p, carriers: items }),
+  fromBody(body, at) {
+    const issues: ApiIssue[] = [];
+    checkCidrs(body.sourceCidrs, `${at}.sourceCidrs`, issues);
+    if (body.credentials !== undefined) checkCredentials(body.credentials, `${at}.credentials`, issues);
+    if (body.registration !== undefined && body.credentials === undefined) issues.push({ path: `${at}.credentials`, message: "outbound registration needs credentials" });
+    return issues.length > 0 ? issues : body;
+  },
+  toJson: (c, role) => (c.credentials === undefined ? c : { ...c, credentials: redacted(c.credentials, role) }),
+  // A rate deck belongs to its carrier: it goes with it rather than blocking the delete.
+  afterDelete: (p, id) => ({ ...p, rateDecks: p.rateDecks.filter((d) => d.carrierId !== id) }),
+};
+
+const routes: Collection<Route, Route> = {
+  list: "routes",
+  path: "/api/v1/routes",
+  noun: "route",
+  schema: routeSchema,
+  idOf: (r) => r.id,
+  bodyId: (b) => b.id,
+  items: (p) => p.routes,
+  withItems: (p, items) => ({ ...p, routes: items }),
+  fromBody: (body) => body,
+  toJson: (r) => r,
+};
+
+const rateDecks: Collection<RateDeck, RateDeck> = {
+  list: "rateDecks",
+  path: "/api/v1/rate-decks",
+  noun: "rate deck",
+  schema: rateDeckSchema,
+  idOf: (d) => d.carrierId,
+  bodyId: (b) => b.carrierId,
+  items: (p) => p.rateDecks,
+  withItems: (p, items) => ({ ...p, rateDecks: items }),
+  fromBody: (body) => body,
+  toJson: (d) => d,
+};
+
+const COLLECTIONS = { customers, carriers, routes, rateDecks } as const;
+
+function paramId(request: FastifyRequest): string | undefined {
+  const params = request.params;
+  if (typeof params !== "object" || params === null || !("id" in params)) return undefined;
+  return typeof params.id === "string" ? params.id : undefined;
+}
+
+/** Where a route's body sits in the whole provisioning (`customers[3]`), for naming bad fields. */
+export async function bodyPathPrefix(request: FastifyRequest, deps: HttpAppDeps): Promise<string> {
+  const list = request.routeOptions.config.collection;
+  if (list === undefined) return "body";
+  const items: readonly unknown[] = COLLECTIONS[list].items(await deps.provisioning.load());
+  const id = request.method === "PUT" ? paramId(request) : undefined;
+  const collection: Collection<unknown, unknown> = COLLECTIONS[list] as Collection<unknown, unknown>;
+  const index = id === undefined ? -1 : items.findIndex((x) => collection.idOf(x) === id);
+  return `${list}[${index < 0 ? items.length : index}]`;
+}
+
+/** Registers the provisioning routes on app. */
+export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDeps, principalOf: (r: FastifyRequest) => ApiPrincipal): void {
+  // Writes run one at a time: each builds on the set the previous one stored.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const mutate = <T>(change: (current: Provisioning) => { next: Provisioning; result: T }): Promise<T> =>
+    serialized(async () => {
+      const { next, result } = change(await deps.provisioning.load());
+      const applied = await deps.applyProvisioning(next);
+      if (!applied.ok) {
+        const issues = applied.errors.map(issueFromText);
+        throw new HttpError(400, "PROVISIONING_INVALID", issuesMessage(issues), issues);
+      }
+      return result;
+    });
+
+  const register = <T, B>(c: Collection<T, B>, tag: string): void => {
+    const notFound = (id: string): HttpError => new HttpError(404, "NOT_FOUND", `no ${c.noun} ${id}`);
+    const find = (p: Provisioning, id: string): number => c.items(p).findIndex((x) => c.idOf(x) === id);
+    const build = (body: B, at: string): T => {
+      const item = c.fromBody(body, at);
+      if (Array.isArray(item)) throw new HttpError(400, "VALIDATION_FAILED", issuesMessage(item), item);
+      return item as T;
+    };
+
+    const listSchema: JsonSchema = { type: "object", properties: { items: { type: "array", items: c.schema } } };
+    app.get(c.path, { config: { doc: { summary: `List ${c.list === "rateDecks" ? "rate decks" : c.list}`, tags: [tag], response: listSchema } } }, async (request) => {
+      const role = principalOf(request).role;
+      return { items: c.items(await deps.provisioning.load()).map((x) => c.toJson(x, role)) };
+    });
+    app.get(`${c.path}/:id`, { schema: { params: idParams }, config: { doc: { summary: `Read one ${c.noun}`, tags: [tag], response: c.schema } } }, async (request) => {
+      const id = paramId(request) ?? "";
+      const item = c.items(await deps.provisioning.load()).find((x) => c.idOf(x) === id);
+      if (item === undefined) throw notFound(id);
+      return c.toJson(item, principalOf(request).role);
+    });
+    app.post(
+      c.path,
+      { schema: { body: c.schema }, config: { collection: c.list, doc: { summary: `Create a ${c.noun}`, tags: [tag], status: 201, response: c.schema } } },
+      async (request, reply) => {
+        const body = request.body as B;
+        const id = c.bodyId(body);
+        const created = await mutate((p) => {
+          if (find(p, id) >= 0) throw new HttpError(409, "ALREADY_EXISTS", `${c.noun} ${id} already exists`);
+          const item = build(body, `${c.list}[${c.items(p).length}]`);
+          return { next: c.withItems(p, [...c.items(p), item]), result: item };
+        });
+        return reply.code(201).send(c.toJson(created, "admin"));
+      },
+    );
+    app.put(
+      `${c.path}/:id`,
+      { schema: { params: idParams, body: c.schema }, config: { collection: c.list, doc: { summary: `Replace a ${c.noun}`, tags: [tag], response: c.schema } } },
+      async (request) => {
+        const id = paramId(request) ?? "";
+        const body = request.body as B;
+        const updated = await mutate((p) => {
+          const index = find(p, id);
+          if (index < 0) throw notFound(id);
+          const at = `${c.list}[${index}]`;
+          if (c.bodyId(body) !== id) {
+            const issue = { path: `${at}.${c.list === "rateDecks" ? "carrierId" : "id"}`, message: `must be ${id}, the id in the URL` };
+            throw new HttpError(400, "VALIDATION_FAILED", issuesMessage([issue]), [issue]);
+          }
+          const item = build(body, at);
+          const items = [...c.items(p)];
+          items[index] = item;
+          return { next: c.withItems(p, items), result: item };
+        });
+        return c.toJson(updated, "admin");
+      },
+    );
+    app.delete(`${c.path}/:id`, { schema: { params: idParams }, config: { doc: { summary: `Delete a ${c.noun}`, tags: [tag], status: 204 } } }, async (request, reply) => {
+      const id = paramId(request) ?? "";
+      await mutate((p) => {
+        if (find(p, id) < 0) throw notFound(id);
+        const next = c.withItems(p, c.items(p).filter((x) => c.idOf(x) !== id));
+        return { next: c.afterDelete?.(next, id) ?? next, result: undefined };
+      });
+      return reply.code(204).send();
+    });
+  };
+
+  register(customers, "customers");
+  register(carriers, "carriers");
+  register(routes, "routes");
+  register(rateDecks, "rate decks");
+
+  // DIDs live in their customer; these two routes change one without resending the customer.
+  app.post(
+    "/api/v1/customers/:id/dids",
+    { schema: { params: idParams, body: didBodySchema }, config: { doc: { summary: "Add a DID or DID range to a customer", tags: ["dids"], status: 201 } } },
+    async (request, reply) => {
+      const id = paramId(request) ?? "";
+      const text = (request.body as { did: string }).did;
+      const customer = await mutate((p) => {
+        const index = customers.items(p).findIndex((c) => c.id === id);
+        const current = p.customers[index];
+        if (current === undefined) throw new HttpError(404, "NOT_FOUND", `no customer ${id}`);
+        const parsed = parseDidSpec(text);
+        const at = `customers[${index}].dids[${current.dids.length}]`;
+        if (!parsed.ok) throw new HttpError(400, "VALIDATION_FAILED", `${at}: ${parsed.error}`, [{ path: at, message: parsed.error }]);
+        if (current.dids.some((d) => formatDidSpec(d) === formatDidSpec(parsed.value))) throw new HttpError(409, "ALREADY_EXISTS", `customer ${id} already has ${text}`);
+        const next: CustomerTrunk = { ...current, dids: [...current.dids, parsed.value] };
+        return { next: { ...p, customers: p.customers.map((c, i) => (i === index ? next : c)) }, result: next };
+      });
+      return reply.code(201).send(customers.toJson(customer, "admin"));
+    },
+  );
+  app.delete(
+    "/api/v1/customers/:id/dids/:did",
+    { schema: { params: didParams }, config: { doc: { summary: "Remove a DID or DID range from a customer", tags: ["dids"], status: 204 } } },
+    async (request, reply) => {
+      const { id, did } = request.params as { id: string; did: string };
+      await mutate((p) => {
+        const index = p.customers.findIndex((c) => c.id === id);
+        const current = p.customers[index];
+        if (current === undefined) throw new HttpError(404, "NOT_FOUND", `no customer ${id}`);
+        const dids = current.dids.filter((d) => formatDidSpec(d) !== did);
+        if (dids.length === current.dids.length) throw new HttpError(404, "NOT_FOUND", `customer ${id} has no DID entry ${did}`);
+        return { next: { ...p, customers: p.customers.map((c, i) => (i === index ? { ...current, dids } : c)) }, result: undefined };
+      });
+      return reply.code(204).send();
+    },
+  );
+  app.get(
+    "/api/v1/dids/:number",
+    { schema: { params: numberParams }, config: { doc: { summary: "Which customer owns a number (as now in force)", tags: ["dids"] } } },
+    async (request) => {
+      const { number } = request.params as { number: string };
+      const owner = deps.policy().dids.lookup(number);
+      if (owner === undefined) throw new HttpError(404, "NOT_FOUND", `no customer owns ${number}`);
+      return { number, customerId: owner.customer.id, customerName: owner.customer.name, did: formatDidSpec(owner.did) };
+    },
+  );
+}
