@@ -85,7 +85,11 @@ export interface CallEnv {
 
 /** The A leg: the INVITE we serve and the dialog with the caller. */
 interface ALeg {
-  readonly invite: SipRequest;
+  /** Until the final response to it: then only the dialog is needed, and a held call should not keep the whole message. */
+  invite: SipRequest | null;
+  readonly callId: string;
+  /** The INVITE came without an SDP offer (late offer: the answer will come in the caller's ACK). */
+  readonly offerless: boolean;
   readonly tx: ServerTransaction;
   readonly context: InboundContext;
   /** Requests to the caller go back where it sent from (symmetric signalling survives NAT). */
@@ -138,6 +142,18 @@ export interface Admitted {
   readonly more?: () => CallTarget[];
 }
 
+const NO_BODY = Buffer.alloc(0);
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization"]);
+
+/**
+ * An answered INVITE without its body and without the headers an ACK does not copy (RFC 3261
+ * 13.2.2.4: the ACK carries the INVITE's CSeq number and credentials; a dialog is built from its
+ * From, To, Call-ID, CSeq and Contact). A held call keeps this for its whole life.
+ */
+function ackBasis(invite: SipRequest): SipRequest {
+  return { ...invite, headers: invite.headers.filter((h) => CREDENTIAL_HEADERS.has(h.name.toLowerCase())), body: NO_BODY, contentType: null };
+}
+
 function sideName(side: Side): "caller" | "callee" {
   return side === "a" ? "caller" : "callee";
 }
@@ -186,6 +202,8 @@ export class Call {
   ) {
     this.a = {
       invite,
+      callId: invite.callId,
+      offerless: invite.body.length === 0,
       tx,
       context,
       flow: { protocol: context.protocol, remote: context.remote, connectionId: context.connectionId },
@@ -212,7 +230,7 @@ export class Call {
   summary(): ActiveCall {
     return {
       id: this.cdr.id,
-      callId: this.a.invite.callId,
+      callId: this.a.callId,
       direction: this.admitted.direction,
       customerId: this.cdr.get("customerId") ?? null,
       carrierId: this.cdr.get("carrierId") ?? null,
@@ -220,6 +238,12 @@ export class Call {
       startedAt: this.cdr.get("startedAt") ?? 0,
       answeredAt: this.cdr.get("answeredAt") ?? null,
     };
+  }
+
+  /** The A leg's INVITE, which every caller of this uses before the final response to it. */
+  private inviteA(): SipRequest {
+    if (this.a.invite === null) throw new Error("A-leg INVITE used after its final response");
+    return this.a.invite;
   }
 
   /** True once end() ran (a method, so checks after an await are not narrowed away). */
@@ -235,7 +259,7 @@ export class Call {
   private offer: Buffer | null = null;
 
   private async begin(): Promise<void> {
-    const body = this.a.invite.body;
+    const body = this.inviteA().body;
     if (body.length > 0) {
       try {
         this.offer = await this.env.media.offer(this.cdr.id, "a", body);
@@ -295,7 +319,8 @@ export class Call {
       } catch (error) {
         this.log.info({ err: error, target: target.label }, "target did not resolve");
       }
-      if (this.isEnded()) {
+      // Answered or refused meanwhile: the A leg has its final response, nothing more to try.
+      if (this.isEnded() || this.a.finalSent) {
         hold?.release();
         this.launching--;
         return;
@@ -336,7 +361,7 @@ export class Call {
   }
 
   private buildInvite(target: CallTarget, callId: string, fromTag: string, send: SendTarget): SipRequest {
-    const a = this.a.invite;
+    const a = this.inviteA();
     const headers: HeaderField[] = endToEndHeaders(a).filter((h) => h.name.toLowerCase() !== "session-expires" && h.name.toLowerCase() !== "min-se");
     // Timers are negotiated end to end; we only ask for them where the caller can refresh (RFC 4028 8.1).
     const se = getHeader(a, "Session-Expires");
@@ -365,11 +390,7 @@ export class Call {
   }
 
   private sendInvite(attempt: Attempt): void {
-    const user: ClientTransactionUser = {
-      onProvisional: (res) => this.onProvisional(attempt, res),
-      onFinal: (res, tx, source) => this.onFinal(attempt, res, tx, source),
-      onAdditional2xx: (res) => this.onAdditional2xx(attempt, res),
-    };
+    const user = new AttemptUser(this, attempt);
     try {
       attempt.tx = this.env.stack.transactions.sendRequest(attempt.invite, attempt.send, user);
     } catch (error) {
@@ -382,7 +403,8 @@ export class Call {
     }
   }
 
-  private onProvisional(attempt: Attempt, res: SipResponse): void {
+  /** Transaction-user input of an attempt (through AttemptUser). */
+  onProvisional(attempt: Attempt, res: SipResponse): void {
     attempt.gotResponse = true;
     if (attempt.abandoned || this.state === "ended" || !this.active.includes(attempt)) return;
     if (res.status === 100) return;
@@ -450,7 +472,8 @@ export class Call {
     this.env.stack.transactions.sendRequest(prack, attempt.send, { onFinal: () => {} });
   }
 
-  private onAdditional2xx(attempt: Attempt, res: SipResponse): void {
+  /** Transaction-user input of an attempt (through AttemptUser). */
+  onAdditional2xx(attempt: Attempt, res: SipResponse): void {
     // A 2xx retransmission gets the same ACK again; another fork's 2xx is acknowledged and hung up.
     if (attempt.ack !== null && attempt.dialog !== null && res.to.params["tag"] === attempt.dialog.id.remoteTag) {
       void this.env.stack.transactions.sendAck(attempt.ack, attempt.send);
@@ -469,7 +492,8 @@ export class Call {
     this.env.stack.transactions.sendRequest(bye, attempt.send, { onFinal: () => {} });
   }
 
-  private onFinal(attempt: Attempt, res: SipResponse, _tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
+  /** Transaction-user input of an attempt (through AttemptUser). */
+  onFinal(attempt: Attempt, res: SipResponse, _tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
     attempt.gotResponse = true;
     attempt.timer?.cancel();
     const ok2xx = res.status >= 200 && res.status < 300;
@@ -615,7 +639,7 @@ export class Call {
     this.log.info({ target: attempt.target.label }, "call answered");
     // With the offer in the INVITE the ACK carries nothing, so we ACK at once and the callee stops
     // retransmitting whatever the caller does; a late offer waits for the caller's ACK and its answer.
-    const lateOffer = this.a.invite.body.length === 0;
+    const lateOffer = this.a.offerless;
     if (!lateOffer) this.ackB(attempt, null);
     this.timers.push(this.env.clock.schedule(this.env.maxCallDurationMs, () => this.end({ reason: `max duration ${Math.round(this.env.maxCallDurationMs / 1000)} s reached`, by: "system", q850: 102 })));
     const headers = endToEndHeaders(res).filter((h) => h.name.toLowerCase() !== "session-expires");
@@ -636,6 +660,10 @@ export class Call {
     if (body.length > 0) body = await this.env.media.answer(this.cdr.id, "b", body);
     if (this.isEnded()) return;
     const response = this.respondA(res.status, res.reason, headers, body, res.contentType);
+    // No attempt follows an answer: the offer goes, and the INVITE keeps only what an ACK (to a
+    // 2xx retransmission, to another fork's 2xx, or relaying a late answer) is built from.
+    this.offer = null;
+    attempt.invite = ackBasis(attempt.invite);
     if (response !== null) {
       this.expectAck("a", response, this.a.context, lateOffer && attempt.dialog !== null ? { dialog: attempt.dialog, invite: attempt.invite, send: attempt.send } : null);
     }
@@ -651,7 +679,8 @@ export class Call {
   /** Sends a response on the A leg's INVITE transaction with our tag and Contact; creates the A dialog. */
   private respondA(status: number, phrase: string, headers: HeaderField[], body: Buffer, contentType: string | null): SipResponse | null {
     if (this.a.finalSent) return null;
-    const res = this.env.stack.response(this.a.invite, status, phrase, headers);
+    const invite = this.inviteA();
+    const res = this.env.stack.response(invite, status, phrase, headers);
     if (status > 100) res.to.params["tag"] = this.a.tag;
     if (status > 100 && status < 300) res.contact = [this.a.contact];
     if (body.length > 0) {
@@ -660,15 +689,16 @@ export class Call {
     }
     if (status > 100 && status < 300) {
       if (this.a.dialog === null) {
-        const d = Dialog.asUas(this.a.invite, res);
+        const d = Dialog.asUas(invite, res);
         if (d.ok) this.a.dialog = d.value;
         else this.log.warn({ code: d.error.code }, "A-leg dialog not created");
       } else {
-        this.a.dialog.sendResponse(this.a.invite, res);
+        this.a.dialog.sendResponse(invite, res);
       }
     }
     if (status >= 200) this.a.finalSent = true;
     this.env.stack.respond(this.a.tx, res);
+    if (status >= 200) this.a.invite = null;
     return res;
   }
 
@@ -809,7 +839,7 @@ export class Call {
       ...(body.length > 0 ? { body, contentType: req.contentType ?? "application/sdp" } : {}),
     });
     this.cdr.trace("relay", "info", `${req.method} from ${sideName(side)} passed to ${sideName(to)}`);
-    const respond = async (res: SipResponse): Promise<void> => {
+    const respond = async (res: SipResponse): Promise<SipResponse | undefined> => {
       let resBody = res.body;
       if (isOffer && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.env.media.answer(this.cdr.id, to, resBody);
       const back = this.env.stack.response(req, res.status, res.reason, endToEndHeaders(res));
@@ -824,7 +854,7 @@ export class Call {
         back.contentType = res.contentType ?? "application/sdp";
       }
       this.env.stack.respond(tx, back);
-      return;
+      return back;
     };
     try {
       this.env.stack.transactions.sendRequest(out, target, {
@@ -838,9 +868,9 @@ export class Call {
             // Offer in the re-INVITE: ACK the far side now; an offerless re-INVITE waits for the answer in our peer's ACK.
             const relayAck = req.body.length === 0 ? { dialog, invite: out, send: target } : null;
             if (relayAck === null) void this.env.stack.transactions.sendAck(buildAck(dialog, out), target).catch(() => {});
-            void respond(res).then(() => {
-              const last = tx.lastResponse;
-              if (last !== null && this.state !== "ended") this.expectAck(side, last, tx.context, relayAck);
+            void respond(res).then((sent) => {
+              // Accepted: our 2xx went out (the transaction keeps no copy), so we retransmit it until the ACK.
+              if (sent !== undefined && tx.state === "Accepted" && this.state !== "ended") this.expectAck(side, sent, tx.context, relayAck);
             });
           } else {
             void respond(res);
@@ -951,5 +981,29 @@ export class Call {
         if (res.status >= 300) this.log.info({ side, status: res.status }, "BYE answered with failure");
       },
     });
+  }
+}
+
+/**
+ * The transaction user of one B-leg INVITE. A class, not an object of arrow functions: the
+ * transaction keeps it until Timer M, 32 s after the answer, and prototype methods cost nothing
+ * per call where three closures (named per instance by the TypeScript loader) cost ~1 KiB.
+ */
+class AttemptUser implements ClientTransactionUser {
+  constructor(
+    private readonly call: Call,
+    private readonly attempt: Attempt,
+  ) {}
+
+  onProvisional(res: SipResponse): void {
+    this.call.onProvisional(this.attempt, res);
+  }
+
+  onFinal(res: SipResponse, tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
+    this.call.onFinal(this.attempt, res, tx, source);
+  }
+
+  onAdditional2xx(res: SipResponse): void {
+    this.call.onAdditional2xx(this.attempt, res);
   }
 }

@@ -253,7 +253,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     if (leg !== undefined) leg.call.onAck(leg.side, ack);
   });
 
-  const find = (id: string): Call | undefined => [...calls].find((c) => c.cdr.id === id || c.a.invite.callId === id);
+  const find = (id: string): Call | undefined => [...calls].find((c) => c.cdr.id === id || c.a.callId === id);
 
   return {
     activeCalls: () => [...calls].map((c) => c.summary()),

@@ -51,20 +51,15 @@ export class ChannelTable {
     const decision = admit(trunk, direction, this.use(trunk.id));
     if (decision.kind === "refuse") return decision;
     this.counts.set(trunk.id, decision.counts);
-    let held = true;
-    const hold: ChannelHold = {
-      trunkId: trunk.id,
-      direction,
-      release: () => {
-        // The one guard that makes every ending path safe to call release() again.
-        if (!held) return;
-        held = false;
-        const next = releaseCounts(this.use(trunk.id), direction);
-        if (next.inbound === 0 && next.outbound === 0) this.counts.delete(trunk.id);
-        else this.counts.set(trunk.id, next);
-      },
-    };
+    const hold = new Hold(this, trunk.id, direction);
     return { kind: "admit", hold, reason: decision.reason };
+  }
+
+  /** Gives one channel back; Hold makes sure it happens once. */
+  giveBack(trunkId: string, direction: Direction): void {
+    const next = releaseCounts(this.use(trunkId), direction);
+    if (next.inbound === 0 && next.outbound === 0) this.counts.delete(trunkId);
+    else this.counts.set(trunkId, next);
   }
 
   /** Takes one call-per-second token at monotonic time `now` (ms). */
@@ -72,5 +67,24 @@ export class ChannelTable {
     const decision = admitCps(trunk, this.buckets.get(trunk.id), now);
     this.buckets.set(trunk.id, decision.bucket);
     return decision.kind === "admit" ? { kind: "admit", reason: decision.reason } : { kind: "refuse", refusal: decision.refusal };
+  }
+}
+
+// A class rather than an object literal with a release closure: every call holds one or two for
+// its whole life, and a prototype method costs nothing per instance.
+class Hold implements ChannelHold {
+  private held = true;
+
+  constructor(
+    private readonly table: ChannelTable,
+    readonly trunkId: string,
+    readonly direction: Direction,
+  ) {}
+
+  release(): void {
+    // The one guard that makes every ending path safe to call release() again.
+    if (!this.held) return;
+    this.held = false;
+    this.table.giveBack(this.trunkId, this.direction);
   }
 }

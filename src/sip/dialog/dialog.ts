@@ -42,9 +42,11 @@ function copyNameAddr(value: NameAddr): NameAddr {
 }
 
 function withoutTag(value: NameAddr): NameAddr {
-  const copy = copyNameAddr(value);
-  delete copy.params["tag"];
-  return copy;
+  // Built without `delete`: deleting turns the object into a slow dictionary of ~250 bytes, and a
+  // dialog keeps two of these for the whole call.
+  const params: NameAddr["params"] = {};
+  for (const name in value.params) if (name !== "tag") params[name] = value.params[name]!;
+  return { displayName: value.displayName, uri: value.uri, params };
 }
 
 /** Options when creating a dialog. */

@@ -47,27 +47,34 @@ export class InviteClientTransaction implements ClientTransaction {
   private cancelGuard: Timer | null = null;
   private ack: SipRequest | null = null;
   private pendingCancel: CancelOptions | null = null;
+  /** Dropped in Accepted: a held call keeps this transaction until Timer M and its TU keeps what it needs. */
+  private invite: SipRequest | null;
 
   constructor(
     private readonly host: TransactionHost,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly branch: string,
     target: SendTarget,
     private readonly user: ClientTransactionUser,
   ) {
+    this.invite = request;
     this.method = request.method;
     this.target = target;
     this.reliable = target.protocol !== "UDP";
     this.intervalA = host.timers.t1;
   }
 
+  get request(): SipRequest | null {
+    return this.invite;
+  }
+
   /** Enters Calling: sends the INVITE and starts Timers A (UDP), B and C. */
   start(): void {
     const { clock, timers } = this.host;
-    this.send(this.request);
-    if (!this.reliable) this.timerA = clock.schedule(this.intervalA, this.onTimerA);
-    this.timerB = clock.schedule(64 * timers.t1, this.onTimerB);
-    if (timers.timerC !== null) this.timerC = clock.schedule(timers.timerC, this.onTimerC);
+    if (this.invite !== null) this.send(this.invite);
+    if (!this.reliable) this.timerA = clock.schedule(this.intervalA, () => this.onTimerA());
+    this.timerB = clock.schedule(64 * timers.t1, () => this.onTimerB());
+    if (timers.timerC !== null) this.timerC = clock.schedule(timers.timerC, () => this.onTimerC());
   }
 
   /** A response matched this transaction (17.1.3). */
@@ -82,7 +89,7 @@ export class InviteClientTransaction implements ClientTransaction {
           // RFC 3261 16.7 step 2: only 101-199 show the far end is alive, so only they reset Timer C.
           if (status > 100 && this.timerC !== null) {
             this.timerC.cancel();
-            this.timerC = this.host.clock.schedule(this.host.timers.timerC ?? 0, this.onTimerC);
+            this.timerC = this.host.clock.schedule(this.host.timers.timerC ?? 0, () => this.onTimerC());
           }
           if (this.pendingCancel !== null) {
             const options = this.pendingCancel;
@@ -93,16 +100,19 @@ export class InviteClientTransaction implements ClientTransaction {
         } else if (status < 300) {
           this.stopCallingTimers();
           this.state = "Accepted";
-          this.timerM = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerM);
+          this.invite = null;
+          this.timerM = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerM());
           this.user.onFinal(response, this, "network");
         } else {
           this.stopCallingTimers();
           this.state = "Completed";
-          this.ack = buildNon2xxAck(this.request, response);
-          this.send(this.ack);
+          if (this.invite !== null) {
+            this.ack = buildNon2xxAck(this.invite, response);
+            this.send(this.ack);
+          }
           this.user.onFinal(response, this, "network");
           if (this.reliable) this.terminate();
-          else this.timerD = this.host.clock.schedule(Math.max(32000, 64 * this.host.timers.t1), this.onTimerD);
+          else this.timerD = this.host.clock.schedule(Math.max(32000, 64 * this.host.timers.t1), () => this.onTimerD());
         }
         return;
       case "Completed":
@@ -145,15 +155,18 @@ export class InviteClientTransaction implements ClientTransaction {
   }
 
   private fireCancel(options: CancelOptions): void {
-    this.host.sendCancel(this.request, this.target, options);
-    this.cancelGuard = this.host.clock.schedule(64 * this.host.timers.t1, this.onCancelGuard);
+    if (this.invite !== null) this.host.sendCancel(this.invite, this.target, options);
+    this.cancelGuard = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onCancelGuard());
   }
 
   private send(request: SipRequest): void {
-    this.host.transport.sendRequest(request, this.target).then(this.onSent, this.onSendError);
+    this.host.transport.sendRequest(request, this.target).then(
+      (used) => this.onSent(used),
+      (error: unknown) => this.onSendError(error),
+    );
   }
 
-  private readonly onSent = (used: SendTarget): void => {
+  private onSent(used: SendTarget): void {
     if (this.state === "Terminated") return;
     this.target = used;
     // The transport may move a large request to TCP (RFC 3261 18.1.1): then no more Timer A.
@@ -161,51 +174,51 @@ export class InviteClientTransaction implements ClientTransaction {
       this.reliable = true;
       this.timerA = cancelTimer(this.timerA);
     }
-  };
+  }
 
-  private readonly onSendError = (error: unknown): void => {
+  private onSendError(error: unknown): void {
     // Only a failure before any final response changes the outcome (RFC 3261 8.1.3.1, 17.1.4).
     if (this.state !== "Calling" && this.state !== "Proceeding") return;
     this.transportError = asTransportError(error);
     this.fail(503, "transport");
-  };
+  }
 
-  private readonly onTimerA = (): void => {
-    if (this.state !== "Calling") return;
-    this.send(this.request);
+  private onTimerA(): void {
+    if (this.state !== "Calling" || this.invite === null) return;
+    this.send(this.invite);
     this.intervalA *= 2;
-    this.timerA = this.host.clock.schedule(this.intervalA, this.onTimerA);
-  };
+    this.timerA = this.host.clock.schedule(this.intervalA, () => this.onTimerA());
+  }
 
-  private readonly onTimerB = (): void => {
+  private onTimerB(): void {
     this.timerB = null;
     if (this.state === "Calling") this.fail(408, "timeout");
-  };
+  }
 
-  private readonly onTimerC = (): void => {
+  private onTimerC(): void {
     this.timerC = null;
     if (this.state === "Proceeding") this.requestCancel({}, "timerC");
-  };
+  }
 
-  private readonly onCancelGuard = (): void => {
+  private onCancelGuard(): void {
     this.cancelGuard = null;
     if (this.state === "Proceeding" || this.state === "Calling") this.fail(408, "timeout");
-  };
+  }
 
-  private readonly onTimerD = (): void => {
+  private onTimerD(): void {
     this.timerD = null;
     this.terminate();
-  };
+  }
 
-  private readonly onTimerM = (): void => {
+  private onTimerM(): void {
     this.timerM = null;
     this.terminate();
-  };
+  }
 
   private fail(status: 408 | 503, source: ResponseSource): void {
     this.stopCallingTimers();
     this.terminate();
-    this.user.onFinal(synthesizeResponse(this.request, status), this, source);
+    if (this.invite !== null) this.user.onFinal(synthesizeResponse(this.invite, status), this, source);
   }
 
   private stopCallingTimers(): void {
@@ -258,8 +271,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
   /** Enters Trying: sends the request and starts Timers E (UDP) and F. */
   start(): void {
     this.send();
-    if (!this.reliable) this.timerE = this.host.clock.schedule(this.intervalE, this.onTimerE);
-    this.timerF = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerF);
+    if (!this.reliable) this.timerE = this.host.clock.schedule(this.intervalE, () => this.onTimerE());
+    this.timerF = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerF());
   }
 
   /** A response matched this transaction (17.1.3). */
@@ -275,7 +288,7 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.state = "Completed";
     this.user.onFinal(response, this, "network");
     if (this.reliable) this.terminate();
-    else this.timerK = this.host.clock.schedule(this.host.timers.t4, this.onTimerK);
+    else this.timerK = this.host.clock.schedule(this.host.timers.t4, () => this.onTimerK());
   }
 
   /** Stops every timer without telling the TU (layer close). */
@@ -287,41 +300,44 @@ export class NonInviteClientTransaction implements ClientTransaction {
   }
 
   private send(): void {
-    this.host.transport.sendRequest(this.request, this.target).then(this.onSent, this.onSendError);
+    this.host.transport.sendRequest(this.request, this.target).then(
+      (used) => this.onSent(used),
+      (error: unknown) => this.onSendError(error),
+    );
   }
 
-  private readonly onSent = (used: SendTarget): void => {
+  private onSent(used: SendTarget): void {
     if (this.state === "Terminated") return;
     this.target = used;
     if (used.protocol !== "UDP" && !this.reliable) {
       this.reliable = true;
       this.timerE = cancelTimer(this.timerE);
     }
-  };
+  }
 
-  private readonly onSendError = (error: unknown): void => {
+  private onSendError(error: unknown): void {
     if (this.state !== "Trying" && this.state !== "Proceeding") return;
     this.transportError = asTransportError(error);
     this.fail(503, "transport");
-  };
+  }
 
-  private readonly onTimerE = (): void => {
+  private onTimerE(): void {
     if (this.state !== "Trying" && this.state !== "Proceeding") return;
     this.send();
     // 17.1.2.2: in Proceeding the interval is T2; in Trying it doubles up to T2.
     this.intervalE = this.state === "Proceeding" ? this.host.timers.t2 : Math.min(2 * this.intervalE, this.host.timers.t2);
-    this.timerE = this.host.clock.schedule(this.intervalE, this.onTimerE);
-  };
+    this.timerE = this.host.clock.schedule(this.intervalE, () => this.onTimerE());
+  }
 
-  private readonly onTimerF = (): void => {
+  private onTimerF(): void {
     this.timerF = null;
     if (this.state === "Trying" || this.state === "Proceeding") this.fail(408, "timeout");
-  };
+  }
 
-  private readonly onTimerK = (): void => {
+  private onTimerK(): void {
     this.timerK = null;
     this.terminate();
-  };
+  }
 
   private fail(status: 408 | 503, source: ResponseSource): void {
     this.terminate();

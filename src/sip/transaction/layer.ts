@@ -118,11 +118,12 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
       tx.respond(createResponse(cancel, 481, undefined, { toTag: freshTag() }));
       return;
     }
-    const toTag = target.lastResponse?.to.params["tag"] ?? cancel.to.params["tag"] ?? freshTag();
+    const sentTag = target instanceof InviteServerTransaction ? target.responseToTag() : target.lastResponse?.to.params["tag"];
+    const toTag = sentTag ?? cancel.to.params["tag"] ?? freshTag();
     tx.respond(createResponse(cancel, 200, undefined, { toTag }));
     if (target instanceof InviteServerTransaction && target.markCancelled()) {
       if (target.oncancel !== null) target.oncancel(cancel, target);
-      else target.respond(createResponse(target.request, 487, undefined, { toTag }));
+      else if (target.request !== null) target.respond(createResponse(target.request, 487, undefined, { toTag }));
     }
   }
 

@@ -194,6 +194,7 @@ describe("CANCEL at the server (RFC 3261 9.2)", () => {
       txs.push(tx);
       tx.oncancel = (cancel, t) => {
         cancelled.push(cancel);
+        assert.ok(t.request !== null, "a cancelled INVITE is still Proceeding and keeps its request");
         t.respond(createResponse(t.request, 487, undefined, { toTag: "uas" }));
       };
     });

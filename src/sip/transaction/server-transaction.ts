@@ -4,6 +4,11 @@ import type { InboundContext } from "../transport/index.ts";
 import type { TransactionHost } from "./host.ts";
 import type { InviteServerState, NonInviteServerState, ServerFailure, ServerTransaction } from "./types.ts";
 
+function toTagOf(response: SipResponse): string | undefined {
+  const tag = response.to.params["tag"];
+  return typeof tag === "string" ? tag : undefined;
+}
+
 function cancelTimer(timer: Timer | null): null {
   if (timer !== null) timer.cancel();
   return null;
@@ -30,22 +35,29 @@ export class InviteServerTransaction implements ServerTransaction {
   private timerH: Timer | null = null;
   private timerI: Timer | null = null;
   private timerL: Timer | null = null;
+  private acceptedToTag: string | undefined;
+  private invite: SipRequest | null;
 
   constructor(
     private readonly host: TransactionHost,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly context: InboundContext,
     readonly key: string,
     readonly branch: string,
   ) {
+    this.invite = request;
     this.method = request.method;
     this.reliable = context.protocol !== "UDP";
     this.intervalG = host.timers.t1;
   }
 
+  get request(): SipRequest | null {
+    return this.invite;
+  }
+
   /** Enters Proceeding; the 100 Trying waits for the TU to stay quiet for 200 ms (17.2.1). */
   start(): void {
-    this.trying100 = this.host.clock.schedule(this.host.timers.trying, this.onTrying);
+    this.trying100 = this.host.clock.schedule(this.host.timers.trying, () => this.onTrying());
   }
 
   respond(response: SipResponse): void {
@@ -57,17 +69,22 @@ export class InviteServerTransaction implements ServerTransaction {
         this.send(response);
       } else if (status < 300) {
         this.state = "Accepted";
-        this.timerL = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerL);
+        // RFC 6026 7.1: Accepted replays nothing (the TU retransmits its 2xx), so the response is
+        // not kept: a call keeps this transaction until Timer L, 32 s, and the 2xx would be the
+        // largest thing it held. Its To tag stays for the 200 to a late CANCEL.
+        this.acceptedToTag = toTagOf(response);
+        this.lastResponse = null;
+        this.invite = null;
+        this.timerL = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerL());
         this.send(response);
       } else {
         this.state = "Completed";
-        if (!this.reliable) this.timerG = this.host.clock.schedule(this.intervalG, this.onTimerG);
-        this.timerH = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerH);
+        if (!this.reliable) this.timerG = this.host.clock.schedule(this.intervalG, () => this.onTimerG());
+        this.timerH = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerH());
         this.send(response);
       }
     } else if (this.state === "Accepted" && status >= 200 && status < 300) {
       // RFC 6026 7.1: the TU retransmits its 2xx itself; the transaction only passes it down.
-      this.lastResponse = response;
       this.send(response);
     }
   }
@@ -87,10 +104,15 @@ export class InviteServerTransaction implements ServerTransaction {
       this.timerH = cancelTimer(this.timerH);
       this.state = "Confirmed";
       if (this.reliable) this.terminate();
-      else this.timerI = this.host.clock.schedule(this.host.timers.t4, this.onTimerI);
+      else this.timerI = this.host.clock.schedule(this.host.timers.t4, () => this.onTimerI());
     } else if (this.state === "Accepted") {
       this.host.deliverAck(ack, context);
     }
+  }
+
+  /** The To tag of the last response sent, also once an acknowledged 2xx has been let go. */
+  responseToTag(): string | undefined {
+    return this.lastResponse !== null ? toTagOf(this.lastResponse) : this.acceptedToTag;
   }
 
   /** Marks the INVITE cancelled (9.2); true when it was still Proceeding and the TU should answer 487. */
@@ -111,50 +133,51 @@ export class InviteServerTransaction implements ServerTransaction {
   }
 
   private send(response: SipResponse): void {
-    this.host.transport.sendResponse(response, this.context).catch(this.onSendError);
+    this.host.transport.sendResponse(response, this.context).catch((error: unknown) => this.onSendError(error));
   }
 
-  private readonly onSendError = (error: unknown): void => {
+  private onSendError(error: unknown): void {
     if (this.state === "Terminated") return;
     // RFC 6026 7.1: in Accepted a transport error is reported but the transaction stays, so
     // INVITE retransmissions keep being absorbed until Timer L.
     if (this.state !== "Accepted") this.terminate();
     this.onfailure?.({ code: "transport", error }, this);
-  };
+  }
 
-  private readonly onTrying = (): void => {
+  private onTrying(): void {
     this.trying100 = null;
     if (this.state !== "Proceeding" || this.lastResponse !== null) return;
+    if (this.invite === null) return;
     // 17.2.1: the 100 Trying SHOULD NOT carry a To tag the TU has not chosen yet.
-    const trying = createResponse(this.request, 100);
+    const trying = createResponse(this.invite, 100);
     this.lastResponse = trying;
     this.send(trying);
-  };
+  }
 
-  private readonly onTimerG = (): void => {
+  private onTimerG(): void {
     this.timerG = null;
     if (this.state !== "Completed" || this.lastResponse === null) return;
     this.send(this.lastResponse);
     this.intervalG = Math.min(2 * this.intervalG, this.host.timers.t2);
-    this.timerG = this.host.clock.schedule(this.intervalG, this.onTimerG);
-  };
+    this.timerG = this.host.clock.schedule(this.intervalG, () => this.onTimerG());
+  }
 
-  private readonly onTimerH = (): void => {
+  private onTimerH(): void {
     this.timerH = null;
     if (this.state !== "Completed") return;
     this.terminate();
     this.onfailure?.({ code: "timeout" }, this);
-  };
+  }
 
-  private readonly onTimerI = (): void => {
+  private onTimerI(): void {
     this.timerI = null;
     this.terminate();
-  };
+  }
 
-  private readonly onTimerL = (): void => {
+  private onTimerL(): void {
     this.timerL = null;
     this.terminate();
-  };
+  }
 
   private terminate(): void {
     if (this.state === "Terminated") return;
@@ -202,7 +225,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.state = "Completed";
     this.send(response);
     if (this.reliable) this.terminate();
-    else this.timerJ = this.host.clock.schedule(64 * this.host.timers.t1, this.onTimerJ);
+    else this.timerJ = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerJ());
   }
 
   /** A retransmission of the request (17.2.2). */
@@ -217,19 +240,19 @@ export class NonInviteServerTransaction implements ServerTransaction {
   }
 
   private send(response: SipResponse): void {
-    this.host.transport.sendResponse(response, this.context).catch(this.onSendError);
+    this.host.transport.sendResponse(response, this.context).catch((error: unknown) => this.onSendError(error));
   }
 
-  private readonly onSendError = (error: unknown): void => {
+  private onSendError(error: unknown): void {
     if (this.state === "Terminated") return;
     this.terminate();
     this.onfailure?.({ code: "transport", error }, this);
-  };
+  }
 
-  private readonly onTimerJ = (): void => {
+  private onTimerJ(): void {
     this.timerJ = null;
     this.terminate();
-  };
+  }
 
   private terminate(): void {
     if (this.state === "Terminated") return;

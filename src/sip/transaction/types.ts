@@ -66,7 +66,8 @@ export interface ClientTransaction {
   readonly branch: string;
   readonly method: string;
   readonly isInvite: boolean;
-  readonly request: SipRequest;
+  /** The request; null once an INVITE is Accepted (RFC 6026), when nothing is sent from it any more. */
+  readonly request: SipRequest | null;
   readonly state: InviteClientState | NonInviteClientState;
   /** The target the transport actually used for the last send (protocol may have changed to TCP). */
   readonly target: SendTarget;
@@ -84,10 +85,14 @@ export interface ServerTransaction {
   readonly branch: string;
   readonly method: string;
   readonly isInvite: boolean;
-  readonly request: SipRequest;
+  /** The request; null once an INVITE is Accepted (RFC 6026), when nothing needs it any more. */
+  readonly request: SipRequest | null;
   readonly context: InboundContext;
   readonly state: InviteServerState | NonInviteServerState;
-  /** The last response passed to the transport, replayed on request retransmissions. */
+  /**
+   * The last response passed to the transport, replayed on request retransmissions. Null for an
+   * INVITE transaction in Accepted (RFC 6026), which replays nothing: the TU keeps its 2xx.
+   */
   readonly lastResponse: SipResponse | null;
   /** True once a matching CANCEL arrived (RFC 3261 9.2). */
   readonly cancelled: boolean;

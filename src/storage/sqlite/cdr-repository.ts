@@ -2,18 +2,18 @@
 // attempts and trace as JSON.
 //
 // Durability vs speed: the database runs with synchronous=FULL, so a commit is an fsync and a
-// committed CDR survives a power cut, not only a process kill. Measured on the build machine, one
-// commit per write reached ~3,800 commits/s with nothing else running, below the ~4,000/s that
-// 2,000 calls/s (open + close) need, and better-sqlite3 is synchronous: every fsync would stall
-// the event loop that also carries SIP. So writes are group-committed instead of weakening the
+// committed CDR survives a power cut, not only a process kill. One commit per write cannot keep
+// up with 2,000 calls/s (open + close), so writes are group-committed instead of weakening the
 // sync mode: open() and close() queue the record and resolve only once the transaction holding
-// it has committed; the queue is flushed in one transaction on the next turn of the event loop
-// (setImmediate), so everything written while the loop was busy shares one fsync. Under load the
-// batches grow by themselves; when idle a write waits one loop turn, not a timer.
+// it has committed; the queue is handed to the writer on the next turn of the event loop
+// (setImmediate), so everything written while the loop was busy shares one fsync. The writer
+// commits from a worker thread for a file database (see cdr-writer.ts): the fsync no longer
+// stalls SIP, and batches that arrive during one fsync share the next.
 import type BetterSqlite3 from "better-sqlite3";
 import { DISPOSITIONS, type CallDetailRecord, type CdrAttempt, type CdrQuery, type CdrRepository, type Disposition, type TraceEntry } from "../../ports/index.ts";
 import { DEFAULT_CDR_PAGE, interruptedRecord } from "../cdr-rules.ts";
 import { StorageError } from "../errors.ts";
+import { InlineCdrWriter, WorkerCdrWriter, type CdrWriter, type RowParams } from "./cdr-writer.ts";
 
 interface CdrRow {
   id: string;
@@ -43,8 +43,6 @@ interface CdrRow {
   closed: number;
 }
 
-type RowParams = Record<string, string | number | null>;
-
 
 const DISPOSITION_SET: ReadonlySet<string> = new Set(DISPOSITIONS);
 
@@ -52,34 +50,14 @@ function isDisposition(value: string): value is Disposition {
   return DISPOSITION_SET.has(value);
 }
 
+// Positional, in COLUMNS order: an array of primitives is the cheapest thing to hand to the writer
+// thread (structured clone copies no property names).
 function toParams(r: CallDetailRecord, closed: boolean): RowParams {
-  return {
-    id: r.id,
-    call_id: r.callId,
-    direction: r.direction,
-    customer_id: r.customerId,
-    carrier_id: r.carrierId,
-    caller_raw: r.callerRaw,
-    callee_raw: r.calleeRaw,
-    caller_e164: r.callerE164,
-    callee_e164: r.calleeE164,
-    started_at: r.startedAt,
-    ringing_at: r.ringingAt,
-    answered_at: r.answeredAt,
-    ended_at: r.endedAt,
-    duration_ms: r.durationMs,
-    final_status: r.finalStatus,
-    q850_cause: r.q850Cause,
-    disposition: r.disposition,
-    hangup_by: r.hangupBy,
-    end_reason: r.endReason,
-    rate_per_minute: r.ratePerMinute,
-    cost: r.cost,
-    currency: r.currency,
-    attempts: JSON.stringify(r.attempts),
-    trace: JSON.stringify(r.trace),
-    closed: closed ? 1 : 0,
-  };
+  return [
+    r.id, r.callId, r.direction, r.customerId, r.carrierId, r.callerRaw, r.calleeRaw, r.callerE164, r.calleeE164,
+    r.startedAt, r.ringingAt, r.answeredAt, r.endedAt, r.durationMs, r.finalStatus, r.q850Cause, r.disposition,
+    r.hangupBy, r.endReason, r.ratePerMinute, r.cost, r.currency, JSON.stringify(r.attempts), JSON.stringify(r.trace), closed ? 1 : 0,
+  ];
 }
 
 function toRecord(row: CdrRow): CallDetailRecord {
@@ -132,22 +110,33 @@ interface Pending {
   reject(error: unknown): void;
 }
 
+/** Where the CDR rows are committed; see the comment at the top of this file. */
+export interface SqliteCdrOptions {
+  /** The database file; a worker thread commits to it. Omitted (`:memory:`): commits inline on `db`. */
+  readonly path?: string;
+  readonly busyTimeoutMs?: number;
+}
+
 /** CDRs in SQLite with group commit; see the comment at the top of this file. */
 export class SqliteCdrRepository implements CdrRepository {
   private readonly write: BetterSqlite3.Statement<[RowParams]>;
-  private readonly writeBatch: BetterSqlite3.Transaction<(batch: readonly Pending[]) => void>;
+  private readonly writer: CdrWriter;
   private readonly getStmt: BetterSqlite3.Statement<[string], CdrRow>;
   private readonly openRows: BetterSqlite3.Statement<[], CdrRow>;
   private readonly interrupt: BetterSqlite3.Transaction<(now: number) => number>;
   private queue: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
+  /** Batches handed to the writer and not yet committed; reads wait for them. */
+  private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(private readonly db: BetterSqlite3.Database) {
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    options: SqliteCdrOptions = {},
+  ) {
     // REPLACE: close() overwrites the open row; a close() with no open() before it still lands.
-    this.write = db.prepare(`INSERT OR REPLACE INTO cdrs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map((c) => `@${c}`).join(", ")})`);
-    this.writeBatch = db.transaction((batch: readonly Pending[]) => {
-      for (const p of batch) this.write.run(p.params);
-    });
+    const sql = `INSERT OR REPLACE INTO cdrs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
+    this.write = db.prepare(sql);
+    this.writer = options.path === undefined ? new InlineCdrWriter(db, sql) : new WorkerCdrWriter(options.path, sql, options.busyTimeoutMs ?? 5000);
     this.getStmt = db.prepare("SELECT * FROM cdrs WHERE id = ?");
     this.openRows = db.prepare("SELECT * FROM cdrs WHERE closed = 0");
     this.interrupt = db.transaction((now: number) => {
@@ -170,42 +159,48 @@ export class SqliteCdrRepository implements CdrRepository {
     const params = toParams(record, closed);
     return new Promise((resolve, reject) => {
       this.queue.push({ params, resolve, reject });
-      this.scheduled ??= setImmediate(() => this.flush());
+      this.scheduled ??= setImmediate(() => void this.flush());
     });
   }
 
-  /** Commits every queued write now, in one transaction; storage close and reads call it. */
-  flush(): void {
+  /** Hands every queued write to the writer now; resolves once all writes so far are committed. */
+  async flush(): Promise<void> {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
-    try {
-      this.writeBatch.immediate(batch);
-      for (const p of batch) p.resolve();
-    } catch {
-      // One bad record (or a full disk) must not fail the others: retry each alone so only the
-      // ones that cannot be written reject.
-      for (const p of batch) {
-        try {
-          this.writeBatch.immediate([p]);
-          p.resolve();
-        } catch (cause) {
-          p.reject(new StorageError("STORAGE_QUERY_FAILED", `CDR ${String(p.params["id"])}: write failed`, { cause }));
-        }
-      }
+    if (batch.length > 0) {
+      this.queue = [];
+      const done = this.writer.write(batch.map((p) => p.params)).then((results) => {
+        batch.forEach((p, i) => {
+          const failure = results[i];
+          if (failure === null) {
+            p.resolve();
+            return;
+          }
+          const cause = Object.assign(new Error(failure?.message ?? "not written"), { code: failure?.code });
+          p.reject(new StorageError("STORAGE_QUERY_FAILED", `CDR ${String(p.params[0])}: write failed`, { cause }));
+        });
+      });
+      this.inFlight.add(done);
+      void done.finally(() => this.inFlight.delete(done));
     }
+    await Promise.all(this.inFlight);
+  }
+
+  /** Commits what is queued and lets go of the writer; storage close calls it before closing the database. */
+  async shutdown(): Promise<void> {
+    await this.flush();
+    await this.writer.close();
   }
 
   async closeInterrupted(now: number): Promise<number> {
-    this.flush();
+    await this.flush();
     return guarded("closeInterrupted", () => this.interrupt.immediate(now));
   }
 
   async get(id: string): Promise<CallDetailRecord | undefined> {
     // Reads see every write already made, committed or still queued.
-    this.flush();
+    await this.flush();
     return guarded("get", () => {
       const row = this.getStmt.get(id);
       return row === undefined ? undefined : toRecord(row);
@@ -213,9 +208,9 @@ export class SqliteCdrRepository implements CdrRepository {
   }
 
   async search(query: CdrQuery): Promise<{ readonly rows: CallDetailRecord[]; readonly total: number }> {
-    this.flush();
+    await this.flush();
     const where: string[] = [];
-    const params: RowParams = {};
+    const params: Record<string, string | number> = {};
     if (query.from !== undefined) {
       where.push("started_at >= @from");
       params["from"] = query.from;
@@ -242,9 +237,9 @@ export class SqliteCdrRepository implements CdrRepository {
     params["offset"] = query.offset ?? 0;
     return guarded("search", () => {
       const read = this.db.transaction(() => {
-        const total = this.db.prepare<[RowParams], { n: number }>(`SELECT count(*) AS n FROM cdrs ${filter}`).get(params)?.n ?? 0;
+        const total = this.db.prepare<[Record<string, string | number>], { n: number }>(`SELECT count(*) AS n FROM cdrs ${filter}`).get(params)?.n ?? 0;
         const rows = this.db
-          .prepare<[RowParams], CdrRow>(`SELECT * FROM cdrs ${filter} ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`)
+          .prepare<[Record<string, string | number>], CdrRow>(`SELECT * FROM cdrs ${filter} ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`)
           .all(params)
           .map(toRecord);
         return { rows, total };

@@ -58,7 +58,8 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
 
   const bindings = new SqliteBindingRepository(db);
   const provisioning = new SqliteProvisioningRepository(db);
-  const cdrs = new SqliteCdrRepository(db);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const cdrs = new SqliteCdrRepository(db, inMemory ? {} : { path, busyTimeoutMs });
   return {
     db,
     bindings,
@@ -67,9 +68,10 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
     migrationsApplied,
     async close() {
       if (!db.open) return;
+      // CDRs queued for the next group commit are written before the file is let go; a failed
+      // write has already been reported to its caller.
+      await cdrs.shutdown().catch(() => {});
       try {
-        // CDRs queued for the next group commit are written before the file is let go.
-        cdrs.flush();
         db.close();
       } catch (cause) {
         throw new StorageError("STORAGE_QUERY_FAILED", `closing the SQLite database at ${path} failed`, { cause });
