@@ -4,6 +4,8 @@
  * branch, From/To tags, Call-ID, CSeq, Contact URI) and writes the message back out.
  *
  * Run: node --import tsx bench/parse.bench.ts [seconds-per-case]
+ * Heap kept per parsed message by what a dialog keeps (Call-ID, tags, URIs, route set, CSeq):
+ *      node --expose-gc --import tsx bench/parse.bench.ts --retained
  */
 import { createRequire } from "node:module";
 import { parseMessage, serializeMessage } from "../src/sip/message/index.ts";
@@ -137,6 +139,37 @@ function run(fn: Contender, data: Buffer, ms: number): number {
       return (ops * 1e9) / Number(elapsed);
     }
   }
+}
+
+/** Parses 20,000 distinct INVITEs and 200 OKs, keeps what a dialog keeps of each, and reports the heap that stays. */
+function retained(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("run node with --expose-gc");
+  const N = 20_000;
+  // Distinct Call-IDs, so no two messages share anything a parser could reuse.
+  const variants = [invite, ok200].map((b) => b.toString("latin1"));
+  const datagrams: Buffer[] = [];
+  for (let i = 0; i < N; i++) datagrams.push(Buffer.from(variants[i % 2]!.replace("a84b4c76e66710", "a84b4c76e" + String(i).padStart(5, "0")), "latin1"));
+  for (let i = 0; i < 2000; i++) parseMessage(datagrams[i]!);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const kept: unknown[] = [];
+  for (const d of datagrams) {
+    const r = parseMessage(d);
+    if (!r.ok) throw new Error(r.error.detail);
+    const m = r.message;
+    kept.push([m.callId, m.from.params["tag"], m.to.params["tag"], m.from.uri, m.to.uri, m.contact[0]?.uri, m.recordRoute, m.cseq.seq, m.cseq.method]);
+  }
+  gc();
+  gc();
+  const perMessage = (process.memoryUsage().heapUsed - before) / N;
+  console.log(`heap kept per message by dialog fields: ${Math.round(perMessage)} bytes (${kept.length} messages)`);
+}
+
+if (process.argv[2] === "--retained") {
+  retained();
+  process.exit(0);
 }
 
 const seconds = Number(process.argv[2] ?? 3);

@@ -116,3 +116,21 @@ export function parseDigits(s: string, maxDigits: number): number {
   }
   return v;
 }
+
+/**
+ * s[start..end) as a string that does not keep `s` alive. V8 returns a slice of 13 characters or
+ * more as a SlicedString pointing into its parent, so one Call-ID or tag kept by a dialog would pin
+ * the whole message text; slices of 12 characters or less are copied. Joining copied pieces of at
+ * most 12 characters gives a string built only from copies, at a fraction of the cost of decoding
+ * the value again from the datagram. Used for the values a dialog may keep (Via values are left
+ * sliced: they live only as long as their transaction, which keeps the whole message anyway).
+ */
+export function flatSlice(s: string, start: number, end: number): string {
+  if (end - start <= 12) return s.slice(start, end);
+  let out = s.slice(start, start + 12);
+  for (let i = start + 12; i < end; i += 12) out += s.slice(i, i + 12 < end ? i + 12 : end);
+  return out;
+}
+
+/** The empty parameter set shared by every URI parsed without parameters; frozen, so never written. */
+export const NO_PARAMS: Readonly<Record<string, string | null>> = Object.freeze({});

@@ -1,4 +1,4 @@
-import { DQUOTE, EQUAL, SEMI, isToken, quotedEnd, skipWs } from "./chars.ts";
+import { DQUOTE, EQUAL, NO_PARAMS, SEMI, flatSlice, isToken, quotedEnd, skipWs } from "./chars.ts";
 import type { Params } from "./types.ts";
 
 /** Lower-cases `s` only when it holds an upper-case ASCII letter (most parameter names do not). */
@@ -105,9 +105,11 @@ function isGenValueChar(c: number): boolean {
 /**
  * Parses `*( SEMI generic-param )` with LWS around `;` and `=` (RFC 3261 25.1 SEMI/EQUAL),
  * from `i` up to `end`. Returns where it stopped (the caller decides whether that is the end),
- * or -1 on an empty name or value.
+ * or -1 on an empty name or value. With `copy`, values are made with flatSlice so a kept tag does
+ * not pin the message text; Via passes false: its values live as long as the transaction, which
+ * keeps the whole message anyway.
  */
-export function parseHeaderParams(s: string, i: number, end: number, out: Params): number {
+export function parseHeaderParams(s: string, i: number, end: number, out: Params, copy = true): number {
   for (;;) {
     i = skipWs(s, i, end);
     if (i >= end || s.charCodeAt(i) !== SEMI) return i;
@@ -115,7 +117,7 @@ export function parseHeaderParams(s: string, i: number, end: number, out: Params
     const ns = i;
     while (i < end && isToken(s.charCodeAt(i))) i++;
     if (i === ns) return -1;
-    const name = knownParamName(s, ns, i) ?? lowerAscii(s.slice(ns, i));
+    const name = knownParamName(s, ns, i) ?? lowerAscii(flatSlice(s, ns, i));
     i = skipWs(s, i, end);
     let value: string | null = null;
     if (i < end && s.charCodeAt(i) === EQUAL) {
@@ -123,13 +125,13 @@ export function parseHeaderParams(s: string, i: number, end: number, out: Params
       if (i < end && s.charCodeAt(i) === DQUOTE) {
         const q = quotedEnd(s, i, end);
         if (q < 0) return -1;
-        value = s.slice(i, q);
+        value = copy ? flatSlice(s, i, q) : s.slice(i, q);
         i = q;
       } else {
         const vs = i;
         while (i < end && isGenValueChar(s.charCodeAt(i))) i++;
         if (i === vs) return -1;
-        value = s.slice(vs, i);
+        value = copy ? flatSlice(s, vs, i) : s.slice(vs, i);
       }
     }
     setParam(out, name, value);
@@ -138,6 +140,8 @@ export function parseHeaderParams(s: string, i: number, end: number, out: Params
 
 /** Writes `;name=value` pairs in insertion order. */
 export function serializeParams(params: Params): string {
+  // The shared empty set of URIs without parameters: a for-in over a frozen object is slow.
+  if (params === NO_PARAMS) return "";
   let out = "";
   for (const k in params) {
     const v = params[k];

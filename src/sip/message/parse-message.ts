@@ -1,4 +1,4 @@
-import { CR, HT, LF, SP, isToken, isTokenString, parseDigits } from "./chars.ts";
+import { CR, HT, LF, SP, flatSlice, isToken, isTokenString, parseDigits } from "./chars.ts";
 import { Hot, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
@@ -71,14 +71,14 @@ function parseStartLine(line: string): StartLine | ParseError {
     const status = parseDigits(code, 3);
     if (status < 100 || status > 699 || code.length !== 3) return fail("BAD_STATUS", "status code out of range", start);
     start.status = status;
-    start.reason = j < line.length ? line.slice(j + 1) : "";
+    start.reason = j < line.length ? flatSlice(line, j + 1, line.length) : "";
     return start;
   }
   // Method SP Request-URI SP SIP-Version, read with indexOf; runs of SP count as one.
   const n = line.length;
   let i = line.indexOf(" ");
   if (i < 0) i = n;
-  const method = line.slice(0, i);
+  const method = flatSlice(line, 0, i);
   while (i < n && line.charCodeAt(i) === SP) i++;
   let j = line.indexOf(" ", i);
   if (j < 0) j = n;
@@ -121,7 +121,7 @@ function parseCSeq(s: string, start: number, n: number): CSeq | null {
   while (j < n && (s.charCodeAt(j) === SP || s.charCodeAt(j) === HT)) j++;
   if (j === i || j === n) return null;
   for (let k = j; k < n; k++) if (!isToken(s.charCodeAt(k))) return null;
-  return { seq, method: s.slice(j, n) };
+  return { seq, method: flatSlice(s, j, n) };
 }
 
 /**
@@ -173,7 +173,10 @@ export function parseHead(text: string): HeadResult {
     const name = hot === Hot.None ? text.slice(pos, ne) : "";
     const headerName = pos;
     const headerNameEnd = ne;
-    let value: string;
+    // The value as a string is only made where a case needs it (raw headers, duplicate checks):
+    // Via, Route, Record-Route and Contact lines are parsed in place without one.
+    let value = "";
+    let folded = false;
     // Where the structured parsers read the value: the header text itself when the line is not
     // folded, since characters of a slice are slower to read (see parseUriRange).
     let src = text;
@@ -182,12 +185,11 @@ export function parseHead(text: string): HeadResult {
     let next = eol + 1;
     let c = next < len ? text.charCodeAt(next) : 0;
     if (c !== SP && c !== HT) {
-      // The common unfolded line: trim by index, one slice.
+      // The common unfolded line: trim by index.
       let vs = colon + 1;
       while (vs < lineEnd && (text.charCodeAt(vs) === SP || text.charCodeAt(vs) === HT)) vs++;
       let ve = lineEnd;
       while (ve > vs && (text.charCodeAt(ve - 1) === SP || text.charCodeAt(ve - 1) === HT)) ve--;
-      value = text.slice(vs, ve);
       vStart = vs;
       vEnd = ve;
     } else {
@@ -203,6 +205,7 @@ export function parseHead(text: string): HeadResult {
         c = next < len ? text.charCodeAt(next) : 0;
       }
       src = value;
+      folded = true;
       vStart = 0;
       vEnd = value.length;
     }
@@ -210,7 +213,7 @@ export function parseHead(text: string): HeadResult {
 
     switch (hot) {
       case Hot.None:
-        headers.push({ name, value });
+        headers.push({ name, value: folded ? value : text.slice(vStart, vEnd) });
         break;
       case Hot.Via:
         if (!parseViaInto(src, via, false, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Via", start, text.slice(headerName, headerNameEnd));
@@ -218,6 +221,7 @@ export function parseHead(text: string): HeadResult {
       case Hot.From:
       case Hot.To: {
         const isFrom = hot === Hot.From;
+        if (!folded) value = text.slice(vStart, vEnd);
         const prev = isFrom ? fromRaw : toRaw;
         if (prev !== "" || (isFrom ? from : to) !== null) {
           if (prev !== value) error = fail("DUPLICATE_HEADER", "conflicting " + (isFrom ? "From" : "To") + " headers", start, text.slice(headerName, headerNameEnd));
@@ -235,13 +239,15 @@ export function parseHead(text: string): HeadResult {
         break;
       }
       case Hot.CallId:
+        if (!folded) value = text.slice(vStart, vEnd);
         if (callId !== null) {
           if (callId !== value) error = fail("DUPLICATE_HEADER", "conflicting Call-ID headers", start, text.slice(headerName, headerNameEnd));
         } else if (value.length === 0 || value.indexOf(" ") >= 0) {
           error = fail("BAD_HEADER_VALUE", "malformed Call-ID", start, text.slice(headerName, headerNameEnd));
-        } else callId = value;
+        } else callId = flatSlice(src, vStart, vEnd);
         break;
       case Hot.CSeq:
+        if (!folded) value = text.slice(vStart, vEnd);
         if (cseq !== null) {
           if (cseqRaw !== value) error = fail("DUPLICATE_HEADER", "conflicting CSeq headers", start, text.slice(headerName, headerNameEnd));
           break;
@@ -251,7 +257,7 @@ export function parseHead(text: string): HeadResult {
         if (cseq === null) error = fail("BAD_HEADER_VALUE", "malformed CSeq", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.Contact:
-        if (value === "*") contactWildcard = true;
+        if (vEnd - vStart === 1 && src.charCodeAt(vStart) === 42) contactWildcard = true;
         else if (!parseNameAddrList(src, contact, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Contact", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.Route:
@@ -261,7 +267,7 @@ export function parseHead(text: string): HeadResult {
         if (!parseNameAddrList(src, recordRoute, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.MaxForwards: {
-        const mf = parseDigits(value, 3);
+        const mf = parseDigits(src.slice(vStart, vEnd), 3);
         if (mf < 0 || mf > 255) error = fail("BAD_HEADER_VALUE", "malformed Max-Forwards", start, text.slice(headerName, headerNameEnd));
         else if (maxForwards !== null && maxForwards !== mf) error = fail("DUPLICATE_HEADER", "conflicting Max-Forwards headers", start, text.slice(headerName, headerNameEnd));
         else maxForwards = mf;
@@ -269,12 +275,12 @@ export function parseHead(text: string): HeadResult {
       }
       case Hot.ContentType:
         if (contentType !== null) {
-          if (contentType !== value) error = fail("DUPLICATE_HEADER", "conflicting Content-Type headers", start, text.slice(headerName, headerNameEnd));
-        } else contentType = value;
+          if (contentType !== src.slice(vStart, vEnd)) error = fail("DUPLICATE_HEADER", "conflicting Content-Type headers", start, text.slice(headerName, headerNameEnd));
+        } else contentType = vEnd - vStart === 15 && src.startsWith("application/sdp", vStart) ? "application/sdp" : flatSlice(src, vStart, vEnd);
         break;
       case Hot.ContentLength: {
         // The value is never used as a length unless it is a plain non-negative number (RFC 4475 ncl).
-        const cl = parseDigits(value, 10);
+        const cl = parseDigits(src.slice(vStart, vEnd), 10);
         if (cl < 0) {
           contentLength = -2;
           error = fail("BAD_CONTENT_LENGTH", "malformed Content-Length", start, text.slice(headerName, headerNameEnd));

@@ -1,4 +1,4 @@
-import { BACKSLASH, COMMA, DQUOTE, LAQUOT, RAQUOT, SEMI, isWs, quotedEnd, skipWs } from "./chars.ts";
+import { BACKSLASH, COMMA, DQUOTE, LAQUOT, RAQUOT, SEMI, flatSlice, isWs, quotedEnd, skipWs } from "./chars.ts";
 import { parseHeaderParams, serializeParams } from "./params.ts";
 import { parseUriRange, serializeUri } from "./parse-uri.ts";
 import type { NameAddr, Params, Uri } from "./types.ts";
@@ -42,7 +42,7 @@ export function parseNameAddrRange(s: string, start: number, end: number): NameA
   if (c === DQUOTE) {
     const q = quotedEnd(s, i, end);
     if (q < 0) return null;
-    displayName = s.slice(i + 1, q - 1);
+    displayName = flatSlice(s, i + 1, q - 1);
     i = skipWs(s, q, end);
     c = s.charCodeAt(i);
     if (c !== LAQUOT) return null;
@@ -57,7 +57,7 @@ export function parseNameAddrRange(s: string, start: number, end: number): NameA
         const d = s.charCodeAt(k);
         if (d === DQUOTE || d === BACKSLASH || d === RAQUOT) return null;
       }
-      displayName = s.slice(i, de);
+      displayName = flatSlice(s, i, de);
       i = lt;
       c = LAQUOT;
     }

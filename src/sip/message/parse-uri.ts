@@ -1,4 +1,4 @@
-import { COLON, QUESTION, SEMI, isHostChar, isIpv6Char, isSchemeChar } from "./chars.ts";
+import { COLON, NO_PARAMS, QUESTION, SEMI, flatSlice, isHostChar, isIpv6Char, isSchemeChar } from "./chars.ts";
 import { knownParamName, lowerAscii, serializeParams, setParam } from "./params.ts";
 import type { OtherUri, Params, SipUri, TelUri, Uri } from "./types.ts";
 
@@ -29,7 +29,7 @@ function parseUriParams(s: string, i: number, end: number, out: Params): number 
     while (eq < j && s.charCodeAt(eq) !== 61) eq++;
     if (eq === i + 1) return -1;
     const name = knownParamName(s, i + 1, eq) ?? lowerAscii(s.slice(i + 1, eq));
-    setParam(out, name, eq < j ? s.slice(eq + 1, j) : null);
+    setParam(out, name, eq < j ? flatSlice(s, eq + 1, j) : null);
     i = j;
   }
   return i;
@@ -47,10 +47,10 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
   if (at >= 0) {
     const colon = s.indexOf(":", i);
     if (colon >= 0 && colon < at) {
-      user = s.slice(i, colon);
-      password = s.slice(colon + 1, at);
+      user = flatSlice(s, i, colon);
+      password = flatSlice(s, colon + 1, at);
     } else {
-      user = s.slice(i, at);
+      user = flatSlice(s, i, at);
     }
     // The host, port and parameter scanners check their own characters; the userinfo has none.
     if (user.length === 0 || hasForbidden(s, i, at)) return null;
@@ -66,7 +66,7 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
     while (i < end && isHostChar(s.charCodeAt(i))) i++;
     if (i === hs) return null;
   }
-  const host = s.slice(hs, i);
+  const host = flatSlice(s, hs, i);
   let port: number | null = null;
   if (i < end && s.charCodeAt(i) === COLON) {
     const ps = ++i;
@@ -80,8 +80,10 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
     if (i === ps || i - ps > 5 || v > 65535) return null;
     port = v;
   }
-  const params: Params = {};
+  // Most URIs carry no parameters: they share one frozen empty set (nothing writes URI params in place).
+  let params: Params = NO_PARAMS;
   if (i < end && s.charCodeAt(i) === SEMI) {
+    params = {};
     i = parseUriParams(s, i, end, params);
     if (i < 0) return null;
   }
@@ -94,7 +96,7 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
     if (j < 0 || j > end) j = end;
     const eq = s.indexOf("=", i);
     if (eq < 0 || eq >= j || eq === i) return null;
-    headers.push([s.slice(i, eq), s.slice(eq + 1, j)]);
+    headers.push([flatSlice(s, i, eq), flatSlice(s, eq + 1, j)]);
     i = j + 1;
   }
   return { scheme, user, password, host, port, params, headers };
@@ -104,9 +106,9 @@ function parseTelUri(s: string, i: number, end: number): TelUri | null {
   let semi = s.indexOf(";", i);
   if (semi < 0 || semi > end) semi = end;
   if (semi === i) return null;
-  const params: Params = {};
+  const params: Params = semi < end ? {} : NO_PARAMS;
   if (parseUriParams(s, semi, end, params) !== end) return null;
-  return { scheme: "tel", number: s.slice(i, semi), params };
+  return { scheme: "tel", number: flatSlice(s, i, semi), params };
 }
 
 /** Parses an absolute URI: sip/sips and tel into their structures, any other scheme kept opaque; null when malformed. */
@@ -134,7 +136,7 @@ export function parseUriRange(text: string, start: number, end: number): Uri | n
   if (scheme === "sip" || scheme === "sips") return parseSipUri(text, scheme, i + 1, end);
   if (hasForbidden(text, start, end)) return null;
   if (scheme === "tel") return parseTelUri(text, i + 1, end);
-  const other: OtherUri = { scheme: scheme.toLowerCase(), opaque: text.slice(i + 1, end) };
+  const other: OtherUri = { scheme: scheme.toLowerCase(), opaque: flatSlice(text, i + 1, end) };
   return other;
 }
 

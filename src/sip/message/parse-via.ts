@@ -72,6 +72,7 @@ function parseViaAt(s: string, start: number, end: number, anyVersion: boolean):
     while (i < end && isHostChar(s.charCodeAt(i))) i++;
     if (i === hs) return null;
   }
+  // Sliced, not copied: a Via lives as long as its transaction, which keeps the whole message.
   const host = s.slice(hs, i);
   let port: number | null = null;
   let k = skipWs(s, i, end);
@@ -88,7 +89,7 @@ function parseViaAt(s: string, start: number, end: number, anyVersion: boolean):
     i = k;
   }
   const params: Params = {};
-  i = parseHeaderParams(s, i, end, params);
+  i = parseHeaderParams(s, i, end, params, false);
   if (i < 0 || (i < end && s.charCodeAt(i) !== 44)) return null;
   stop = i;
   return { transport, host, port, params };
