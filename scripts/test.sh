@@ -11,6 +11,14 @@ if ! command -v sipp >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sip-tester >/dev/null
 fi
 
+if ! command -v svmap >/dev/null 2>&1; then
+  echo "svmap not found: installing Debian package sipvicious (security attack tests)" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sipvicious >/dev/null
+fi
+
 if [ ! -x /usr/bin/chromium ]; then
   echo "chromium not found: installing Debian package chromium (dashboard browser tests)" >&2
   SUDO=""

@@ -15,13 +15,18 @@ import {
   createCarrierRegistration,
   createGatewayHealth,
   createRegistrar,
+  createSecurityGuard,
   healthTargets,
+  relayMediaAnchor,
+  type MediaAnchor,
   type CallLayer,
   type CarrierRegistration,
   type GatewayHealth,
   type Registrar,
+  type SecurityGuard,
 } from "./call/index.ts";
 import { systemClock } from "./lib/index.ts";
+import { createMediaRelay } from "./media/index.ts";
 
 /** Injection points for tests and embedders; production passes nothing. */
 export interface StartOptions {
@@ -44,6 +49,8 @@ export interface TrunklineHandle {
   readonly registrar: Registrar;
   readonly health: GatewayHealth | null;
   readonly carrierRegistration: CarrierRegistration;
+  /** Request screening, connection limits, failed-auth bans and the ban list. */
+  readonly security: SecurityGuard;
   /** The compiled provisioning now in force. */
   policy(): Policy;
   /** Compiles and stores a whole provisioning set and puts it in force for the next call (calls up keep theirs). */
@@ -82,6 +89,8 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
   let health: GatewayHealth | null = null;
   let carrierRegistration: CarrierRegistration;
   let policy: Policy;
+  let policyLoaded = false;
+  let security: SecurityGuard;
   let httpAddress: { address: string; port: number } | null = null;
   // The call layer reads `policy` once per new call, so swapping it here never touches calls in progress.
   const applyProvisioning = async (next: Provisioning): Promise<ApplyResult> => {
@@ -99,7 +108,16 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
 
     // SIP before storage in the stop order: calls still ending write their records.
     const sipLog = logger.child({ layer: "sip" });
-    sip = await createSipStack(sipStackOptions(config, sipLog));
+    // Before policy is loaded nothing is trusted; carriers are trusted from the policy in force.
+    security = createSecurityGuard({
+      settings: config.security,
+      policy: () => (policyLoaded ? policy : undefined),
+      clock: systemClock,
+      logger: logger.child({ layer: "security" }),
+    });
+    const guard = security;
+    stoppers.push({ name: "security", stop: async () => guard.stop() });
+    sip = await createSipStack({ ...sipStackOptions(config, sipLog), screen: guard.screen, connectionGate: guard.connectionGate });
     stoppers.push({ name: "sip", stop: () => sip.close() });
     log.info({ listening: sip.transport.listening() }, "sip listening");
 
@@ -110,6 +128,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     const compiled = compilePolicy(await storage.provisioning.load());
     if (!compiled.ok) throw new ProvisioningError(compiled.error);
     policy = compiled.value;
+    policyLoaded = true;
     const currentPolicy = (): Policy => policy;
 
     const callLog = logger.child({ layer: "call" });
@@ -120,6 +139,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       bindings: storage.bindings,
       clock: systemClock,
       logger: callLog.child({ component: "registrar" }),
+      onAuthFailure: (source, account) => security.recordAuthFailure(source, account),
       options: {
         realm: config.calls.realm,
         nonceSecret,
@@ -155,13 +175,28 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     carrierRegistration.start();
     stoppers.push({ name: "carrier-registration", stop: () => carrierRegistration.stop() });
 
+    // The RTP relay: created before the call layer and, pushed before it, closed after it.
+    let mediaAnchor: MediaAnchor | undefined;
+    if (config.media.enabled) {
+      const relay = createMediaRelay({
+        address: config.media.address,
+        portMin: config.media.portMin,
+        portMax: config.media.portMax,
+        mediaTimeoutMs: config.media.timeoutSeconds * 1000,
+      });
+      stoppers.push({ name: "media", stop: () => relay.close() });
+      mediaAnchor = relayMediaAnchor(relay) satisfies MediaAnchor;
+    }
+
     calls = createCallLayer({
       stack: sip,
+      ...(mediaAnchor !== undefined ? { media: mediaAnchor } : {}),
       policy: currentPolicy,
       cdrs: storage.cdrs,
       bindings: storage.bindings,
       clock: systemClock,
       logger: callLog,
+      onAuthFailure: (source, account) => security.recordAuthFailure(source, account),
       ...(health === null ? {} : { health }),
       options: {
         realm: config.calls.realm,
@@ -209,6 +244,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
           applyProvisioning,
           tokens: config.http.tokens,
           metricsNeedToken: !isLoopbackAddress(listen.address),
+          bans: security,
           logger: logger.child({ layer: "http" }),
         },
         tls === undefined ? {} : { https: { key: await readFile(tls.keyFile), cert: await readFile(tls.certFile) } },
@@ -240,6 +276,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     registrar,
     health,
     carrierRegistration,
+    security,
     policy: () => policy,
     applyProvisioning,
     httpAddress: () => httpAddress,

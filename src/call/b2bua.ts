@@ -35,7 +35,8 @@ import {
 } from "../sip/index.ts";
 import { dispositionOf, type CdrDraft } from "./cdr.ts";
 import type { ChannelHold, ChannelTable } from "./channels.ts";
-import type { MediaAnchor } from "./media-anchor.ts";
+import { MediaAnchorError, type CallMediaPolicy, type MediaAnchor, type MediaAnchorEvent } from "./media-anchor.ts";
+import type { TrunkMedia } from "../domain/index.ts";
 import type { CallTarget } from "./target.ts";
 import type { ActiveCall } from "./types.ts";
 import { endToEndHeaders, hasOptionTag, outranks, rawHeaderValues, sessionExpiresOf } from "./sip-rules.ts";
@@ -140,6 +141,10 @@ export interface Admitted {
   readonly targets: CallTarget[];
   /** Targets to try once the first list is used up (inbound forward-to number). */
   readonly more?: () => CallTarget[];
+  /** Media settings of the trunk the call came from (customer outbound, carrier inbound). */
+  readonly aMedia?: TrunkMedia;
+  /** Media settings of the B side when it is not a carrier target (the customer of an inbound call). */
+  readonly bMedia?: TrunkMedia;
 }
 
 const NO_BODY = Buffer.alloc(0);
@@ -260,16 +265,53 @@ export class Call {
 
   private async begin(): Promise<void> {
     const body = this.inviteA().body;
+    // The B trunk's media settings are those of the first target's carrier (or the inbound customer's).
+    const bMedia = this.targets[0]?.carrier?.media ?? this.admitted.bMedia;
+    const policy = { ...(this.admitted.aMedia !== undefined ? { a: this.admitted.aMedia } : {}), ...(bMedia !== undefined ? { b: bMedia } : {}) };
+    this.mediaPolicy = policy;
     if (body.length > 0) {
       try {
-        this.offer = await this.env.media.offer(this.cdr.id, "a", body);
+        this.offer = await this.env.media.offer(this.cdr.id, "a", body, policy);
       } catch (error) {
-        this.log.error({ err: error }, "media anchor refused the offer");
-        this.end({ reason: "media anchor failed", by: "system", status: 503, q850: 47 });
+        this.mediaRefused(error);
         return;
       }
     }
+    this.unlistenMedia = this.env.media.listen(this.cdr.id, (event) => this.onMediaEvent(event));
     await this.tryNext();
+  }
+
+  private unlistenMedia: (() => void) | null = null;
+  private mediaPolicy: CallMediaPolicy = {};
+
+  /** Ends the call the anchor could not anchor: 488 with the relay's Warning, or 503. */
+  private mediaRefused(error: unknown): void {
+    if (error instanceof MediaAnchorError && error.status === 488) {
+      this.log.info({ reason: error.message }, "media not acceptable");
+      this.cdr.trace("media", "refuse", error.message);
+      this.end({ reason: `media not acceptable: ${error.message}`, by: "system", status: 488, phrase: "Not Acceptable Here", q850: 58, ...(error.warning !== undefined ? { headers: [{ name: "Warning", value: error.warning }] } : {}) });
+      return;
+    }
+    this.log.error({ err: error }, "media anchor refused the offer");
+    this.end({ reason: error instanceof MediaAnchorError ? `media unavailable: ${error.message}` : "media anchor failed", by: "system", status: 503, q850: 47 });
+  }
+
+  /** Media events of the call: supervision timeout, digits to send as SIP INFO. */
+  private onMediaEvent(event: MediaAnchorEvent): void {
+    if (this.state !== "answered") return;
+    if (event.type === "media-timeout") {
+      this.end({ reason: `media timeout (${Math.round(event.idleMs / 1000)} s without RTP)`, by: "system", q850: 102 });
+      return;
+    }
+    const dialog = this.legDialog(event.toLeg);
+    void this.targetOf(event.toLeg).then((target) => {
+      if (dialog === null || target === null || this.state !== "answered") return;
+      const info = buildInDialogRequest(dialog, "INFO", {
+        body: Buffer.from(`Signal=${event.digit}\r\nDuration=${event.durationMs}\r\n`, "utf8"),
+        contentType: "application/dtmf-relay",
+      });
+      this.env.stack.transactions.sendRequest(info, target, { onFinal: () => {} });
+    });
   }
 
   // ------------------------------------------------------------------ attempts
@@ -440,7 +482,7 @@ export class Call {
 
   private async relayToA(status: number, phrase: string, res: SipResponse, headers: HeaderField[]): Promise<SipResponse | null> {
     let body = res.body;
-    if (body.length > 0) body = await this.env.media.answer(this.cdr.id, "b", body);
+    if (body.length > 0) body = await this.env.media.answer(this.cdr.id, "b", body).catch(() => res.body);
     if (this.isEnded() || this.a.finalSent) return null;
     return this.respondA(status, phrase, headers, body, res.contentType);
   }
@@ -657,8 +699,15 @@ export class Call {
       }
     }
     let body = res.body;
-    if (body.length > 0) body = await this.env.media.answer(this.cdr.id, "b", body);
+    // Late offer: the 2xx carries the callee's offer (anchored now), the caller's ACK the answer.
+    if (body.length > 0) {
+      body = await (lateOffer ? this.env.media.offer(this.cdr.id, "b", body, this.mediaPolicy) : this.env.media.answer(this.cdr.id, "b", body)).catch((error: unknown) => {
+        this.log.warn({ err: error }, "media anchor failed on the 2xx; its SDP passes as it is");
+        return res.body;
+      });
+    }
     if (this.isEnded()) return;
+    this.env.media.started(this.cdr.id);
     const response = this.respondA(res.status, res.reason, headers, body, res.contentType);
     // No attempt follows an answer: the offer goes, and the INVITE keeps only what an ACK (to a
     // 2xx retransmission, to another fork's 2xx, or relaying a late answer) is built from.
@@ -730,10 +779,15 @@ export class Call {
     if (pending === null || ack.cseq.seq !== pending.cseq) return;
     pending.timer?.cancel();
     this.pendingAck[side] = null;
-    if (pending.relay !== null) {
-      const ackOut = buildAck(pending.relay.dialog, pending.relay.invite, ack.body.length > 0 ? { body: ack.body, contentType: ack.contentType ?? "application/sdp" } : {});
-      if (side === "a" && this.attempt !== null) this.attempt.ack = ackOut;
-      void this.env.stack.transactions.sendAck(ackOut, pending.relay.send).catch(() => {});
+    const relay = pending.relay;
+    if (relay !== null) {
+      void (async () => {
+        // The ACK's body answers an offer the 2xx carried: anchored like any answer.
+        const body = ack.body.length > 0 ? await this.env.media.answer(this.cdr.id, side, ack.body).catch(() => ack.body) : ack.body;
+        const ackOut = buildAck(relay.dialog, relay.invite, body.length > 0 ? { body, contentType: ack.contentType ?? "application/sdp" } : {});
+        if (side === "a" && this.attempt !== null) this.attempt.ack = ackOut;
+        await this.env.stack.transactions.sendAck(ackOut, relay.send);
+      })().catch(() => {});
     }
   }
 
@@ -784,6 +838,23 @@ export class Call {
       case "PRACK":
         this.onPrack(side, req, reply, tx);
         return;
+      case "INFO": {
+        // A digit as SIP INFO towards an RFC 4733 leg goes into that leg's media instead (RFC 4733 events).
+        const digit = (req.contentType ?? "").toLowerCase().startsWith("application/dtmf-relay") ? /Signal\s*=\s*([0-9A-D*#])/i.exec(req.body.toString("utf8")) : null;
+        if (digit !== null && this.state === "answered") {
+          const duration = Number(/Duration\s*=\s*(\d+)/i.exec(req.body.toString("utf8"))?.[1] ?? 160);
+          void this.env.media.sendDtmf(this.cdr.id, other(side), (digit[1] ?? "").toUpperCase(), Math.min(Math.max(duration, 40), 5000)).then((sent) => {
+            if (sent) {
+              this.cdr.trace("dtmf", "info", `INFO digit from ${sideName(side)} sent as RFC 4733 events`);
+              reply(200);
+            } else {
+              void this.relay(side, req, tx);
+            }
+          });
+          return;
+        }
+        break;
+      }
       case "REFER":
         if (referPolicy === "reject") {
           this.cdr.trace("refer", "refuse", `REFER from ${sideName(side)} refused by policy`);
@@ -833,7 +904,16 @@ export class Call {
     }
     let body = req.body;
     const isOffer = (req.method === "INVITE" || req.method === "UPDATE") && body.length > 0;
-    if (isOffer) body = await this.env.media.offer(this.cdr.id, side, body);
+    if (isOffer) {
+      try {
+        body = await this.env.media.offer(this.cdr.id, side, body);
+      } catch (error) {
+        const warning = error instanceof MediaAnchorError ? error.warning : undefined;
+        const status = error instanceof MediaAnchorError ? error.status : 500;
+        this.env.stack.respond(tx, this.env.stack.response(req, status, undefined, warning !== undefined ? [{ name: "Warning", value: warning }] : []));
+        return;
+      }
+    }
     const out = buildInDialogRequest(dialog, req.method, {
       headers: endToEndHeaders(req),
       ...(body.length > 0 ? { body, contentType: req.contentType ?? "application/sdp" } : {}),
@@ -841,7 +921,9 @@ export class Call {
     this.cdr.trace("relay", "info", `${req.method} from ${sideName(side)} passed to ${sideName(to)}`);
     const respond = async (res: SipResponse): Promise<SipResponse | undefined> => {
       let resBody = res.body;
-      if (isOffer && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.env.media.answer(this.cdr.id, to, resBody);
+      if (isOffer && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.env.media.answer(this.cdr.id, to, resBody).catch(() => res.body);
+      // An offerless re-INVITE: the 2xx carries the offer, the ACK (onAck) the answer.
+      else if (req.method === "INVITE" && req.body.length === 0 && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.env.media.offer(this.cdr.id, to, resBody).catch(() => res.body);
       const back = this.env.stack.response(req, res.status, res.reason, endToEndHeaders(res));
       const refresh = req.method === "INVITE" || req.method === "UPDATE";
       if (refresh && res.status >= 200 && res.status < 300) {
@@ -948,6 +1030,9 @@ export class Call {
       this.log.error({ err: error, reason: e.reason }, "error while ending call");
     }
     for (const hold of this.holds) hold.release();
+    this.unlistenMedia?.();
+    const mediaQuality = wasAnswered ? this.env.media.report(this.cdr.id) : undefined;
+    if (mediaQuality !== undefined) this.cdr.set({ media: mediaQuality });
     void this.env.media.release(this.cdr.id).catch((error: unknown) => this.log.error({ err: error }, "media release failed"));
     const durationMs = wasAnswered ? Math.max(0, Math.round(this.env.clock.now() - this.answeredMonotonic)) : 0;
     const finalStatus = wasAnswered ? (this.cdr.get("finalStatus") ?? 200) : (e.status ?? null);

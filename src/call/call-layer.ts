@@ -21,6 +21,14 @@ import { passThroughMediaAnchor } from "./media-anchor.ts";
 import { inboundPipeline, outboundPipeline, rawUser, type PipelineEnv, type PipelineOutcome } from "./pipeline.ts";
 import type { CallLayer, CallLayerDeps } from "./types.ts";
 
+/** The username of the request's Proxy-Authorization, if any (for failed-auth counting). */
+function digestUsernameOf(req: SipRequest): string | undefined {
+  const header = rawHeaderValues(req, "Proxy-Authorization")[0];
+  if (header === undefined) return undefined;
+  const parsed = parseCredentials(header);
+  return parsed.ok ? parsed.value.username : undefined;
+}
+
 const IN_DIALOG_METHODS = ["BYE", "UPDATE", "INFO", "PRACK", "REFER", "NOTIFY", "OPTIONS"] as const;
 
 /** Creates the B2BUA call layer and registers it on the stack for INVITE, ACK and in-dialog requests. */
@@ -112,6 +120,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
   const refuseCall = (req: SipRequest, tx: ServerTransaction, draft: CdrDraft, callLog: Logger, r: Refusal, context: InboundContext, security?: string): void => {
     stack.respond(tx, stack.response(req, r.status, r.reasonPhrase, refusalHeaders(r)));
     if (security !== undefined) securityEvent(callLog, { source: `${context.remote.address}:${context.remote.port}`, reason: security, detail: r.reason, callId: req.callId });
+    if (security === "auth-failed") deps.onAuthFailure?.(context.remote.address, digestUsernameOf(req));
     else callLog.info({ status: r.status, kind: r.kind, reason: r.reason }, "call refused");
     draft.set({
       endedAt: clock.wallNow(),

@@ -2,6 +2,8 @@
 export { createCallLayer } from "./call-layer.ts";
 export type { CallLayer, CallLayerDeps, CallLayerOptions, ActiveCall } from "./types.ts";
 export { type MediaAnchor, type CallLeg, passThroughMediaAnchor } from "./media-anchor.ts";
+export { type MediaAnchorEvent, type CallMediaPolicy, MediaAnchorError } from "./media-anchor.ts";
+export { relayMediaAnchor } from "./media-relay-anchor.ts";
 export { createRegistrar, type Registrar, type RegistrarDeps, type RegistrarOptions } from "./registrar.ts";
 export {
   createGatewayHealth,
@@ -14,3 +16,4 @@ export {
   type HealthChange,
 } from "./gateway-health.ts";
 export { createCarrierRegistration, type CarrierRegistration, type CarrierRegistrationDeps, type RegistrationState } from "./carrier-registration.ts";
+export { createSecurityGuard, type SecurityGuard, type SecurityGuardDeps, type SecuritySettings, type BanChange } from "./security.ts";

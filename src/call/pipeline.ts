@@ -251,7 +251,7 @@ export async function outboundPipeline(env: PipelineEnv, input: PipelineInput, d
       return PASS;
     },
   ]);
-  return finish(verdict, customer.id, () => ({ direction: "outbound", customerId: customer.id, holds, targets }));
+  return finish(verdict, customer.id, () => ({ direction: "outbound", customerId: customer.id, holds, targets, ...(customer.media !== undefined ? { aMedia: customer.media } : {}) }));
 }
 
 function formatFor(plan: NumberingPlan, number: E164): string {
@@ -339,6 +339,8 @@ export async function inboundPipeline(env: PipelineEnv, input: PipelineInput, de
     customerId: c?.id ?? "",
     holds,
     targets,
+    ...(carrier.media !== undefined ? { aMedia: carrier.media } : {}),
+    ...(c?.media !== undefined ? { bMedia: c.media } : {}),
     ...(forward !== undefined
       ? {
           more: () =>

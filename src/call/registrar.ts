@@ -57,6 +57,8 @@ export interface RegistrarDeps {
   clock: Clock;
   logger: Logger;
   options: RegistrarOptions;
+  /** Told of every failed digest (the 403 path), with the source address and the username tried. */
+  onAuthFailure?: (source: string, account: string | undefined) => void;
 }
 
 /** A running registrar. */
@@ -226,6 +228,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       default:
         // Same answer for an unknown user and a wrong password (RFC 3261 22.4 leaves it to us; telling them apart helps guessing).
         securityEvent(log, { source, reason: "auth-failed", detail: result.reason, ...(result.username !== undefined ? { account: result.username } : {}), method: "REGISTER" });
+        deps.onAuthFailure?.(context.remote.address, result.username);
         send(req, tx, 403);
         return undefined;
     }

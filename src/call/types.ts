@@ -43,6 +43,8 @@ export interface CallLayerDeps {
   readonly media?: MediaAnchor;
   /** Gateway health from OPTIONS pings; a gateway reported down is skipped by routing. */
   readonly health?: { isDown(gatewayId: string): boolean };
+  /** Told of every failed digest on an INVITE (the 403 path): source address and username tried. */
+  readonly onAuthFailure?: (source: string, account: string | undefined) => void;
   readonly options: CallLayerOptions;
 }
 

@@ -5,6 +5,7 @@ import { startTrunkline, type TrunklineHandle } from "../main.ts";
 import { parseCdrOptions, runCdrCommand, type CdrCommandOptions } from "./cdr.ts";
 import { runPlanCommand, type PlanCommandOptions } from "./plan.ts";
 import { runApplyCommand } from "./apply.ts";
+import { parseBansOptions, runBansCommand } from "./bans.ts";
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
@@ -24,6 +25,7 @@ Commands:
   cdr                List call detail records, newest first, as CSV (default) or JSON.
   plan               Channels (Erlang B) and bandwidth per trunk, from figures or from the stored CDRs.
   apply              Validate a provisioning file, show what it changes, and store it.
+  bans               List, add (bans add IP) or lift (bans lift IP) bans on the running server.
 
 Options:
   -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
@@ -54,6 +56,11 @@ Options of apply:
   -f, --file FILE    YAML file with a provisioning: section (the config file's schema).
   --dry-run          Validate and show the changes (added, changed, removed, by id); store nothing.
   A running server reads stored provisioning at its next start; the HTTP API applies changes at once.
+
+Options of bans (a client of the running server's API at http.listen; bans live in its memory):
+  --seconds N        bans add: ban for N seconds (default: until lifted).
+  --reason TEXT      bans add: why, shown in the list and the security log.
+  --token-file FILE  A file holding an API token (admin to add or lift), when http.tokens is set.
 
 Environment:
   TRUNKLINE_CONFIG     Configuration file used when --config is not given.
@@ -158,6 +165,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         layer: { type: "string" },
         file: { type: "string", short: "f" },
         "dry-run": { type: "boolean" },
+        seconds: { type: "string" },
+        reason: { type: "string" },
+        "token-file": { type: "string" },
       },
     });
   } catch (e) {
@@ -176,6 +186,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const [command, ...rest] = positionals;
   if (command === undefined) {
     io.err(USAGE);
+    return EXIT_USAGE;
+  }
+  if (command === "bans") return bans(values.config, rest, values, io);
+  if (values.seconds !== undefined || values.reason !== undefined || values["token-file"] !== undefined) {
+    io.err(`trunkline: --seconds, --reason and --token-file are options of bans, not of ${command}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
   if (command !== "start" && command !== "cdr" && command !== "plan" && command !== "apply") {
@@ -235,6 +250,38 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   if (command === "apply") return apply(values.config, values.file, values["dry-run"] === true, io);
   return start(values.config, io);
+}
+
+async function bans(
+  configPath: string | undefined,
+  args: readonly string[],
+  values: { seconds?: string | undefined; reason?: string | undefined; "token-file"?: string | undefined },
+  io: CliIo,
+): Promise<number> {
+  if (args.length > 2) {
+    io.err(`trunkline: unexpected argument "${args[2] ?? ""}"\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const request = parseBansOptions({ action: args[0], address: args[1], seconds: values.seconds, reason: values.reason });
+  if (!request.ok) {
+    io.err(`trunkline: ${request.error}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const loaded = await loadConfig({ path: configPath });
+  if (!loaded.ok) {
+    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
+    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
+    return EXIT_FAILURE;
+  }
+  try {
+    const out = await runBansCommand(loaded.value, request.value, values["token-file"]);
+    if (out.ok) io.out(out.text);
+    else io.err(`trunkline: ${out.text}`);
+    return out.ok ? EXIT_OK : EXIT_FAILURE;
+  } catch (e) {
+    io.err(`trunkline: cannot reach the server's API: ${describeError(e)}\n`);
+    return EXIT_FAILURE;
+  }
 }
 
 async function apply(configPath: string | undefined, file: string | undefined, dryRun: boolean, io: CliIo): Promise<number> {

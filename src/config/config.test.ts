@@ -51,6 +51,17 @@ describe("config defaults", () => {
         },
         registrar: { minExpiresSeconds: 60, maxExpiresSeconds: 3600, defaultExpiresSeconds: 3600, maxBindingsPerAor: 10 },
         health: { enabled: true, intervalMs: 30000, timeoutMs: 5000, downAfter: 3, upAfter: 2 },
+        media: { enabled: true, address: "127.0.0.1", portMin: 20000, portMax: 30000, timeoutSeconds: 60 },
+        security: {
+          trustedNetworks: [],
+          rate: { register: { perSecond: 5, burst: 20 }, invite: { perSecond: 10, burst: 30 }, other: { perSecond: 30, burst: 100 } },
+          banSeconds: 600,
+          maxBanSeconds: 86400,
+          maxConnectionsPerSource: 20,
+          scanners: {},
+          limits: { maxHeaders: 100, maxHeaderLength: 4096, maxVias: 70, maxBody: 32768 },
+          auth: { maxFailures: 5, windowSeconds: 60 },
+        },
       });
     });
   }

@@ -27,5 +27,6 @@ export {
   loadConfig,
   readConfigEnvironment,
 } from "./loader.ts";
+export { securitySchema, type SecurityConfig } from "./security-schema.ts";
 export { isLoopbackAddress, HTTP_TOKEN_ROLES, type HttpTokenConfig } from "./http-schema.ts";
 export { provisioningSchema, DEFAULT_NUMBERING, DEFAULT_CURRENCY } from "./provisioning-schema.ts";

@@ -19,6 +19,7 @@ import {
   type Route,
   type TrunkLimits,
   type Transport,
+  type TrunkMedia,
 } from "../domain/index.ts";
 import { intRange, nonEmptyString, oneOf, positiveInt, section } from "./zod-helpers.ts";
 
@@ -126,6 +127,21 @@ const customerFailoverSchema = section({
   ...failoverShape,
 });
 
+// A trunk's media: codec allow-list (most preferred first), DTMF and SRTP mode, or direct media (no relay).
+const mediaSchema = section({
+  codecs: z
+    .array(z.string({ error: "expected a codec name such as PCMU" }).regex(/^[A-Za-z0-9.+_-]+(\/\d+(\/\d+)?)?$/, { error: "expected a codec name such as PCMU or opus/48000/2" }), { error: "expected a list of codec names" })
+    .min(1, { error: "expected at least one codec" })
+    .optional(),
+  dtmf: oneOf(["rfc4733", "info", "inband"]).optional(),
+  srtp: oneOf(["required", "optional", "off"]).optional(),
+  directMedia: z.boolean({ error: "expected true or false" }).optional(),
+});
+
+function mediaOf(m: z.output<typeof mediaSchema> | undefined): TrunkMedia | undefined {
+  return m === undefined ? undefined : compact({ codecs: m.codecs, dtmf: m.dtmf, srtp: m.srtp, directMedia: m.directMedia });
+}
+
 const customerSchema = section({
   id: nameSchema.optional(),
   name: nameSchema,
@@ -141,6 +157,7 @@ const customerSchema = section({
   callerId: oneOf(["any", "own-dids"]).default("any"),
   failover: customerFailoverSchema.prefault({}),
   numbering: numberingSchema.prefault({}),
+  media: mediaSchema.optional(),
 }).superRefine((c, ctx) => {
   if (c.mode === "static" && c.uri === undefined) ctx.addIssue({ code: "custom", path: ["uri"], message: "a static customer needs the URI of its PBX" });
   if (c.mode === "registration" && c.uri !== undefined) {
@@ -188,6 +205,7 @@ const carrierSchema = section({
   failover: failoverSchema.prefault({}),
   rates: z.array(rateSchema, { error: "expected a list of { prefix, perMinute }" }).optional(),
   currency: z.string({ error: "expected a currency code such as USD" }).regex(/^[A-Z]{3}$/, { error: "expected a currency code such as USD" }).default(DEFAULT_CURRENCY),
+  media: mediaSchema.optional(),
 }).superRefine((c, ctx) => {
   if (c.registration !== undefined && c.auth === undefined) ctx.addIssue({ code: "custom", path: ["auth"], message: "outbound registration needs auth" });
 });
@@ -256,6 +274,7 @@ function customerOf(c: CustomerInput): CustomerTrunk {
     outbound: compact({ allowedPrefixes: c.allowedPrefixes.map((p) => `+${p}`), deniedPrefixes: c.deniedPrefixes?.map((p) => `+${p}`), callerId: c.callerId }),
     failover: compact({ uris: c.failover.uris, forwardTo: c.failover.forwardTo, policy: failoverOf(c.failover) }),
     numbering: compact({ ...c.numbering }),
+    ...(c.media !== undefined ? { media: mediaOf(c.media) } : {}),
   };
 }
 
@@ -285,6 +304,7 @@ function carrierOf(c: CarrierInput): CarrierTrunk {
     numbering: compact({ ...c.numbering }),
     limits: limitsOf(c),
     failover: failoverOf(c.failover),
+    media: mediaOf(c.media),
   });
 }
 

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { intRange, nonEmptyString, oneOf, positiveInt, section } from "./zod-helpers.ts";
 import { provisioningSchema } from "./provisioning-schema.ts";
 import { httpSchema, parseHostPort } from "./http-schema.ts";
+import { securitySchema } from "./security-schema.ts";
 
 export { parseHostPort };
 
@@ -114,6 +115,15 @@ const healthSchema = section({
   upAfter: positiveInt().default(2),
 });
 
+// The RTP relay every call's media is anchored on (unless its trunk asks for direct media).
+const mediaSchema = section({
+  enabled: z.boolean({ error: "expected true or false" }).default(true),
+  address: z.string({ error: "expected an IP address" }).regex(/^[0-9a-fA-F:.]+$/, { error: "expected an IP address" }).default("127.0.0.1"),
+  portMin: intRange(1024, 65534).default(20_000),
+  portMax: intRange(1025, 65535).default(30_000),
+  timeoutSeconds: positiveInt().default(60),
+}).refine((m) => m.portMin < m.portMax, { error: "must be smaller than portMax", path: ["portMin"] });
+
 /** The whole server configuration; every section has defaults, so `{}` is a valid config. */
 export const configSchema = section({
   sip: sipSchema.prefault({}),
@@ -123,6 +133,8 @@ export const configSchema = section({
   calls: callsSchema.prefault({}),
   registrar: registrarSchema.prefault({}),
   health: healthSchema.prefault({}),
+  media: mediaSchema.prefault({}),
+  security: securitySchema.prefault({}),
   // Validated, converted to the domain's Provisioning and compiled here, so a config that loads
   // is one whose provisioning the call layer can use as it is.
   provisioning: provisioningSchema.optional(),

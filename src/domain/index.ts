@@ -6,6 +6,7 @@ export type {
   DidSpec,
   DigestCredentials,
   TrunkLimits,
+  TrunkMedia,
   FailoverPolicy,
   CustomerIdentification,
   CustomerMode,

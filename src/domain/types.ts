@@ -114,6 +114,8 @@ export interface CustomerTrunk {
   readonly outbound: OutboundPolicy;
   readonly failover: InboundFailover;
   readonly numbering: NumberingPlan;
+  /** How its media is handled; absent: relayed with the server defaults. */
+  readonly media?: TrunkMedia;
 }
 
 /** SIP transports a gateway can be reached over. */
@@ -149,6 +151,18 @@ export interface CarrierTrunk {
   readonly numbering: CarrierNumbering;
   readonly limits: TrunkLimits;
   readonly failover: FailoverPolicy;
+  /** How its media is handled; absent: relayed with the server defaults. */
+  readonly media?: TrunkMedia;
+}
+
+/** A trunk's media settings (provisioning `media:`). Every field optional. */
+export interface TrunkMedia {
+  /** Codec allow-list, most preferred first (`PCMU`, `PCMA`, `G729`, `opus/48000/2`). */
+  readonly codecs?: readonly string[];
+  readonly dtmf?: "rfc4733" | "info" | "inband";
+  readonly srtp?: "required" | "optional" | "off";
+  /** True: SDP passes untouched and media flows end to end (no relay for calls of this trunk). */
+  readonly directMedia?: boolean;
 }
 
 /** One line of a carrier's rate deck. */

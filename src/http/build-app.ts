@@ -7,6 +7,7 @@ import { PROMETHEUS_CONTENT_TYPE } from "../observability/index.ts";
 import { authenticate, authorize, type ApiPrincipal } from "./auth.ts";
 import { HttpError, errorBody, issuesMessage, type ApiIssue } from "./errors.ts";
 import { registerDashboardRoutes } from "./dashboard-routes.ts";
+import { registerBanRoutes } from "./bans-routes.ts";
 import { registerLiveRoutes } from "./live-routes.ts";
 import { collectRoutes, docsPage, openApiDocument } from "./openapi.ts";
 import { bodyPathPrefix, registerProvisioningRoutes } from "./provisioning-routes.ts";
@@ -69,6 +70,7 @@ export function buildHttpApp(deps: HttpAppDeps, options: HttpAppOptions = {}): F
   const routes = collectRoutes(app);
   registerProvisioningRoutes(app, deps, principalOf);
   registerLiveRoutes(app, deps);
+  registerBanRoutes(app, deps.bans);
   registerDashboardRoutes(app, deps);
 
   app.get("/metrics", { config: { doc: { summary: "Prometheus metrics (text format 0.0.4)", tags: ["metrics"], produces: "text/plain" } } }, async (_request, reply) =>

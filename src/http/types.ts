@@ -1,6 +1,6 @@
 // What the HTTP layer needs from the running server, as narrow views: tests pass fakes, main.ts
 // passes the real call layer, storage and metrics.
-import type { ActiveCall, HealthSnapshot, RegistrationState } from "../call/index.ts";
+import type { ActiveCall, HealthSnapshot, RegistrationState, SecurityGuard } from "../call/index.ts";
 import type { ChannelCounts, Policy, Provisioning } from "../domain/index.ts";
 import type { Logger, MetricsRegistry } from "../observability/index.ts";
 import type { CdrRepository, ProvisioningRepository } from "../ports/index.ts";
@@ -41,6 +41,8 @@ export interface HttpAppDeps {
   /** False on a loopback listener, where Prometheus may scrape /metrics without a token. */
   readonly metricsNeedToken: boolean;
   readonly logger?: Logger;
+  /** The ban list (GET/POST/DELETE /api/v1/bans); absent: no ban routes. */
+  readonly bans?: Pick<SecurityGuard, "listBans" | "addBan" | "liftBan">;
 }
 
 /** How the app is served; main.ts fills it from http.tls. */

@@ -62,6 +62,31 @@ export interface CallDetailRecord {
   readonly cost: number | null;
   readonly currency: string | null;
   readonly trace: readonly TraceEntry[];
+  /** Media quality when the call was relayed (absent for direct media and unanswered calls). */
+  readonly media?: CallMediaQuality;
+}
+
+/** One direction of one leg: from the leg's endpoint to the relay (`received`) or back (`sent`). */
+export interface MediaDirectionQuality {
+  readonly packets: number;
+  readonly lost?: number;
+  readonly jitterMs?: number;
+  readonly rttMs?: number;
+  readonly mos?: number;
+}
+
+/** One leg's media in the CDR. */
+export interface LegMediaQuality {
+  readonly codec?: string;
+  readonly srtp: boolean;
+  readonly received: MediaDirectionQuality;
+  readonly sent: MediaDirectionQuality;
+}
+
+/** A call's media quality (first stream) per leg, `a` the caller's side. */
+export interface CallMediaQuality {
+  readonly a: LegMediaQuality;
+  readonly b: LegMediaQuality;
 }
 
 /** Filters for CDR search; all optional, combined with AND. */

@@ -120,6 +120,10 @@ export async function createSipStack(options: SipStackOptions): Promise<SipStack
         { remote: context.remote, protocol: context.protocol, parseError: reason.error.code, header: reason.error.header, answered: reason.answered },
         "malformed message",
       );
+    } else if (reason.code === "SCREENED") {
+      // A flood is screened here by the thousand: count every one, log at debug only.
+      bump(counters.dropped, `SCREENED_${reason.rule.toUpperCase()}`);
+      logger.debug({ remote: context.remote, protocol: context.protocol, rule: reason.rule }, "request screened");
     } else {
       logger.info({ remote: context.remote, protocol: context.protocol, reason: reason.code }, "message dropped");
     }

@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { compilePolicy, defaultFailoverPolicy, type Policy, type Provisioning } from "../../src/domain/index.ts";
 import { createLogger } from "../../src/observability/index.ts";
 import { createSipStack, type SipStack } from "../../src/sip/index.ts";
-import { createCallLayer, type CallLayer, type CallLayerOptions } from "../../src/call/index.ts";
+import { createCallLayer, type CallLayer, type CallLayerOptions, type MediaAnchor } from "../../src/call/index.ts";
 import { MemoryCdrRepository } from "../../src/call/testing.ts";
 import { MemoryBindingRepository } from "../../src/storage/index.ts";
 import { systemClock, type Clock } from "../../src/lib/index.ts";
@@ -116,6 +116,7 @@ export async function startCallHarness(
   tweak: (p: Provisioning) => Provisioning = (p) => p,
   options: Partial<CallLayerOptions> = {},
   clock: Clock = systemClock,
+  media?: MediaAnchor,
 ): Promise<CallHarness> {
   const address = "127.0.0.1";
   const port = await freePort(address);
@@ -148,6 +149,7 @@ export async function startCallHarness(
     bindings,
     clock,
     logger,
+    ...(media !== undefined ? { media } : {}),
     options: { realm: "trunkline.test", nonceSecret: "test-secret", random: () => 0, ...options },
   });
   return {

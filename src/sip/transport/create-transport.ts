@@ -1,8 +1,9 @@
 import { networkInterfaces } from "node:os";
-import { systemClock, type Clock } from "../../lib/index.ts";
+import { newTag, systemClock, type Clock } from "../../lib/index.ts";
 import {
   StreamFramer,
   buildMalformedReply,
+  createResponse,
   parseMessage,
   serializeMessage,
   type ParseResult,
@@ -86,6 +87,7 @@ class Transport implements SipTransport {
         connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
         tls: options.tls,
         createFramer: () => new StreamFramer({ maxMessageSize }),
+        connectionGate: options.connectionGate,
       },
       {
         onResults: (connection, results) => this.onStreamResults(connection, results),
@@ -201,6 +203,7 @@ class Transport implements SipTransport {
         }
       }
     }
+    if (message.kind === "request" && this.options.screen !== undefined && !this.screened(message, context)) return;
     if (this.messageHandler === null) {
       this.reportError(new TransportError("ERR_TRANSPORT_HANDLER", "message received before onMessage was set; dropped"));
       return;
@@ -210,6 +213,26 @@ class Transport implements SipTransport {
     } catch (cause) {
       this.reportError(new TransportError("ERR_TRANSPORT_HANDLER", "onMessage handler threw", { cause }));
     }
+  }
+
+  /** Runs the screen hook; false when the request stops here (dropped or answered statelessly). */
+  private screened(request: SipRequest, context: InboundContext): boolean {
+    const screen = this.options.screen;
+    if (screen === undefined) return true;
+    const outcome = screen(request, context);
+    if (outcome.kind === "pass") return true;
+    if (outcome.kind === "drop") {
+      this.drop({ code: "SCREENED", rule: outcome.rule }, context);
+      return false;
+    }
+    // ACK gets no response (RFC 3261 17.1.1.3); everything else gets the stateless refusal.
+    if (request.method !== "ACK") {
+      this.sendResponse(createResponse(request, outcome.status, outcome.reason, { toTag: newTag() }), context).catch((error: unknown) =>
+        this.reportError(error),
+      );
+    }
+    this.drop({ code: "SCREENED", rule: `reject-${outcome.status}` }, context);
+    return false;
   }
 
   private drop(reason: DropReason, context: InboundContext): void {

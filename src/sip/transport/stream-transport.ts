@@ -5,7 +5,7 @@ import type { Clock, Timer } from "../../lib/index.ts";
 import type { ParseResult } from "../message/index.ts";
 import { normalizeAddress } from "./address.ts";
 import { ConnectionTable } from "./connection-table.ts";
-import { TransportError, type Endpoint, type TlsOptions, type TransportProtocol } from "./types.ts";
+import { TransportError, type ConnectionGate, type Endpoint, type TlsOptions, type TransportProtocol } from "./types.ts";
 
 /** The per-connection stream parser (the message layer's StreamFramer has this shape). */
 export interface Framer {
@@ -37,6 +37,8 @@ export interface StreamLayerOptions {
   readonly connectTimeoutMs: number;
   readonly tls: TlsOptions | undefined;
   readonly createFramer: () => Framer;
+  /** Per-source admission of inbound connections (security); absent: only maxConnections applies. */
+  readonly connectionGate?: ConnectionGate | undefined;
 }
 
 /** What the stream layer reports upward; none of these may throw. */
@@ -134,11 +136,20 @@ export class StreamLayer {
         this.events.onRefused(protocol, remote, local);
         return;
       }
+      const gate = this.options.connectionGate;
+      const gated = gate === undefined ? undefined : (endpointOf(socket.remoteAddress, socket.remotePort) ?? undefined);
+      if (gate !== undefined && gated !== undefined && !gate.accept(gated)) {
+        const local = endpointOf(socket.localAddress, socket.localPort) ?? { address: "", port: 0 };
+        socket.destroy();
+        this.events.onRefused(protocol, gated, local);
+        return;
+      }
       this.inbound.add(socket);
       this.sockets.add(socket);
       socket.once("close", () => {
         this.inbound.delete(socket);
         this.sockets.delete(socket);
+        if (gate !== undefined && gated !== undefined) gate.release(gated);
       });
       if (protocol === "TCP") this.accept("TCP", socket);
     });

@@ -36,6 +36,8 @@ export type DropReason =
   | { readonly code: "PARSE_ERROR"; readonly error: ParseError; readonly answered: boolean }
   | { readonly code: "TOO_LARGE" }
   | { readonly code: "CONNECTION_LIMIT" }
+  /** Refused by the `screen` hook (silently); `rule` says which rule. */
+  | { readonly code: "SCREENED"; readonly rule: string }
   | { readonly code: "NO_ROUTE_FOR_RESPONSE" };
 
 /** Stable transport error codes (thrown or rejected with `code` set; callers branch on it). */
@@ -126,8 +128,30 @@ export interface TransportOptions {
   readonly connectTimeoutMs?: number;
   readonly clock?: Clock;
   /**
+   * Called for every parsed request before it goes up (security screening): `drop` sends nothing
+   * (reported as a SCREENED drop), `reject` answers statelessly with `status`. Absent: all pass.
+   */
+  readonly screen?: InboundScreen;
+  /** Asked on every new inbound TCP/TLS connection (false: closed at once); told when it closes. */
+  readonly connectionGate?: ConnectionGate;
+  /**
    * Told about failures that have nobody to reject: socket errors, a handler that threw.
    * Default: process.emitWarning.
    */
   readonly onError?: (error: TransportError) => void;
+}
+
+/** What the screen hook says of one request. */
+export type ScreenOutcome =
+  | { readonly kind: "pass" }
+  | { readonly kind: "drop"; readonly rule: string }
+  | { readonly kind: "reject"; readonly status: number; readonly reason: string };
+
+/** A per-request screen (bans, scanners, message shape, rates), decided above the SIP stack. */
+export type InboundScreen = (request: SipRequest, context: InboundContext) => ScreenOutcome;
+
+/** Per-source admission of inbound stream connections. */
+export interface ConnectionGate {
+  accept(remote: Endpoint): boolean;
+  release(remote: Endpoint): void;
 }

@@ -10,7 +10,7 @@
 // commits from a worker thread for a file database (see cdr-writer.ts): the fsync no longer
 // stalls SIP, and batches that arrive during one fsync share the next.
 import type BetterSqlite3 from "better-sqlite3";
-import { DISPOSITIONS, type CallDetailRecord, type CdrAttempt, type CdrQuery, type CdrRepository, type Disposition, type TraceEntry } from "../../ports/index.ts";
+import { DISPOSITIONS, type CallDetailRecord, type CallMediaQuality, type CdrAttempt, type CdrQuery, type CdrRepository, type Disposition, type TraceEntry } from "../../ports/index.ts";
 import { DEFAULT_CDR_PAGE, interruptedRecord } from "../cdr-rules.ts";
 import { StorageError } from "../errors.ts";
 import { InlineCdrWriter, WorkerCdrWriter, type CdrWriter, type RowParams } from "./cdr-writer.ts";
@@ -56,7 +56,7 @@ function toParams(r: CallDetailRecord, closed: boolean): RowParams {
   return [
     r.id, r.callId, r.direction, r.customerId, r.carrierId, r.callerRaw, r.calleeRaw, r.callerE164, r.calleeE164,
     r.startedAt, r.ringingAt, r.answeredAt, r.endedAt, r.durationMs, r.finalStatus, r.q850Cause, r.disposition,
-    r.hangupBy, r.endReason, r.ratePerMinute, r.cost, r.currency, JSON.stringify(r.attempts), JSON.stringify(r.trace), closed ? 1 : 0,
+    r.hangupBy, r.endReason, r.ratePerMinute, r.cost, r.currency, attemptsColumn(r), JSON.stringify(r.trace), closed ? 1 : 0,
   ];
 }
 
@@ -68,7 +68,10 @@ function toRecord(row: CdrRow): CallDetailRecord {
   if (direction === undefined || hangupBy === undefined || disposition === undefined) {
     throw new StorageError("STORAGE_QUERY_FAILED", `corrupt CDR row ${row.id}`);
   }
-  const attempts: CdrAttempt[] = JSON.parse(row.attempts);
+  // The attempts column holds the attempt list, or { attempts, media } for a relayed call (no migration needed).
+  const stored: unknown = JSON.parse(row.attempts);
+  const withMedia = !Array.isArray(stored) && typeof stored === "object" && stored !== null ? (stored as { attempts: CdrAttempt[]; media?: CallMediaQuality }) : null;
+  const attempts: CdrAttempt[] = withMedia !== null ? withMedia.attempts : (stored as CdrAttempt[]);
   const trace: TraceEntry[] = JSON.parse(row.trace);
   return {
     id: row.id,
@@ -95,7 +98,13 @@ function toRecord(row: CdrRow): CallDetailRecord {
     cost: row.cost,
     currency: row.currency,
     trace,
+    ...(withMedia?.media !== undefined ? { media: withMedia.media } : {}),
   };
+}
+
+/** The attempts column: the list alone, or with the call's media quality beside it. */
+function attemptsColumn(r: CallDetailRecord): string {
+  return JSON.stringify(r.media === undefined ? r.attempts : { attempts: r.attempts, media: r.media });
 }
 
 const COLUMNS = [

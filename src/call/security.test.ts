@@ -1,0 +1,108 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { securitySchema } from "../config/index.ts";
+import { compilePolicy } from "../domain/index.ts";
+import { carrier, customer } from "../domain/test-fixtures.ts";
+import { FakeClock } from "../lib/index.ts";
+import { createLogger } from "../observability/index.ts";
+import { parseMessage, type InboundContext, type SipRequest } from "../sip/index.ts";
+import { createSecurityGuard, type SecurityGuard } from "./security.ts";
+
+function guard(clock = new FakeClock(), yaml: Record<string, unknown> = {}): SecurityGuard {
+  const policy = compilePolicy({
+    customers: [customer({ id: "pbx", identification: { cidrs: ["198.51.100.64/28"], credentials: [] } })],
+    carriers: [carrier({ id: "beta", sourceCidrs: ["192.0.2.0/24"] })],
+    routes: [],
+    rateDecks: [],
+  });
+  if (!policy.ok) throw new Error(policy.error.join("; "));
+  const compiled = policy.value;
+  return createSecurityGuard({
+    settings: securitySchema.parse(yaml),
+    policy: () => compiled,
+    clock,
+    logger: createLogger({ level: "silent" }),
+    housekeepingMs: 0,
+  });
+}
+
+function request(method: string, userAgent?: string): SipRequest {
+  const text = [
+    `${method} sip:100@198.51.100.1 SIP/2.0`,
+    "Via: SIP/2.0/UDP 203.0.113.5:5060;branch=z9hG4bK-1",
+    "From: <sip:a@203.0.113.5>;tag=1",
+    "To: <sip:100@198.51.100.1>",
+    "Call-ID: c1",
+    `CSeq: 1 ${method}`,
+    "Max-Forwards: 70",
+    ...(userAgent !== undefined ? [`User-Agent: ${userAgent}`] : []),
+    "Content-Length: 0",
+    "",
+    "",
+  ].join("\r\n");
+  const parsed = parseMessage(Buffer.from(text));
+  if (!parsed.ok || parsed.message.kind !== "request") throw new Error("test request did not parse");
+  return parsed.message;
+}
+
+function from(address: string): InboundContext {
+  return { protocol: "UDP", remote: { address, port: 5060 }, local: { address: "198.51.100.1", port: 5060 }, connectionId: null, receivedAt: 0 };
+}
+
+describe("security guard", () => {
+  it("drops a scanner User-Agent silently and bans its source, so later requests are dropped too", () => {
+    const g = guard();
+    assert.deepEqual(g.screen(request("OPTIONS", "friendly-scanner"), from("203.0.113.5")), { kind: "drop", rule: "scanner-user-agent" });
+    assert.deepEqual(g.screen(request("OPTIONS", "Asterisk"), from("203.0.113.5")), { kind: "drop", rule: "banned" });
+    assert.equal(g.listBans()[0]?.address, "203.0.113.5");
+    assert.deepEqual(g.screen(request("OPTIONS", "Asterisk"), from("203.0.113.6")), { kind: "pass" });
+  });
+
+  it("bans a flooding source at its burst but never a carrier address", () => {
+    const g = guard(new FakeClock(), { rate: { other: { perSecond: 1, burst: 5 } } });
+    const verdicts = Array.from({ length: 8 }, () => g.screen(request("OPTIONS"), from("203.0.113.7")).kind);
+    assert.deepEqual(verdicts, ["pass", "pass", "pass", "pass", "pass", "drop", "drop", "drop"]);
+    for (let i = 0; i < 50; i++) assert.equal(g.screen(request("OPTIONS"), from("192.0.2.10")).kind, "pass");
+    // A customer known by its address is bounded by its own CPS limit (503), never banned.
+    for (let i = 0; i < 50; i++) assert.equal(g.screen(request("INVITE"), from("198.51.100.70")).kind, "pass");
+    assert.deepEqual(g.listBans().map((b) => b.address), ["203.0.113.7"]);
+  });
+
+  it("bans after auth.maxFailures failed digests from one source", () => {
+    const g = guard(new FakeClock(), { auth: { maxFailures: 3, windowSeconds: 60 } });
+    g.recordAuthFailure("203.0.113.8", "100");
+    g.recordAuthFailure("203.0.113.8", "101");
+    assert.equal(g.listBans().length, 0);
+    g.recordAuthFailure("203.0.113.8", "102");
+    assert.equal(g.screen(request("REGISTER"), from("203.0.113.8")).kind, "drop");
+    g.recordAuthFailure("192.0.2.1", "x");
+    g.recordAuthFailure("192.0.2.1", "x");
+    g.recordAuthFailure("192.0.2.1", "x");
+    assert.deepEqual(g.listBans().map((b) => b.address), ["203.0.113.8"], "carrier addresses are trusted");
+  });
+
+  it("adds, expires and lifts manual bans; refuses to ban a trusted address", () => {
+    const clock = new FakeClock();
+    const g = guard(clock, { trustedNetworks: ["10.0.0.0/8"] });
+    assert.equal(g.addBan("203.0.113.9", { seconds: 10 }).ok, true);
+    assert.equal(g.addBan("10.1.2.3", {}).ok, false);
+    assert.equal(g.addBan("192.0.2.3", {}).ok, false);
+    assert.equal(g.screen(request("OPTIONS"), from("203.0.113.9")).kind, "drop");
+    clock.advance(11_000);
+    assert.equal(g.screen(request("OPTIONS"), from("203.0.113.9")).kind, "pass");
+    assert.equal(g.addBan("203.0.113.9", {}).ok, true);
+    assert.equal(g.liftBan("203.0.113.9").ok, true);
+    assert.equal(g.liftBan("203.0.113.9").ok, false);
+    assert.equal(g.screen(request("OPTIONS"), from("203.0.113.9")).kind, "pass");
+  });
+
+  it("limits stream connections per source and releases them", () => {
+    const g = guard(new FakeClock(), { maxConnectionsPerSource: 2 });
+    const remote = { address: "203.0.113.10", port: 40000 };
+    assert.equal(g.connectionGate.accept(remote), true);
+    assert.equal(g.connectionGate.accept(remote), true);
+    assert.equal(g.connectionGate.accept(remote), false);
+    g.connectionGate.release(remote);
+    assert.equal(g.connectionGate.accept(remote), true);
+  });
+});
