@@ -107,6 +107,8 @@ export async function startTrunklineTarget(): Promise<Target | null> {
       `  path: ${JSON.stringify(join(dir, "trunkline.db"))}`,
       "log: { level: warn }",
       "health: { enabled: false }",
+      // Signaling only, like the Kamailio proxy it is compared with; bench:media measures the relay.
+      "media: { enabled: false }",
       "provisioning:",
       "  customers:",
       `    - { name: loadtest, mode: static, uri: "sip:${t.pbxAddress}:5060", sourceAddresses: ["${t.pbxAddress}/32"], dids: ["+15550300000-+15550399999"], channels: 100000 }`,
