@@ -1,7 +1,8 @@
 // `trunkline plan`: channels (Erlang B) and RTP bandwidth per trunk, from figures given on the
 // command line or from the busy hour of the stored CDRs, with a warning where a limit is too small.
 import { existsSync } from "node:fs";
-import { formatConfigIssue, loadConfig, type Config } from "../config/index.ts";
+import type { Config } from "../config/index.ts";
+import { loadConfigOrReport } from "./load-config.ts";
 import {
   PLAN_CODECS,
   busyHourFromCdrs,
@@ -284,14 +285,10 @@ export async function runPlanCommand(configPath: string | undefined, options: Pl
     io.out(formatFiguresPlan(command.value));
     return 0;
   }
-  const loaded = await loadConfig({ path: configPath });
-  if (!loaded.ok) {
-    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
-    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
-    return 1;
-  }
+  const config = await loadConfigOrReport(configPath, io);
+  if (config === null) return 1;
   try {
-    const { text } = await planFromStorage(loaded.value, command.value, now);
+    const { text } = await planFromStorage(config, command.value, now);
     io.out(text);
     return 0;
   } catch (e) {

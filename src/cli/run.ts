@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { formatConfigIssue, loadConfig } from "../config/index.ts";
+import { loadConfigOrReport } from "./load-config.ts";
 import { startTrunkline, type TrunklineHandle } from "../main.ts";
 import { parseCdrOptions, runCdrCommand, type CdrCommandOptions } from "./cdr.ts";
 import { runPlanCommand, type PlanCommandOptions } from "./plan.ts";
@@ -102,16 +102,12 @@ function describeError(e: unknown): string {
 }
 
 async function start(configPath: string | undefined, io: CliIo): Promise<number> {
-  const loaded = await loadConfig({ path: configPath });
-  if (!loaded.ok) {
-    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
-    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
-    return EXIT_FAILURE;
-  }
+  const config = await loadConfigOrReport(configPath, io);
+  if (config === null) return EXIT_FAILURE;
 
   let handle: TrunklineHandle;
   try {
-    handle = await startTrunkline(loaded.value);
+    handle = await startTrunkline(config);
   } catch (e) {
     io.err(`trunkline: cannot start: ${describeError(e)}\n`);
     return EXIT_FAILURE;
@@ -267,14 +263,10 @@ async function bans(
     io.err(`trunkline: ${request.error}\n\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const loaded = await loadConfig({ path: configPath });
-  if (!loaded.ok) {
-    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
-    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
-    return EXIT_FAILURE;
-  }
+  const config = await loadConfigOrReport(configPath, io);
+  if (config === null) return EXIT_FAILURE;
   try {
-    const out = await runBansCommand(loaded.value, request.value, values["token-file"]);
+    const out = await runBansCommand(config, request.value, values["token-file"]);
     if (out.ok) io.out(out.text);
     else io.err(`trunkline: ${out.text}`);
     return out.ok ? EXIT_OK : EXIT_FAILURE;
@@ -289,14 +281,10 @@ async function apply(configPath: string | undefined, file: string | undefined, d
     io.err(`trunkline: apply needs -f FILE\n\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const loaded = await loadConfig({ path: configPath });
-  if (!loaded.ok) {
-    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
-    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
-    return EXIT_FAILURE;
-  }
+  const config = await loadConfigOrReport(configPath, io);
+  if (config === null) return EXIT_FAILURE;
   try {
-    const outcome = await runApplyCommand(loaded.value, file, dryRun);
+    const outcome = await runApplyCommand(config, file, dryRun);
     if (!outcome.ok) {
       io.err(`trunkline: ${file} is invalid (${outcome.errors.length} error${outcome.errors.length === 1 ? "" : "s"}):\n`);
       for (const e of outcome.errors) io.err(`  ${e}\n`);
@@ -317,14 +305,10 @@ async function cdr(configPath: string | undefined, options: CdrCommandOptions, i
     io.err(`\n${USAGE}`);
     return EXIT_USAGE;
   }
-  const loaded = await loadConfig({ path: configPath });
-  if (!loaded.ok) {
-    io.err(`trunkline: invalid configuration (${loaded.error.length} error${loaded.error.length === 1 ? "" : "s"}):\n`);
-    for (const issue of loaded.error) io.err(`  ${formatConfigIssue(issue)}\n`);
-    return EXIT_FAILURE;
-  }
+  const config = await loadConfigOrReport(configPath, io);
+  if (config === null) return EXIT_FAILURE;
   try {
-    const { text, shown, total } = await runCdrCommand(loaded.value, command.value);
+    const { text, shown, total } = await runCdrCommand(config, command.value);
     io.out(text);
     // On stderr, so that redirected CSV or JSON stays clean.
     if (shown < total) io.err(`trunkline: ${shown} of ${total} matching records shown; use --limit and --offset for more\n`);
