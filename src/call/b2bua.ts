@@ -11,6 +11,7 @@ import {
 import { newCallId, newTag, type Clock, type Timer } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
 import {
+  getHeaders,
   answerChallenge,
   buildAck,
   buildInDialogRequest,
@@ -39,7 +40,7 @@ import { MediaAnchorError, type CallMediaPolicy, type MediaAnchor, type MediaAnc
 import type { TrunkMedia } from "../domain/index.ts";
 import type { CallTarget } from "./target.ts";
 import type { ActiveCall } from "./types.ts";
-import { endToEndHeaders, hasOptionTag, outranks, rawHeaderValues, sessionExpiresOf } from "./sip-rules.ts";
+import { endToEndHeaders, hasOptionTag, outranks, sessionExpiresOf } from "./sip-rules.ts";
 
 /** Which side of the call: `a` sent us the INVITE, `b` is the side we called. */
 export type Side = "a" | "b";
@@ -563,7 +564,7 @@ export class Call {
     const creds = attempt.target.credentials;
     if (creds === undefined || creds.password === undefined) return false;
     const header = res.status === 401 ? "WWW-Authenticate" : "Proxy-Authenticate";
-    const challenge = pickChallenge(rawHeaderValues(res, header));
+    const challenge = pickChallenge(getHeaders(res, header));
     if (challenge === undefined) return false;
     let value: string;
     try {

@@ -2,6 +2,7 @@ import { q850Reason, type Refusal } from "../domain/index.ts";
 import type { Logger } from "../observability/index.ts";
 import { securityEvent } from "../observability/index.ts";
 import {
+  getHeaders,
   createChallenge,
   NonceCountTracker,
   parseCredentials,
@@ -14,7 +15,7 @@ import {
   type TransportProtocol,
 } from "../sip/index.ts";
 import { Call, type CallEnv, type Side } from "./b2bua.ts";
-import { rawHeaderValues, sessionExpiresOf } from "./sip-rules.ts";
+import { sessionExpiresOf } from "./sip-rules.ts";
 import { CdrDraft } from "./cdr.ts";
 import { ChannelTable } from "./channels.ts";
 import { passThroughMediaAnchor } from "./media-anchor.ts";
@@ -23,7 +24,7 @@ import type { CallLayer, CallLayerDeps } from "./types.ts";
 
 /** The username of the request's Proxy-Authorization, if any (for failed-auth counting). */
 function digestUsernameOf(req: SipRequest): string | undefined {
-  const header = rawHeaderValues(req, "Proxy-Authorization")[0];
+  const header = getHeaders(req, "Proxy-Authorization")[0];
   if (header === undefined) return undefined;
   const parsed = parseCredentials(header);
   return parsed.ok ? parsed.value.username : undefined;
@@ -166,7 +167,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       return;
     }
     const policy = deps.policy();
-    const authHeader = rawHeaderValues(req, "Proxy-Authorization")[0];
+    const authHeader = getHeaders(req, "Proxy-Authorization")[0];
     let digestUsername: string | undefined;
     if (authHeader !== undefined) {
       const parsed = parseCredentials(authHeader);

@@ -19,6 +19,7 @@ import {
 import type { Clock } from "../lib/index.ts";
 import type { BindingRepository } from "../ports/index.ts";
 import {
+  getHeaders,
   computeHa1,
   parseUri,
   selectCredentials,
@@ -33,7 +34,6 @@ import {
   type TransportProtocol,
 } from "../sip/index.ts";
 import type { Admitted } from "./b2bua.ts";
-import { rawHeaderValues } from "./sip-rules.ts";
 import type { CdrDraft } from "./cdr.ts";
 import type { ChannelHold, ChannelTable } from "./channels.ts";
 import type { CallTarget } from "./target.ts";
@@ -106,7 +106,7 @@ function authenticate(env: PipelineEnv, input: PipelineInput, customer: Customer
     input.cdr.trace("authenticate", "pass", `${customer.name}: source address is enough, no digest needed`);
     return PASS;
   }
-  const values = rawHeaderValues(input.request, "Proxy-Authorization");
+  const values = getHeaders(input.request, "Proxy-Authorization");
   const header = selectCredentials(values, env.realm);
   if (header === undefined) return { kind: "challenge", stale: false, reason: `${customer.name}: credentials for realm ${env.realm} required` };
   const result = verifyCredentials({

@@ -1,7 +1,7 @@
 // The B2BUA's rules about messages: which headers cross, how RFC 4028 and RFC 3262 values read,
 // which failed attempt speaks for a forked batch. Pure functions, tested in sip-rules.test.ts.
 import type { AttemptOutcome } from "../domain/index.ts";
-import { getHeader, getHeaders, type HeaderField, type SipRequest, type SipResponse } from "../sip/index.ts";
+import { canonicalHeaderName, getHeader, getHeaders, type HeaderField, type SipRequest, type SipResponse } from "../sip/index.ts";
 
 /** Headers that cross the B2BUA; everything else (Via, Contact, Record-Route, Call-ID, vendor headers) stays on its side. */
 const END_TO_END = new Set(
@@ -11,18 +11,9 @@ const END_TO_END = new Set(
   ],
 );
 
-/** Copies the headers that may cross, from a message on one side to one on the other. */
+/** Copies the headers that may cross, from a message on one side to one on the other (compact names too: `r:` is Refer-To). */
 export function endToEndHeaders(message: SipRequest | SipResponse): HeaderField[] {
-  return message.headers.filter((h) => END_TO_END.has(h.name.toLowerCase()));
-}
-
-/**
- * Every line of a header as written, unsplit: credentials and challenges hold commas inside
- * their parameters, so the list splitting of getHeaders would cut them apart.
- */
-export function rawHeaderValues(message: SipRequest | SipResponse, name: string): string[] {
-  const want = name.toLowerCase();
-  return message.headers.filter((h) => h.name.toLowerCase() === want).map((h) => h.value);
+  return message.headers.filter((h) => END_TO_END.has(canonicalHeaderName(h.name)));
 }
 
 /** True when a header such as Supported or Require lists the option tag. */
