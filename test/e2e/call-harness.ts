@@ -5,8 +5,8 @@ import { compilePolicy, defaultFailoverPolicy, type Policy, type Provisioning } 
 import { createLogger } from "../../src/observability/index.ts";
 import { createSipStack, type SipStack } from "../../src/sip/index.ts";
 import { createCallLayer, type CallLayer, type CallLayerOptions, type MediaAnchor } from "../../src/call/index.ts";
-import { MemoryCdrRepository } from "../../src/call/testing.ts";
-import { MemoryBindingRepository } from "../../src/storage/index.ts";
+import { MemoryBindingRepository, MemoryCdrRepository } from "../../src/storage/index.ts";
+import type { CallDetailRecord } from "../../src/ports/index.ts";
 import { systemClock, type Clock } from "../../src/lib/index.ts";
 import { freePort } from "../support/ports.ts";
 import { runSipp, type SippRun } from "../support/sipp.ts";
@@ -98,7 +98,7 @@ export function loopbackProvisioning(p: PeerPorts): Provisioning {
 export interface CallHarness {
   readonly stack: SipStack;
   readonly layer: CallLayer;
-  readonly cdrs: MemoryCdrRepository;
+  readonly cdrs: WatchedCdrRepository;
   readonly bindings: MemoryBindingRepository;
   readonly ports: PeerPorts;
   readonly address: string;
@@ -140,7 +140,7 @@ export async function startCallHarness(
   });
   const logger = createLogger({ level: process.env["TRUNKLINE_TEST_LOG"] === "debug" ? "debug" : "info", destination });
   const stack = await createSipStack({ listen: [{ protocol: "UDP", address, port }, { protocol: "TCP", address, port }], timers: { t1: 250 }, logger: logger.child({ layer: "sip" }) });
-  const cdrs = new MemoryCdrRepository();
+  const cdrs = new WatchedCdrRepository();
   const bindings = new MemoryBindingRepository();
   const layer = createCallLayer({
     stack,
@@ -194,4 +194,24 @@ export async function startCallHarness(
 export async function until(fn: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!fn() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The storage layer's in-memory CDR repository, plus a way for tests to await closed records. */
+export class WatchedCdrRepository extends MemoryCdrRepository {
+  /** Closed records, oldest first. */
+  async closed(): Promise<CallDetailRecord[]> {
+    const { rows } = await this.search({ limit: 100_000 });
+    return rows.filter((r) => r.endedAt !== null).sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** Resolves once `count` records are closed, or rejects after ms. */
+  async waitClosed(count: number, ms = 10_000): Promise<CallDetailRecord[]> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const closed = await this.closed();
+      if (closed.length >= count) return closed;
+      if (Date.now() > deadline) throw new Error(`expected ${count} closed CDRs, have ${closed.length}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }
