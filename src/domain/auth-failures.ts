@@ -1,5 +1,6 @@
 import { banDuration } from "./bans.ts";
 import { type BanRequest, type SecurityEvent, type TrustedNetworks, NO_TRUSTED_NETWORKS, canonicalAddress } from "./security.ts";
+import { setBounded } from "../lib/index.ts";
 
 /** N failures within a window. */
 export interface FailureThreshold {
@@ -182,12 +183,7 @@ export class AuthFailureTracker {
   }
 
   private touch<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key);
-    map.set(key, value);
-    while (map.size > this.options.maxEntries) {
-      const oldest = map.keys().next();
-      if (oldest.done === true) break;
-      map.delete(oldest.value);
-    }
+    setBounded(map, key, value, this.options.maxEntries);
   }
+
 }

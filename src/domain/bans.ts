@@ -1,4 +1,5 @@
 import { type BanRequest, type SecurityEvent, type TrustedNetworks, NO_TRUSTED_NETWORKS, canonicalAddress } from "./security.ts";
+import { setBounded } from "../lib/index.ts";
 
 /** One banned address. `expiresAt` null is a manual ban until lifted. */
 export interface BanEntry {
@@ -211,14 +212,8 @@ export class BanList {
   }
 
   private put<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key);
-    map.set(key, value);
     // A spoofed-source flood could otherwise grow the list without bound; the oldest entry goes.
-    while (map.size > this.options.maxEntries) {
-      const oldest = map.keys().next();
-      if (oldest.done === true) break;
-      map.delete(oldest.value);
-    }
+    setBounded(map, key, value, this.options.maxEntries);
   }
 
   private event(ban: BanEntry, action: string, now: number): SecurityEvent {
