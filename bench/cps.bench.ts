@@ -23,7 +23,8 @@
 //
 // Env: BENCH_RUN_SEC (3), BENCH_START_RATE (250), BENCH_MAX_RATE (16000), BENCH_BISECT_STEPS (3),
 // BENCH_HELD_CALLS (5000), BENCH_HELD_RATE (250), BENCH_HELD_SETTLE_MS (6000), BENCH_KAMAILIO_CHILDREN (4),
-// BENCH_TARGETS (comma list of names to run, e.g. "kamailio,trunkline").
+// BENCH_PARTS ("rate", "memory" or "rate,memory"), BENCH_TARGETS (comma list of names to run, e.g. "kamailio,trunkline"), BENCH_TRUNKLINE_LADDER (1: SIP ladder capture on), BENCH_TRUNKLINE_NODE_ARGS (node flags
+// for the Trunkline process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,6 +47,8 @@ const heldRate = env("BENCH_HELD_RATE", 250);
 const heldSettleMs = env("BENCH_HELD_SETTLE_MS", 6000);
 const kamailioChildren = env("BENCH_KAMAILIO_CHILDREN", 4);
 const onlyTargets = (process.env["BENCH_TARGETS"] ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+// BENCH_PARTS: "rate", "memory" or both (default), to repeat one half alone.
+const parts = (process.env["BENCH_PARTS"] ?? "rate,memory").toLowerCase();
 
 const root = resolve(import.meta.dirname, "..");
 const maxFailedShare = 0.001;
@@ -107,6 +110,10 @@ export async function startTrunklineTarget(): Promise<Target | null> {
       `  path: ${JSON.stringify(join(dir, "trunkline.db"))}`,
       "log: { level: warn }",
       "health: { enabled: false }",
+      // No API: the bench measures SIP, and a fixed HTTP port would collide with other instances.
+      "http: { enabled: false }",
+      // The B2BUA alone, like the Kamailio proxy (no siptrace); BENCH_TRUNKLINE_LADDER=1 measures it with per-call SIP capture.
+      `trace: { sipLadder: { enabled: ${process.env["BENCH_TRUNKLINE_LADDER"] === "1"} } }`,
       // Signaling only, like the Kamailio proxy it is compared with; bench:media measures the relay.
       "media: { enabled: false }",
       "provisioning:",
@@ -118,7 +125,9 @@ export async function startTrunklineTarget(): Promise<Target | null> {
       `    - { prefix: "+", carriers: [alpha] }`,
     ].join("\n"),
   );
-  const proc = startProcess(process.execPath, [join(root, "bin/trunkline.js"), "start", "--config", config]);
+  // BENCH_TRUNKLINE_NODE_ARGS: extra node flags for the target only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env["BENCH_TRUNKLINE_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
+  const proc = startProcess(process.execPath, [...nodeArgs, join(root, "bin/trunkline.js"), "start", "--config", config]);
   // Ready when it answers an OPTIONS.
   for (let i = 0; i < 50; i++) {
     await sleep(200);
@@ -449,7 +458,7 @@ async function main(): Promise<void> {
   const benchStart = performance.now();
   const rates = new Map<string, number>();
   console.log(`call rate: ${runSec} s runs, hold 0, highest rate with < ${maxFailedShare * 100}% failed calls`);
-  for (const spec of specs) {
+  for (const spec of parts.includes("rate") ? specs : []) {
     const t = await spec.start();
     if (t === null) continue;
     try {
@@ -461,7 +470,7 @@ async function main(): Promise<void> {
 
   const held = new Map<string, HeldResult>();
   console.log(`\nmemory: ${heldCalls} concurrent held calls`);
-  for (const spec of specs.filter((s) => s !== directSpec)) {
+  for (const spec of parts.includes("memory") ? specs.filter((s) => s !== directSpec) : []) {
     const r = await measureHeld(spec);
     if (r === null) continue;
     held.set(spec.name, r);

@@ -27,6 +27,17 @@ if [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
+if [ ! -x /usr/bin/rtpengine ]; then
+  echo "rtpengine not found: installing Debian package rtpengine-daemon (media backend tests, media benchmark peer)" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # Userspace only: the tests start it by hand on loopback (--table=-1); no kernel module, no service.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rtpengine-daemon >/dev/null
+  # Where systemd runs, the package starts its service: stop it, the tests run their own.
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now rtpengine-daemon >/dev/null 2>&1 || true; fi
+fi
+
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 npm run lint
 npm test

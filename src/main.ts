@@ -3,21 +3,29 @@
 // tears it down in reverse.
 import { readFile } from "node:fs/promises";
 import { isLoopbackAddress, parseHostPort, type Config } from "./config/index.ts";
-import { createLogger, createMetricsRegistry, flushLogger, type DestinationStream, type Logger, type MetricsRegistry } from "./observability/index.ts";
+import { createLogger, createMetricsRegistry, createSyslogSink, flushLogger, securityEvent, type DestinationStream, type Logger, type MetricsRegistry } from "./observability/index.ts";
 import type { Storage } from "./ports/index.ts";
 import { openStorage } from "./storage/index.ts";
 import { randomBytes } from "node:crypto";
-import { createSipStack, type SipStack, type SipStackOptions } from "./sip/index.ts";
+import { createSipStack, type SipStack, type SipStackOptions, type TlsEvent } from "./sip/index.ts";
 import { compilePolicy, type Policy, type Provisioning } from "./domain/index.ts";
-import { buildHttpApp, registerServerMetrics, type ApplyResult } from "./http/index.ts";
+import { buildHttpApp, observeClosedCdrs, registerServerMetrics, type ApplyResult } from "./http/index.ts";
 import {
   createCallLayer,
   createCarrierRegistration,
+  createFraudEngine,
+  loadFraudRangesFile,
+  watchFraudRangesFile,
+  type FraudEngine,
+  createHepSender,
+  createSipLadderRecorder,
+  type SipLadderRecorder,
   createGatewayHealth,
   createRegistrar,
   createSecurityGuard,
   healthTargets,
   relayMediaAnchor,
+  rtpengineMediaAnchor,
   type MediaAnchor,
   type CallLayer,
   type CarrierRegistration,
@@ -26,7 +34,7 @@ import {
   type SecurityGuard,
 } from "./call/index.ts";
 import { systemClock } from "./lib/index.ts";
-import { createMediaRelay } from "./media/index.ts";
+import { createMediaRelay, createNgClient, createWorkerMediaRelay } from "./media/index.ts";
 
 /** Injection points for tests and embedders; production passes nothing. */
 export interface StartOptions {
@@ -51,6 +59,8 @@ export interface TrunklineHandle {
   readonly carrierRegistration: CarrierRegistration;
   /** Request screening, connection limits, failed-auth bans and the ban list. */
   readonly security: SecurityGuard;
+  /** The toll-fraud engine: per-customer state, suspensions, range list. */
+  readonly fraud: FraudEngine;
   /** The compiled provisioning now in force. */
   policy(): Policy;
   /** Compiles and stores a whole provisioning set and puts it in force for the next call (calls up keep theirs). */
@@ -63,11 +73,20 @@ export interface TrunklineHandle {
 
 /** Starts a server from a validated config; rejects (after logging) if a component cannot start. */
 export async function startTrunkline(config: Config, options: StartOptions = {}): Promise<TrunklineHandle> {
+  const syslog = config.log.syslog === undefined ? undefined : createSyslogSink(config.log.syslog);
   const logger =
     options.logger ??
-    createLogger(options.logDestination === undefined ? { level: config.log.level } : { level: config.log.level, destination: options.logDestination });
+    createLogger({
+      level: config.log.level,
+      ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+      ...(syslog === undefined ? {} : { syslog }),
+    });
   const log = logger.child({ layer: "main" });
   const metrics = createMetricsRegistry();
+  if (syslog !== undefined) {
+    metrics.counter({ name: "trunkline_syslog_messages_sent_total", help: "RFC 5424 messages handed to the syslog collector", collect: (c) => c.setTotal(undefined, syslog.stats().sent) });
+    metrics.counter({ name: "trunkline_syslog_messages_dropped_total", help: "Syslog messages dropped (collector down or slow, queue full)", collect: (c) => c.setTotal(undefined, syslog.stats().dropped) });
+  }
 
   // Everything started so far, stopped in reverse if a later step fails or on stop().
   const stoppers: Array<{ name: string; stop: () => Promise<void> }> = [];
@@ -91,6 +110,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
   let policy: Policy;
   let policyLoaded = false;
   let security: SecurityGuard;
+  let fraud: FraudEngine;
   let httpAddress: { address: string; port: number } | null = null;
   // The call layer reads `policy` once per new call, so swapping it here never touches calls in progress.
   const applyProvisioning = async (next: Provisioning): Promise<ApplyResult> => {
@@ -105,6 +125,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     storage = await openStorage(config.storage);
     stoppers.push({ name: "storage", stop: () => storage.close() });
     log.info({ driver: config.storage.driver, path: config.storage.path, migrationsApplied: storage.migrationsApplied }, "storage open");
+    const sipLadder = startSipLadder(config, storage, logger, stoppers);
 
     // SIP before storage in the stop order: calls still ending write their records.
     const sipLog = logger.child({ layer: "sip" });
@@ -114,12 +135,16 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       policy: () => (policyLoaded ? policy : undefined),
       clock: systemClock,
       logger: logger.child({ layer: "security" }),
+      // Bans survive a restart: an attacker is not let back in by a deploy.
+      store: storage.bans,
+      initialBans: await storage.bans.loadActive(Date.now()),
     });
     const guard = security;
     stoppers.push({ name: "security", stop: async () => guard.stop() });
-    sip = await createSipStack({ ...sipStackOptions(config, sipLog), screen: guard.screen, connectionGate: guard.connectionGate });
+    sip = await createSipStack({ ...sipStackOptions(config, sipLog), screen: guard.screen, connectionGate: guard.connectionGate, ...(sipLadder === null ? {} : { tap: sipLadder }) });
     stoppers.push({ name: "sip", stop: () => sip.close() });
     log.info({ listening: sip.transport.listening() }, "sip listening");
+    if (config.sip.tls?.verifyServer === false) log.warn({ security: true }, "sip.tls.verifyServer is false: outbound TLS peers are not authenticated");
 
     // Calls that were up when the last process died get their records closed before new ones start.
     const interrupted = await storage.cdrs.closeInterrupted(Date.now());
@@ -130,6 +155,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     policy = compiled.value;
     policyLoaded = true;
     const currentPolicy = (): Policy => policy;
+    fraud = await startFraudEngine(config, storage, logger, stoppers);
 
     const callLog = logger.child({ layer: "call" });
     const nonceSecret = config.calls.nonceSecret ?? randomBytes(32).toString("hex");
@@ -177,13 +203,21 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
 
     // The RTP relay: created before the call layer and, pushed before it, closed after it.
     let mediaAnchor: MediaAnchor | undefined;
-    if (config.media.enabled) {
-      const relay = createMediaRelay({
+    if (config.media.enabled && config.media.backend === "rtpengine") {
+      mediaAnchor = startRtpengineAnchor(config, logger, stoppers) satisfies MediaAnchor;
+    }
+    if (config.media.enabled && config.media.backend === "relay") {
+      const relayOptions = {
         address: config.media.address,
         portMin: config.media.portMin,
         portMax: config.media.portMax,
         mediaTimeoutMs: config.media.timeoutSeconds * 1000,
-      });
+        oneWayAfterMs: config.media.oneWayAudioSeconds * 1000,
+      };
+      // Worker threads keep RTP off the signaling event loop; 0 relays on the main thread.
+      const relay = config.media.workers === 0
+        ? createMediaRelay({ ...relayOptions, logger: logger.child({ layer: "media" }) })
+        : createWorkerMediaRelay({ ...relayOptions, workers: config.media.workers, logger: logger.child({ layer: "media" }) });
       stoppers.push({ name: "media", stop: () => relay.close() });
       mediaAnchor = relayMediaAnchor(relay) satisfies MediaAnchor;
     }
@@ -192,12 +226,15 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       stack: sip,
       ...(mediaAnchor !== undefined ? { media: mediaAnchor } : {}),
       policy: currentPolicy,
-      cdrs: storage.cdrs,
+      // Each call's final CDR also feeds /metrics (result, media quality, fraud verdicts).
+      cdrs: observeClosedCdrs(storage.cdrs, (record) => serverMetrics.callEnded(record)),
       bindings: storage.bindings,
       clock: systemClock,
       logger: callLog,
       onAuthFailure: (source, account) => security.recordAuthFailure(source, account),
       ...(health === null ? {} : { health }),
+      ...(sipLadder === null ? {} : { sipLadder }),
+      fraud,
       options: {
         realm: config.calls.realm,
         nonceSecret,
@@ -226,6 +263,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       transactions: () => sip.transactions.size(),
       gatewayHealth: () => gatewayHealth?.state() ?? null,
       registrations: () => carrierRegistration.state(),
+      security: () => guard.stats(),
     });
     stoppers.push({ name: "metrics", stop: async () => serverMetrics.stop() });
 
@@ -245,6 +283,8 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
           tokens: config.http.tokens,
           metricsNeedToken: !isLoopbackAddress(listen.address),
           bans: security,
+          fraud,
+          ...(sipLadder === null ? {} : { sipLadders: sipLadder }),
           logger: logger.child({ layer: "http" }),
         },
         tls === undefined ? {} : { https: { key: await readFile(tls.keyFile), cert: await readFile(tls.certFile) } },
@@ -260,6 +300,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     log.fatal({ err: e }, "trunkline failed to start");
     await stopAll();
     await flushLogger(logger);
+    await syslog?.close();
     throw e;
   }
 
@@ -277,6 +318,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     health,
     carrierRegistration,
     security,
+    fraud,
     policy: () => policy,
     applyProvisioning,
     httpAddress: () => httpAddress,
@@ -286,10 +328,54 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
         await stopAll();
         log.info("trunkline stopped");
         await flushLogger(logger);
+        await syslog?.close();
       })();
       return stopping;
     },
   };
+}
+
+/**
+ * The rtpengine media backend: an ng client towards media.rtpengine and the anchor driving it.
+ * An unreachable rtpengine is logged, not fatal: calls get 503 until it answers.
+ */
+function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Array<{ name: string; stop: () => Promise<void> }>): MediaAnchor {
+  const r = config.media.rtpengine;
+  const mediaLog = logger.child({ layer: "media", backend: "rtpengine" });
+  const client = createNgClient({ address: r.address, port: r.port, timeoutMs: r.timeoutMs });
+  stoppers.push({ name: "media", stop: () => client.close() });
+  void client.ping().then((pong) => {
+    if (pong.ok) mediaLog.info({ address: r.address, port: r.port }, "rtpengine answers");
+    else mediaLog.warn({ address: r.address, port: r.port, code: pong.error.code }, "rtpengine does not answer");
+  });
+  return rtpengineMediaAnchor({
+    client,
+    statsIntervalMs: r.statsIntervalMs,
+    mediaTimeoutMs: config.media.timeoutSeconds * 1000,
+    oneWayAfterMs: config.media.oneWayAudioSeconds * 1000,
+    logger: mediaLog,
+  });
+}
+
+/**
+ * Starts per-call SIP capture when trace.sipLadder is enabled (null otherwise): its stop saves the
+ * ladders still in memory, so it is pushed after storage and stopped just before storage closes.
+ */
+function startSipLadder(config: Config, storage: Storage, logger: Logger, stoppers: Array<{ name: string; stop: () => Promise<void> }>): SipLadderRecorder | null {
+  if (!config.trace.sipLadder.enabled) return null;
+  const traceLog = logger.child({ layer: "call", component: "sip-ladder" });
+  const hepConfig = config.trace.hep;
+  const hep = hepConfig === undefined ? undefined : createHepSender({ host: hepConfig.host, port: hepConfig.port, captureId: hepConfig.captureId, ...(hepConfig.authKey === undefined ? {} : { authKey: hepConfig.authKey }) }, traceLog);
+  if (hep !== undefined) stoppers.push({ name: "hep", stop: () => hep.close() });
+  const recorder = createSipLadderRecorder({
+    repository: storage.sipLadders,
+    clock: systemClock,
+    logger: traceLog,
+    ...(hep === undefined ? {} : { sink: hep }),
+    options: { retentionMs: config.trace.sipLadder.retentionHours * 3600 * 1000, maxMessagesPerCall: config.trace.sipLadder.maxMessagesPerCall },
+  });
+  stoppers.push({ name: "sip-ladder", stop: () => recorder.stop() });
+  return recorder;
 }
 
 /** Maps the validated config onto the SIP stack's options. */
@@ -304,8 +390,14 @@ export function sipStackOptions(config: Config, logger: Logger): SipStackOptions
             certFile: sip.tls.certFile,
             keyFile: sip.tls.keyFile,
             requireClientCert: sip.tls.requireClientCert,
+            requestClientCert: sip.tls.requestClientCert,
+            verifyServer: sip.tls.verifyServer,
+            minVersion: sip.tls.minVersion,
+            ciphers: sip.tls.ciphers,
+            reloadCheckMs: sip.tls.reloadCheckMs,
             ...(sip.tls.caFile === undefined ? {} : { caFile: sip.tls.caFile }),
           },
+          onTlsEvent: (event) => logTlsEvent(logger, event),
         }),
     maxMessageSize: sip.maxMessageSize,
     maxConnections: sip.maxConnections,
@@ -317,6 +409,24 @@ export function sipStackOptions(config: Config, logger: Logger): SipStackOptions
     logger,
     onError: (error) => logger.error({ err: error, code: error.code }, "transport error"),
   };
+}
+
+/** TLS failures are security events; certificate reloads are operational news. */
+function logTlsEvent(logger: Logger, event: TlsEvent): void {
+  if (event.kind === "handshake-failed") {
+    securityEvent(logger, {
+      source: `${event.remote.address}:${event.remote.port}`,
+      reason: "tls-handshake-failed",
+      direction: event.direction,
+      code: event.code,
+      detail: event.reason,
+      ...(event.serverName !== undefined ? { serverName: event.serverName } : {}),
+    });
+  } else if (event.kind === "reloaded") {
+    logger.info({ certFile: event.certFile, subject: event.subject, validTo: event.validTo }, "TLS certificate reloaded");
+  } else {
+    logger.error({ certFile: event.certFile, code: event.code, detail: event.reason }, "TLS certificate files changed but do not load; the previous certificate stays in use");
+  }
 }
 
 /** Provisioning that does not compile (overlapping DIDs, a route to an unknown carrier, ...). */
@@ -336,4 +446,41 @@ function contactUri(sip: SipStack): string {
   const host = l.endpoint.address.includes(":") ? `[${l.endpoint.address}]` : l.endpoint.address;
   const transport = l.protocol === "UDP" ? "" : `;transport=${l.protocol.toLowerCase()}`;
   return `sip:trunkline@${host}:${l.endpoint.port}${transport}`;
+}
+
+/**
+ * The toll-fraud engine: ranges from security.fraud.rangesFile (a bad file at start is a start
+ * failure; later, a bad reload keeps the list in force), reloaded on change and on SIGHUP;
+ * suspensions from storage; this month's spend from the stored CDRs.
+ */
+async function startFraudEngine(config: Config, storage: Storage, logger: Logger, stoppers: Array<{ name: string; stop: () => Promise<void> }>): Promise<FraudEngine> {
+  const settings = config.security.fraud;
+  const log = logger.child({ layer: "call" });
+  const rangesFile = settings.rangesFile;
+  const ranges = rangesFile === undefined ? undefined : await loadFraudRangesFile(rangesFile);
+  if (ranges !== undefined && !ranges.ok) throw new Error(`security.fraud.rangesFile: ${ranges.error.join("; ")}`);
+  const fraud = createFraudEngine({
+    clock: systemClock,
+    logger: log,
+    ...(ranges !== undefined ? { ranges: ranges.value } : {}),
+    suspensions: storage.fraudSuspensions,
+    initialSuspensions: await storage.fraudSuspensions.list(),
+    options: { webhookUrl: settings.webhookUrl, webhookTimeoutMs: settings.webhookTimeoutMs },
+  });
+  await fraud.loadSpend(storage.cdrs);
+  if (rangesFile !== undefined) {
+    const watch = watchFraudRangesFile(rangesFile, (r) => fraud.setRanges(r), log.child({ component: "fraud" }));
+    const onHup = (): void => void watch.reload();
+    process.on("SIGHUP", onHup);
+    stoppers.push({
+      name: "fraud-ranges",
+      stop: async () => {
+        process.off("SIGHUP", onHup);
+        watch.stop();
+      },
+    });
+  }
+  stoppers.push({ name: "fraud-alerts", stop: () => fraud.drain() });
+  log.info({ rangesVersion: fraud.rangesVersion, suspended: fraud.suspensions().length, webhook: settings.webhookUrl !== undefined }, "fraud engine ready");
+  return fraud;
 }

@@ -8,7 +8,7 @@ import {
   type AttemptOutcome,
   type Direction,
 } from "../domain/index.ts";
-import { newCallId, newTag, type Clock, type Timer } from "../lib/index.ts";
+import { newCallId, newTag, type Clock, type DelayQueue, type Timer } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
 import {
   getHeaders,
@@ -33,6 +33,7 @@ import {
   type SipResponse,
   type SipStack,
   type SipUri,
+  type Via,
 } from "../sip/index.ts";
 import { dispositionOf, type CdrDraft } from "./cdr.ts";
 import type { ChannelHold, ChannelTable } from "./channels.ts";
@@ -74,6 +75,8 @@ export interface CallEnv {
   readonly media: MediaAnchor;
   readonly channels: ChannelTable;
   readonly maxCallDurationMs: number;
+  /** Answered calls, each told maxDurationReached() maxCallDurationMs after its answer (one timer for all). */
+  readonly answeredCalls: DelayQueue<Call>;
   readonly sessionTimerSeconds: number;
   /** Our Contact for a transport. */
   contactFor(protocol: SendTarget["protocol"]): NameAddr;
@@ -119,7 +122,11 @@ interface Attempt {
   gotResponse: boolean;
   abandoned: boolean;
   authAnswered: boolean;
-  ack: SipRequest | null;
+  /**
+   * The ACK sent for the answered 2xx, as what rebuilds it for a 2xx retransmission: its Via (same
+   * branch) and, for a late offer, its body. A held call keeps only these, not the whole ACK.
+   */
+  ackSent: { readonly via: Via; readonly body: Buffer; readonly contentType: string | null } | null;
 }
 
 /** A 2xx we retransmit to a leg until its ACK (RFC 3261 13.3.1.4), and what to do with that ACK. */
@@ -157,7 +164,8 @@ const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy
  * From, To, Call-ID, CSeq and Contact). A held call keeps this for its whole life.
  */
 function ackBasis(invite: SipRequest): SipRequest {
-  return { ...invite, headers: invite.headers.filter((h) => CREDENTIAL_HEADERS.has(h.name.toLowerCase())), body: NO_BODY, contentType: null };
+  // No Via either: an ACK for a 2xx is a transaction of its own with a fresh branch (17.1.1.3).
+  return { ...invite, via: [], headers: invite.headers.filter((h) => CREDENTIAL_HEADERS.has(h.name.toLowerCase())), body: NO_BODY, contentType: null };
 }
 
 function sideName(side: Side): "caller" | "callee" {
@@ -297,11 +305,18 @@ export class Call {
     this.end({ reason: error instanceof MediaAnchorError ? `media unavailable: ${error.message}` : "media anchor failed", by: "system", status: 503, q850: 47 });
   }
 
-  /** Media events of the call: supervision timeout, digits to send as SIP INFO. */
+  /** Media events of the call: supervision timeout, one-way audio, digits to send as SIP INFO. */
   private onMediaEvent(event: MediaAnchorEvent): void {
     if (this.state !== "answered") return;
     if (event.type === "media-timeout") {
       this.end({ reason: `media timeout (${Math.round(event.idleMs / 1000)} s without RTP)`, by: "system", q850: 102 });
+      return;
+    }
+    if (event.type === "one-way-audio") {
+      // Not a reason to hang up (the silent side may only be listening), but what an operator asks first about "no audio".
+      const silent = sideName(event.silentLeg);
+      this.log.warn({ silentLeg: silent, afterMs: event.afterMs, stream: event.stream }, "one-way audio");
+      this.cdr.trace("media", "info", `one-way audio: no RTP from the ${silent} ${Math.round(event.afterMs / 1000)} s after answer while the ${sideName(other(event.silentLeg))} sends`, { silentLeg: silent, afterMs: event.afterMs });
       return;
     }
     const dialog = this.legDialog(event.toLeg);
@@ -335,12 +350,44 @@ export class Call {
       this.failCall();
       return;
     }
+    // Each attempt gets an offer built for its own trunk's media settings (codecs, SRTP, DTMF).
+    if (!(await this.offerFor(first))) return;
     const batch = [first];
     while (first.group !== undefined && this.targets[0]?.group === first.group) batch.push(this.targets.shift() as CallTarget);
     if (batch.length > 1) this.cdr.trace("fork", "info", `${batch.length} targets rung in parallel (${first.group})`);
     this.launching += batch.length;
     this.batchBest = null;
     for (const target of batch) void this.launch(target);
+  }
+
+  /** True after a failed re-offer: the anchor may have let go of the previous one. */
+  private offerStale = false;
+
+  /**
+   * Re-anchors the caller's offer when `target`'s trunk has other media settings than the previous
+   * attempt's (failover to a carrier with other codecs, SRTP or DTMF). False when the call ended
+   * meanwhile or the target cannot take this media (then the next target has been started).
+   */
+  private async offerFor(target: CallTarget): Promise<boolean> {
+    const bMedia = target.carrier?.media ?? this.admitted.bMedia;
+    if (!this.offerStale && JSON.stringify(bMedia) === JSON.stringify(this.mediaPolicy.b)) return true;
+    const policy = { ...(this.admitted.aMedia !== undefined ? { a: this.admitted.aMedia } : {}), ...(bMedia !== undefined ? { b: bMedia } : {}) };
+    this.mediaPolicy = policy;
+    const body = this.a.invite?.body;
+    // Late offer: the policy applies when the 2xx brings the callee's offer.
+    if (body === undefined || body.length === 0) return true;
+    try {
+      this.offer = await this.env.media.reoffer(this.cdr.id, body, policy);
+      this.offerStale = false;
+    } catch (error) {
+      this.offerStale = true;
+      if (this.isEnded()) return false;
+      this.log.info({ err: error, target: target.label }, "media not acceptable for target; skipped");
+      this.cdr.trace("media", "refuse", `skip ${target.label}: ${error instanceof Error ? error.message : "media refused"}`);
+      void this.tryNext();
+      return false;
+    }
+    return !this.isEnded() && !this.a.finalSent;
   }
 
   private async launch(target: CallTarget): Promise<void> {
@@ -382,7 +429,7 @@ export class Call {
     const invite = this.buildInvite(target, callId, fromTag, send);
     const attempt: Attempt = {
       target, invite, tx: null, callId, fromTag, cdrIndex, send, dialog: null, hold, timer: null,
-      gotResponse: false, abandoned: false, authAnswered: false, ack: null,
+      gotResponse: false, abandoned: false, authAnswered: false, ackSent: null,
     };
     this.launching--;
     this.active.push(attempt);
@@ -518,11 +565,17 @@ export class Call {
   /** Transaction-user input of an attempt (through AttemptUser). */
   onAdditional2xx(attempt: Attempt, res: SipResponse): void {
     // A 2xx retransmission gets the same ACK again; another fork's 2xx is acknowledged and hung up.
-    if (attempt.ack !== null && attempt.dialog !== null && res.to.params["tag"] === attempt.dialog.id.remoteTag) {
-      void this.env.stack.transactions.sendAck(attempt.ack, attempt.send);
+    const dialog = attempt.dialog;
+    if (dialog !== null && res.to.params["tag"] === dialog.id.remoteTag) {
+      // Not acknowledged yet (a late offer waits for the caller's ACK): that ACK will answer it.
+      const sent = attempt.ackSent;
+      if (sent === null) return;
+      // Rebuilt with the first ACK's Via, body and CSeq, it is that ACK again (RFC 3261 13.2.2.4).
+      const ack = buildAck(dialog, attempt.invite, sent.body.length > 0 ? { body: sent.body, contentType: sent.contentType ?? "application/sdp" } : {});
+      ack.via = [sent.via];
+      void this.env.stack.transactions.sendAck(ack, attempt.send).catch(() => {});
       return;
     }
-    if (attempt.ack === null && attempt.dialog !== null && res.to.params["tag"] === attempt.dialog.id.remoteTag) return;
     this.ackAndBye(attempt, res, "another fork answered first");
   }
 
@@ -539,6 +592,8 @@ export class Call {
   onFinal(attempt: Attempt, res: SipResponse, _tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
     attempt.gotResponse = true;
     attempt.timer?.cancel();
+    // A cancelled timer still holds its callback and what that closes over; a held call drops it.
+    attempt.timer = null;
     const ok2xx = res.status >= 200 && res.status < 300;
     if (attempt.abandoned || this.state === "ended" || !this.active.includes(attempt)) {
       // A late answer to an attempt we gave up on (timeout, CANCEL race): it must not stay up unbilled.
@@ -684,7 +739,7 @@ export class Call {
     // retransmitting whatever the caller does; a late offer waits for the caller's ACK and its answer.
     const lateOffer = this.a.offerless;
     if (!lateOffer) this.ackB(attempt, null);
-    this.timers.push(this.env.clock.schedule(this.env.maxCallDurationMs, () => this.end({ reason: `max duration ${Math.round(this.env.maxCallDurationMs / 1000)} s reached`, by: "system", q850: 102 })));
+    this.env.answeredCalls.add(this);
     const headers = endToEndHeaders(res).filter((h) => h.name.toLowerCase() !== "session-expires");
     const se = sessionExpiresOf(res);
     if (se !== null) {
@@ -722,8 +777,16 @@ export class Call {
   private ackB(attempt: Attempt, body: Buffer | null, contentType?: string | null): void {
     if (attempt.dialog === null) return;
     const ack = buildAck(attempt.dialog, attempt.invite, body !== null && body.length > 0 ? { body, contentType: contentType ?? "application/sdp" } : {});
-    attempt.ack = ack;
-    void this.env.stack.transactions.sendAck(ack, attempt.send).catch((error: unknown) => this.log.warn({ err: error }, "ACK not sent"));
+    this.sendAckB(attempt, ack, attempt.send).catch((error: unknown) => this.log.warn({ err: error }, "ACK not sent"));
+  }
+
+  /** Sends the ACK for the attempt's 2xx and keeps what rebuilds it for a retransmitted 2xx. */
+  private sendAckB(attempt: Attempt, ack: SipRequest, send: SendTarget): Promise<SendTarget> {
+    const sent = this.env.stack.transactions.sendAck(ack, send);
+    // sendAck has put the Via with its branch on the ACK before returning.
+    const via = ack.via[0];
+    if (via !== undefined) attempt.ackSent = { via, body: ack.body, contentType: ack.contentType };
+    return sent;
   }
 
   /** Sends a response on the A leg's INVITE transaction with our tag and Contact; creates the A dialog. */
@@ -786,8 +849,10 @@ export class Call {
         // The ACK's body answers an offer the 2xx carried: anchored like any answer.
         const body = ack.body.length > 0 ? await this.env.media.answer(this.cdr.id, side, ack.body).catch(() => ack.body) : ack.body;
         const ackOut = buildAck(relay.dialog, relay.invite, body.length > 0 ? { body, contentType: ack.contentType ?? "application/sdp" } : {});
-        if (side === "a" && this.attempt !== null) this.attempt.ack = ackOut;
-        await this.env.stack.transactions.sendAck(ackOut, relay.send);
+        // Only the ACK of the attempt's own INVITE answers its 2xx retransmissions (not a re-INVITE's).
+        const attempt = this.attempt;
+        if (side === "a" && attempt !== null && relay.invite === attempt.invite) await this.sendAckB(attempt, ackOut, relay.send);
+        else await this.env.stack.transactions.sendAck(ackOut, relay.send);
       })().catch(() => {});
     }
   }
@@ -991,6 +1056,11 @@ export class Call {
 
   // ------------------------------------------------------------------ ending
 
+  /** The call has lasted the longest a call may (calls.maxDurationSeconds). */
+  maxDurationReached(): void {
+    this.end({ reason: `max duration ${Math.round(this.env.maxCallDurationMs / 1000)} s reached`, by: "system", q850: 102 });
+  }
+
   /**
    * The one way a call ends, whatever the cause: final answer or BYE/CANCEL to whichever legs need
    * one, channels released, media freed, CDR closed. Idempotent: the first ending wins.
@@ -1000,6 +1070,7 @@ export class Call {
     const wasAnswered = this.state === "answered";
     this.state = "ended";
     for (const t of this.timers) t.cancel();
+    this.env.answeredCalls.delete(this);
     this.sessionTimer?.cancel();
     for (const side of ["a", "b"] as const) this.pendingAck[side]?.timer?.cancel();
     const q850 = (e.reasonHeader !== undefined ? q850FromReason(e.reasonHeader) : undefined) ?? e.q850 ?? (e.status !== undefined ? sipToQ850(e.status) : 16);

@@ -1,4 +1,5 @@
 import { q850Reason, type Refusal } from "../domain/index.ts";
+import { DelayQueue } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
 import { securityEvent } from "../observability/index.ts";
 import {
@@ -18,6 +19,7 @@ import { Call, type CallEnv, type Side } from "./b2bua.ts";
 import { sessionExpiresOf } from "./sip-rules.ts";
 import { CdrDraft } from "./cdr.ts";
 import { ChannelTable } from "./channels.ts";
+import { createFraudEngine, reportingEnds } from "./fraud-engine.ts";
 import { passThroughMediaAnchor } from "./media-anchor.ts";
 import { inboundPipeline, outboundPipeline, rawUser, type PipelineEnv, type PipelineOutcome } from "./pipeline.ts";
 import type { CallLayer, CallLayerDeps } from "./types.ts";
@@ -37,6 +39,9 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
   const { stack, clock, options } = deps;
   const log = deps.logger.child({ layer: "call" });
   const media = deps.media ?? passThroughMediaAnchor();
+  // Every call ends with its CDR written; the fraud engine hears of each there, once.
+  const fraud = deps.fraud ?? createFraudEngine({ clock, logger: log });
+  const cdrs = reportingEnds(deps.cdrs, fraud);
   const channels = new ChannelTable();
   const minSe = Math.max(90, options.minSessionExpiresSeconds ?? 90);
   const referPolicy = options.referPolicy ?? "reject";
@@ -60,23 +65,36 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     return { host, port: bound.endpoint.port };
   };
 
+  // One Contact per transport, shared by every call and never changed: a held call refers to its
+  // Contact from both dialogs, and a copy per call cost ~500 bytes.
+  const contacts = new Map<TransportProtocol, NameAddr>();
   const contactFor = (protocol: TransportProtocol): NameAddr => {
+    const known = contacts.get(protocol);
+    if (known !== undefined) return known;
     const { host, port } = advertised(protocol);
     const params: Record<string, string | null> = protocol === "UDP" ? {} : { transport: protocol.toLowerCase() };
-    return { displayName: null, uri: { scheme: protocol === "TLS" ? "sips" : "sip", user: "trunkline", password: null, host, port, params, headers: [] }, params: {} };
+    const contact: NameAddr = { displayName: null, uri: { scheme: protocol === "TLS" ? "sips" : "sip", user: "trunkline", password: null, host, port, params, headers: [] }, params: {} };
+    // Only once listening: before that, advertised() has no bound address to name.
+    if (stack.transport.listening().length > 0 || options.advertised?.[protocol] !== undefined) contacts.set(protocol, contact);
+    return contact;
   };
 
+  const maxCallDurationMs = options.maxCallDurationMs ?? 4 * 3600 * 1000;
   const env: CallEnv = {
     stack,
     clock,
     media,
     channels,
-    maxCallDurationMs: options.maxCallDurationMs ?? 4 * 3600 * 1000,
+    maxCallDurationMs,
+    answeredCalls: new DelayQueue<Call>(clock, maxCallDurationMs, (call) => call.maxDurationReached()),
     sessionTimerSeconds: Math.max(minSe, options.sessionTimerSeconds ?? 1800),
     contactFor,
     bindLeg(callId, localTag, call, side) {
       const key = callId + " " + localTag;
+      // Flattened (reading a character does it): the joined key would keep its pieces for the whole call.
+      key.charCodeAt(0);
       legs.set(key, { call, side });
+      deps.sipLadder?.link(callId, call.cdr.id, side);
       const keys = legKeys.get(call);
       if (keys === undefined) legKeys.set(call, [key]);
       else keys.push(key);
@@ -87,7 +105,8 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       legKeys.delete(call);
     },
     closeCdr(draft, callLog) {
-      track(deps.cdrs.close(draft.record()).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR close failed")));
+      deps.sipLadder?.finish(draft.id);
+      track(cdrs.close(draft.record()).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR close failed")));
     },
   };
 
@@ -107,6 +126,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       return `${a.host}`;
     },
     aorsOf: (customer) => customer.identification.credentials.map((c) => `sip:${c.username}@${options.realm}`),
+    fraud,
   };
 
   const warning = (text: string): HeaderField => ({ name: "Warning", value: `399 ${advertised("UDP").host} "${text.replace(/"/g, "'")}"` });
@@ -132,8 +152,11 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       endReason: r.reason,
     });
     draft.trace("end", "refuse", `refused with ${r.status} ${r.reasonPhrase}: ${r.warning}`, { status: r.status, q850: r.q850Cause });
+    // A refused INVITE's ladder (challenge, retry, refusal) is kept with its record like a call's.
+    deps.sipLadder?.link(req.callId, draft.id, "a");
+    deps.sipLadder?.finish(draft.id);
     const record = draft.record();
-    track(deps.cdrs.open(record).then(() => deps.cdrs.close(draft.record())).catch((error: unknown) => callLog.error({ err: error }, "CDR write failed")));
+    track(cdrs.open(record).then(() => cdrs.close(draft.record())).catch((error: unknown) => callLog.error({ err: error }, "CDR write failed")));
   };
 
   const challenge = (req: SipRequest, tx: ServerTransaction, stale: boolean, reason: string, callLog: Logger): void => {
@@ -173,7 +196,12 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       const parsed = parseCredentials(authHeader);
       if (parsed.ok) digestUsername = parsed.value.username;
     }
-    const decision = policy.identifier.identify({ sourceAddress: context.remote.address, ...(digestUsername !== undefined ? { digestUsername } : {}) });
+    const decision = policy.identifier.identify({
+      sourceAddress: context.remote.address,
+      ...(digestUsername !== undefined ? { digestUsername } : {}),
+      // Over TLS the client certificate goes along, for trunks that require mutual TLS.
+      ...(context.tls !== undefined ? { clientCertificate: context.tls } : {}),
+    });
     const trunk = decision.kind === "carrier" ? decision.carrier.id : decision.kind === "customer" ? decision.customer.id : null;
     const callLog = log.child({ callId: req.callId, trunk });
     if (decision.kind === "challenge") {
@@ -206,7 +234,9 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       // The caller gave up while we were deciding (the layer answered 487 when no handler was set yet).
       if (outcome.kind === "admit") for (const h of outcome.admitted.holds) h.release();
       draft.set({ endedAt: clock.wallNow(), disposition: "cancelled", hangupBy: "caller", endReason: "CANCEL before routing", finalStatus: 487, q850Cause: 16 });
-      track(deps.cdrs.open(draft.record()).then(() => deps.cdrs.close(draft.record())).catch(() => {}));
+      deps.sipLadder?.link(req.callId, draft.id, "a");
+      deps.sipLadder?.finish(draft.id);
+      track(cdrs.open(draft.record()).then(() => cdrs.close(draft.record())).catch(() => {}));
       return;
     }
     if (outcome.kind === "challenge") {
@@ -219,7 +249,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     }
     const call = new Call(env, callLog, draft, req, tx, context, outcome.admitted);
     calls.add(call);
-    track(deps.cdrs.open(draft.record()).catch((error: unknown) => callLog.error({ err: error }, "CDR open failed")));
+    track(cdrs.open(draft.record()).catch((error: unknown) => callLog.error({ err: error }, "CDR open failed")));
     callLog.info({ direction, targets: outcome.admitted.targets.length }, "call admitted");
     call.start();
   };

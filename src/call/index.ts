@@ -4,6 +4,7 @@ export type { CallLayer, CallLayerDeps, CallLayerOptions, ActiveCall } from "./t
 export { type MediaAnchor, type CallLeg, passThroughMediaAnchor } from "./media-anchor.ts";
 export { type MediaAnchorEvent, type CallMediaPolicy, MediaAnchorError } from "./media-anchor.ts";
 export { relayMediaAnchor } from "./media-relay-anchor.ts";
+export { rtpengineMediaAnchor, type RtpengineAnchorOptions } from "./media-rtpengine-anchor.ts";
 export { createRegistrar, type Registrar, type RegistrarDeps, type RegistrarOptions } from "./registrar.ts";
 export {
   createGatewayHealth,
@@ -17,3 +18,15 @@ export {
 } from "./gateway-health.ts";
 export { createCarrierRegistration, type CarrierRegistration, type CarrierRegistrationDeps, type RegistrationState } from "./carrier-registration.ts";
 export { createSecurityGuard, type SecurityGuard, type SecurityGuardDeps, type SecuritySettings, type BanChange } from "./security.ts";
+export {
+  createSipLadderRecorder,
+  type SipLadderRecorder,
+  type SipLadderDeps,
+  type SipLadderOptions,
+  type SipLadderSnapshot,
+  type CaptureSink,
+} from "./sip-ladder.ts";
+export { ladderJson, ladderText, ladderPcap, summarize, type LadderMessageJson, type MessageSummary } from "./sip-ladder-format.ts";
+export { createHepSender, encodeHep3, HEP_CHUNK, type HepSender, type HepSenderOptions } from "./sip-ladder-hep.ts";
+export { createFraudEngine, reportingEnds, type FraudEngine, type FraudEngineDeps, type FraudEngineOptions, type FraudCallFacts, type AlertPoster } from "./fraud-engine.ts";
+export { loadFraudRangesFile, parseFraudRangesText, watchFraudRangesFile, type FraudRangesWatch } from "./fraud-ranges-file.ts";

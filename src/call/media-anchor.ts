@@ -19,6 +19,8 @@ export interface CallMediaPolicy {
 export type MediaAnchorEvent =
   /** No media in either direction for the configured time: the call is torn down. */
   | { readonly type: "media-timeout"; readonly idleMs: number }
+  /** afterMs after the answer `silentLeg` has sent no RTP while the other leg has (NAT, firewall, a muted or broken endpoint). */
+  | { readonly type: "one-way-audio"; readonly silentLeg: CallLeg; readonly afterMs: number; readonly stream: number }
   /** A digit from `fromLeg`'s RFC 4733 events that `toLeg` (DTMF mode info) must get as SIP INFO. */
   | { readonly type: "dtmf-info"; readonly toLeg: CallLeg; readonly digit: string; readonly durationMs: number };
 
@@ -46,6 +48,13 @@ export interface MediaAnchor {
   offer(callId: string, from: CallLeg, sdp: Buffer, policy?: CallMediaPolicy): Promise<Buffer>;
   /** An answer received on `from`; returns the answer to send on the other leg. */
   answer(callId: string, from: CallLeg, sdp: Buffer): Promise<Buffer>;
+  /**
+   * Failover to a B-leg target whose trunk has other media settings: `sdp`, the caller's original
+   * offer, is anchored again towards a new B leg with `policy` (whatever the previous B leg held is
+   * released) and the offer for the new target is returned. Rejects with MediaAnchorError when
+   * the new trunk cannot take the call (e.g. no codec in common).
+   */
+  reoffer(callId: string, sdp: Buffer, policy: CallMediaPolicy): Promise<Buffer>;
   /** The call was answered: media supervision (timeout) starts. */
   started(callId: string): void;
   /** Subscribes to the call's media events; returns the unsubscribe. */
@@ -67,6 +76,7 @@ export function passThroughMediaAnchor(): MediaAnchor {
   return {
     offer: async (_callId, _from, sdp) => sdp,
     answer: async (_callId, _from, sdp) => sdp,
+    reoffer: async (_callId, sdp) => sdp,
     started: () => {},
     listen: () => () => {},
     sendDtmf: async () => false,

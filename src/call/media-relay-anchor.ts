@@ -8,8 +8,8 @@ import type { TrunkMedia } from "../domain/index.ts";
 import {
   type LegMediaOptions,
   type LegQuality,
-  type MediaRelay,
-  type MediaSession,
+  type MediaRelayControl,
+  type MediaSessionControl,
   DEFAULT_LEG_MEDIA,
   MEDIA_NOT_ACCEPTABLE,
   isMediaRelayError,
@@ -20,7 +20,7 @@ import { type CallLeg, type CallMediaPolicy, type MediaAnchor, type MediaAnchorE
 
 interface CallMedia {
   /** null: direct media, SDP passes through. */
-  readonly session: MediaSession | null;
+  readonly session: MediaSessionControl | null;
   readonly policy: CallMediaPolicy;
   readonly listeners: Set<(event: MediaAnchorEvent) => void>;
 }
@@ -67,15 +67,18 @@ function legQuality(q: LegQuality): LegMediaQuality {
   return { ...(q.codec !== undefined ? { codec: q.codec } : {}), srtp: q.srtp, received: direction(q.received), sent: direction(q.sent) };
 }
 
-/** Creates the relay-backed anchor; `relay` is owned by the caller (main.ts closes it after the call layer). */
-export function relayMediaAnchor(relay: MediaRelay): MediaAnchor {
+/**
+ * Creates the relay-backed anchor over the in-thread relay or the worker-thread one;
+ * `relay` is owned by the caller (main.ts closes it after the call layer).
+ */
+export function relayMediaAnchor(relay: MediaRelayControl): MediaAnchor {
   const calls = new Map<string, CallMedia>();
   // Listeners of calls whose first offer has not come yet (late offer: it comes in the 2xx).
   const early = new Map<string, Set<(event: MediaAnchorEvent) => void>>();
 
   const create = (callId: string, policy: CallMediaPolicy): CallMedia => {
     const direct = policy.a?.directMedia === true || policy.b?.directMedia === true;
-    let session: MediaSession | null = null;
+    let session: MediaSessionControl | null = null;
     if (!direct) {
       try {
         session = relay.createSession({ id: callId, legs: { a: legOptionsOf(policy.a), b: legOptionsOf(policy.b) } });
@@ -87,13 +90,12 @@ export function relayMediaAnchor(relay: MediaRelay): MediaAnchor {
     early.delete(callId);
     session?.on((event) => {
       if (event.type === "media-timeout") {
-        // A call on hold (a leg said sendonly or inactive) may be silent for as long as it likes.
-        const held = session?.streams().some((st) => st !== undefined && (["a", "b"] as const).some((l) => {
-          const d = st.leg(l).remote?.direction;
-          return d === "sendonly" || d === "inactive";
-        }));
-        if (held === true) return;
+        // A call on hold (a leg said sendonly, recvonly or inactive) may be silent for as long as it likes.
+        if (session?.onHold() === true) return;
         for (const l of entry.listeners) l({ type: "media-timeout", idleMs: event.idleMs });
+      } else if (event.type === "one-way") {
+        if (session?.onHold() === true) return;
+        for (const l of entry.listeners) l({ type: "one-way-audio", silentLeg: event.silentLeg, afterMs: event.afterMs, stream: event.stream });
       } else if (event.type === "dtmf" && !event.relayed) {
         const toLeg = other(event.fromLeg);
         if (session?.legOptions(toLeg).dtmf === "info") {
@@ -117,6 +119,15 @@ export function relayMediaAnchor(relay: MediaRelay): MediaAnchor {
       } catch (error) {
         throw toAnchorError(error);
       }
+    },
+    async reoffer(callId, sdp, policy) {
+      // A fresh session for the new B leg with its trunk's settings: the previous attempt's ports
+      // are released (the caller's side too; it gets its first answer from the new attempt).
+      const entry = calls.get(callId);
+      calls.delete(callId);
+      if (entry !== undefined) early.set(callId, entry.listeners);
+      await entry?.session?.close();
+      return this.offer(callId, "a", sdp, policy);
     },
     async answer(callId, from, sdp) {
       const entry = calls.get(callId);
@@ -145,14 +156,8 @@ export function relayMediaAnchor(relay: MediaRelay): MediaAnchor {
     async sendDtmf(callId, toLeg, digit, durationMs) {
       const session = calls.get(callId)?.session;
       if (session === null || session === undefined || session.legOptions(toLeg).dtmf !== "rfc4733") return false;
-      // The relay refuses at once (no telephone-event on that leg); otherwise the digit plays out in
-      // the background and the INFO is answered now, not when the last packet has gone.
-      let refused = false;
-      session.sendDtmf(toLeg, digit, durationMs).catch(() => {
-        refused = true;
-      });
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return !refused;
+      // Answered once the relay accepts the digit, not when its last packet has gone.
+      return session.queueDtmf(toLeg, digit, durationMs);
     },
     report(callId) {
       const q = calls.get(callId)?.session?.qualityReport(0);

@@ -36,6 +36,7 @@ import {
 import type { Admitted } from "./b2bua.ts";
 import type { CdrDraft } from "./cdr.ts";
 import type { ChannelHold, ChannelTable } from "./channels.ts";
+import type { FraudEngine } from "./fraud-engine.ts";
 import type { CallTarget } from "./target.ts";
 
 /** What a pipeline decided: admit with targets, refuse with a SIP answer, or challenge for credentials. */
@@ -60,6 +61,8 @@ export interface PipelineEnv {
   readonly forking: "parallel" | "sequential";
   /** AORs under which a registration-mode customer's PBX registers. */
   readonly aorsOf: (customer: CustomerTrunk) => string[];
+  /** Toll-fraud rules and per-customer state, judged once the destination and its rate are known. */
+  readonly fraud: FraudEngine;
 }
 
 /** The facts of one new INVITE as the steps see them. */
@@ -188,6 +191,33 @@ function gatewayTargets(env: PipelineEnv, input: PipelineInput, destination: E16
   return { targets };
 }
 
+/**
+ * Step: the fraud engine's verdict on a routed call, one trace entry naming the deciding rule, the
+ * destination class and the figures. Last of the outbound steps: an allowed call counts as started
+ * in the engine until its CDR is written, so no later step may refuse it.
+ */
+function fraudCheck(env: PipelineEnv, input: PipelineInput, customer: CustomerTrunk, destination: E164, targets: readonly CallTarget[]): Step {
+  const rate = targets.find((t) => t.pricePerMinute !== undefined)?.pricePerMinute;
+  const { remote } = input.context;
+  const verdict = env.fraud.evaluate(customer, { id: input.cdr.id, callId: input.request.callId, destination, ratePerMinute: rate, source: `${remote.address}:${remote.port}` });
+  const hits = verdict.results.filter((r) => r.outcome === "hit");
+  const decisive = hits.find((r) => r.action === verdict.kind) ?? hits[0];
+  const detail = hits.length > 1 ? `${verdict.reason}; also ${hits.filter((r) => r !== decisive).map((r) => `${r.rule}: ${r.reason}`).join("; ")}` : verdict.reason;
+  input.cdr.trace("fraud", verdict.kind === "allow" ? "pass" : "refuse", detail, {
+    action: verdict.kind,
+    rule: decisive?.rule ?? null,
+    class: verdict.destinationClass,
+    range: verdict.range?.prefix ?? null,
+    rangeLabel: verdict.range?.label ?? null,
+    rangesVersion: env.fraud.rangesVersion,
+    ratePerMinute: rate ?? null,
+    rules: verdict.results.map((r) => `${r.rule}=${r.outcome}`).join(" "),
+    ...(verdict.refusal !== undefined ? { status: verdict.refusal.status } : {}),
+  });
+  // The engine has logged the security event; the call layer answers and writes the CDR.
+  return verdict.refusal === undefined ? PASS : { kind: "refuse", refusal: verdict.refusal };
+}
+
 async function run(holds: ChannelHold[], steps: Array<() => Step | Promise<Step>>): Promise<Step> {
   for (const step of steps) {
     const verdict = await step();
@@ -250,6 +280,7 @@ export async function outboundPipeline(env: PipelineEnv, input: PipelineInput, d
       targets = r.targets;
       return PASS;
     },
+    () => fraudCheck(env, input, customer, callee, targets),
   ]);
   return finish(verdict, customer.id, () => ({ direction: "outbound", customerId: customer.id, holds, targets, ...(customer.media !== undefined ? { aMedia: customer.media } : {}) }));
 }

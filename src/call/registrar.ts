@@ -11,6 +11,7 @@ import type { Logger } from "../observability/index.ts";
 import { securityEvent } from "../observability/index.ts";
 import type { Binding, BindingRepository, BindingTransport } from "../ports/index.ts";
 import type { CustomerTrunk, DigestCredentials, Policy } from "../domain/index.ts";
+import { clientCertificateRefusal } from "../domain/index.ts";
 import {
   NonceCountTracker,
   canonicalHeaderName,
@@ -318,6 +319,13 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
     const found = owner(username);
     if (found === undefined) {
       // The customer was removed or changed mode between verification and now.
+      send(req, tx, 403);
+      return;
+    }
+    // Mutual TLS: a customer that requires a client certificate registers only over TLS with one.
+    const mtls = clientCertificateRefusal(found.customer, context.tls);
+    if (mtls !== null) {
+      securityEvent(log, { source: `${context.remote.address}:${context.remote.port}`, account: username, reason: "mtls-required", detail: mtls.reason, method: "REGISTER" });
       send(req, tx, 403);
       return;
     }

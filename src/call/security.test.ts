@@ -6,9 +6,10 @@ import { carrier, customer } from "../domain/test-fixtures.ts";
 import { FakeClock } from "../lib/index.ts";
 import { createLogger } from "../observability/index.ts";
 import { parseMessage, type InboundContext, type SipRequest } from "../sip/index.ts";
-import { createSecurityGuard, type SecurityGuard } from "./security.ts";
+import { MemoryBanRepository } from "../storage/index.ts";
+import { createSecurityGuard, type SecurityGuard, type SecurityGuardDeps } from "./security.ts";
 
-function guard(clock = new FakeClock(), yaml: Record<string, unknown> = {}): SecurityGuard {
+function guard(clock = new FakeClock(), yaml: Record<string, unknown> = {}, persistence: Pick<SecurityGuardDeps, "store" | "initialBans"> = {}): SecurityGuard {
   const policy = compilePolicy({
     customers: [customer({ id: "pbx", identification: { cidrs: ["198.51.100.64/28"], credentials: [] } })],
     carriers: [carrier({ id: "beta", sourceCidrs: ["192.0.2.0/24"] })],
@@ -23,6 +24,7 @@ function guard(clock = new FakeClock(), yaml: Record<string, unknown> = {}): Sec
     clock,
     logger: createLogger({ level: "silent" }),
     housekeepingMs: 0,
+    ...persistence,
   });
 }
 
@@ -104,5 +106,44 @@ describe("security guard", () => {
     assert.equal(g.connectionGate.accept(remote), false);
     g.connectionGate.release(remote);
     assert.equal(g.connectionGate.accept(remote), true);
+  });
+});
+
+describe("ban persistence", () => {
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it("writes every ban placed (flood, failed digests, manual) through to the store and removes lifted ones", async () => {
+    const clock = new FakeClock();
+    const store = new MemoryBanRepository();
+    const g = guard(clock, {}, { store });
+    for (let i = 0; i < 200; i++) g.screen(request("INVITE"), from("203.0.113.5"));
+    for (let i = 0; i < 5; i++) g.recordAuthFailure("203.0.113.6", "105");
+    assert.ok(g.addBan("203.0.113.7", { reason: "by hand" }).ok);
+    await settle();
+    const now = clock.wallNow();
+    assert.deepEqual((await store.loadActive(now)).map((b) => b.address).sort(), ["203.0.113.5", "203.0.113.6", "203.0.113.7"]);
+    assert.ok(g.liftBan("203.0.113.7").ok);
+    await settle();
+    assert.deepEqual((await store.loadActive(now)).map((b) => b.address).sort(), ["203.0.113.5", "203.0.113.6"]);
+  });
+
+  it("restores stored bans: a restarted guard still drops the banned source, and a repeat offence lasts longer", async () => {
+    const clock = new FakeClock();
+    const store = new MemoryBanRepository();
+    const first = guard(clock, {}, { store });
+    for (let i = 0; i < 200; i++) first.screen(request("INVITE"), from("203.0.113.5"));
+    await settle();
+    const stored = await store.loadActive(clock.wallNow());
+    const firstBan = stored[0];
+    assert.ok(firstBan !== undefined);
+    const second = guard(clock, {}, { store, initialBans: stored });
+    assert.equal(second.screen(request("OPTIONS"), from("203.0.113.5")).kind, "drop");
+    assert.deepEqual(second.listBans().map((b) => b.address), ["203.0.113.5"]);
+    clock.advance((firstBan.expiresAt ?? 0) - clock.wallNow() + 1);
+    assert.equal(second.screen(request("OPTIONS"), from("203.0.113.5")).kind, "pass", "expired");
+    for (let i = 0; i < 200; i++) second.screen(request("INVITE"), from("203.0.113.5"));
+    const again = second.listBans()[0];
+    assert.equal(again?.offence, 2);
+    assert.ok((again?.expiresAt ?? 0) - (again?.createdAt ?? 0) > (firstBan.expiresAt ?? 0) - firstBan.createdAt);
   });
 });

@@ -22,6 +22,7 @@ import {
   type SecurityEvent as DomainSecurityEvent,
   type TrustedNetworks,
 } from "../domain/index.ts";
+import type { BanRepository } from "../ports/index.ts";
 import type { ConnectionGate, Endpoint, InboundContext, InboundScreen, ScreenOutcome, SipRequest } from "../sip/index.ts";
 
 /** The `security:` config section as the guard needs it (config's SecurityConfig has this shape). */
@@ -48,6 +49,10 @@ export interface SecurityGuardDeps {
   readonly logger: Logger;
   /** How often expired bans are removed, ms. Default 60000; 0 disables the timer. */
   readonly housekeepingMs?: number;
+  /** Where bans are kept across restarts: every ban placed or lifted is written through. */
+  readonly store?: BanRepository;
+  /** Bans read from the store at start (still in force). */
+  readonly initialBans?: readonly BanEntry[];
 }
 
 /** The outcome of a manual ban or lift, for the API and CLI. */
@@ -63,8 +68,8 @@ export interface SecurityGuard {
   listBans(): BanEntry[];
   addBan(address: string, options: { readonly seconds?: number; readonly reason?: string; readonly by?: string }): BanChange;
   liftBan(address: string): BanChange;
-  /** Screened-request counts by rule since start. */
-  stats(): { readonly screened: Readonly<Record<string, number>>; readonly bans: number };
+  /** Screened-request counts by rule, bans in force, failed digests and bans placed by rule, since start (for /metrics). */
+  stats(): { readonly screened: Readonly<Record<string, number>>; readonly bans: number; readonly authFailures: number; readonly bansPlaced: Readonly<Record<string, number>> };
   stop(): void;
 }
 
@@ -117,7 +122,23 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     },
   };
   const banMs = settings.banSeconds * 1000;
-  const bans = new BanList({ baseMs: banMs, maxMs: Math.max(banMs, settings.maxBanSeconds * 1000), trusted });
+  // A stored ban of an address trusted since (a network added to the config) is not restored.
+  const restored = (deps.initialBans ?? []).filter((b) => trustedCidrs.trustedBy(b.address) === undefined);
+  const bans = new BanList(
+    { baseMs: banMs, maxMs: Math.max(banMs, settings.maxBanSeconds * 1000), trusted },
+    // The offence count comes back too, so a source banned before the restart gets a longer ban next.
+    { version: 1, bans: restored, offences: restored.map((b) => ({ address: b.address, count: b.offence, lastAt: b.createdAt })) },
+  );
+  const storeFailed = (error: unknown): void => logger.error({ err: error }, "ban store write failed; the ban holds in memory");
+  /** Writes the ban of `address` now in force through to the store. */
+  const persist = (address: string | undefined): void => {
+    if (deps.store === undefined || address === undefined) return;
+    const check = bans.check(address, clock.wallNow());
+    if (check.kind === "banned") void deps.store.save(check.ban).catch(storeFailed);
+  };
+  const unpersist = (address: string): void => {
+    if (deps.store !== undefined) void deps.store.remove(address).catch(storeFailed);
+  };
   const limiter = new SourceLimiter({
     register: { ratePerSecond: settings.rate.register.perSecond, burst: settings.rate.register.burst },
     invite: { ratePerSecond: settings.rate.invite.perSecond, burst: settings.rate.invite.burst },
@@ -145,6 +166,11 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     },
   };
   const screened: Record<string, number> = {};
+  const bansPlaced: Record<string, number> = {};
+  const countBan = (rule: string): void => {
+    bansPlaced[rule] = (bansPlaced[rule] ?? 0) + 1;
+  };
+  let authFailures = 0;
 
   const screen: InboundScreen = (request: SipRequest, context: InboundContext): ScreenOutcome => {
     const source = canonicalAddress(context.remote.address) ?? context.remote.address;
@@ -154,6 +180,10 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     screened[verdict.rule] = (screened[verdict.rule] ?? 0) + 1;
     logDomainEvent(logger, verdict.event);
     if (verdict.kind === "drop") {
+      if (verdict.banEvent !== undefined) {
+        countBan(verdict.rule);
+        persist(verdict.banEvent.source);
+      }
       logDomainEvent(logger, verdict.banEvent);
       return { kind: "drop", rule: verdict.rule };
     }
@@ -178,7 +208,10 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
   const housekeepingMs = deps.housekeepingMs ?? 60_000;
   let timer: Timer | null = null;
   const housekeep = (): void => {
-    for (const expired of bans.expire(clock.wallNow())) logger.info({ source: expired.address, rule: expired.rule, security: true }, "ban expired");
+    for (const expired of bans.expire(clock.wallNow())) {
+      unpersist(expired.address);
+      logger.info({ source: expired.address, rule: expired.rule, security: true }, "ban expired");
+    }
     if (housekeepingMs > 0) timer = clock.schedule(housekeepingMs, housekeep);
   };
   if (housekeepingMs > 0) timer = clock.schedule(housekeepingMs, housekeep);
@@ -187,6 +220,7 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     screen,
     connectionGate,
     recordAuthFailure(source, account) {
+      authFailures++;
       const address = canonicalAddress(source) ?? source;
       const now = clock.wallNow();
       const verdict = auth.recordFailure({ source: address, ...(account !== undefined ? { account } : {}) }, now);
@@ -195,6 +229,8 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
       if (verdict.ban !== undefined) {
         const outcome = bans.ban(address, verdict.ban, now);
         if (outcome.kind === "banned") {
+          countBan(verdict.ban.rule);
+          persist(address);
           limiter.forget(address);
           logDomainEvent(logger, outcome.event);
         }
@@ -212,6 +248,8 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
         clock.wallNow(),
       );
       if (outcome.kind === "refused") return { ok: false, reason: outcome.reason };
+      countBan("manual");
+      persist(outcome.ban.address);
       logDomainEvent(logger, outcome.event);
       return { ok: true, ban: outcome.ban };
     },
@@ -220,10 +258,11 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
       if (key === undefined) return { ok: false, reason: `${address} is not an IP address` };
       const out = bans.lift(key, clock.wallNow(), true);
       if (out.lifted === undefined) return { ok: false, reason: `${key} is not banned` };
+      unpersist(key);
       logDomainEvent(logger, out.event);
       return { ok: true, ban: out.lifted };
     },
-    stats: () => ({ screened: { ...screened }, bans: bans.list(clock.wallNow()).length }),
+    stats: () => ({ screened: { ...screened }, bans: bans.list(clock.wallNow()).length, authFailures, bansPlaced: { ...bansPlaced } }),
     stop() {
       if (timer !== null) timer.cancel();
       timer = null;

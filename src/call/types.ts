@@ -3,6 +3,7 @@ import type { Clock } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
 import type { BindingRepository, CdrRepository } from "../ports/index.ts";
 import type { DigestAlgorithm, SipStack, TransportProtocol } from "../sip/index.ts";
+import type { FraudEngine } from "./fraud-engine.ts";
 import type { MediaAnchor } from "./media-anchor.ts";
 
 /** Settings of the call layer; everything but realm and nonce secret has a default. */
@@ -45,6 +46,10 @@ export interface CallLayerDeps {
   readonly health?: { isDown(gatewayId: string): boolean };
   /** Told of every failed digest on an INVITE (the 403 path): source address and username tried. */
   readonly onAuthFailure?: (source: string, account: string | undefined) => void;
+  /** Per-call SIP capture: each leg's Call-ID is linked to the call, the ladder finished when the record closes. */
+  readonly sipLadder?: { link(sipCallId: string, callId: string, leg: "a" | "b"): void; finish(callId: string): void };
+  /** Toll-fraud engine (main.ts builds it with the configured ranges, webhook and stored suspensions); default: shipped ranges, no webhook. */
+  readonly fraud?: FraudEngine;
   readonly options: CallLayerOptions;
 }
 

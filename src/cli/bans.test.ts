@@ -10,6 +10,8 @@ describe("trunkline bans arguments", () => {
       value: { method: "POST", path: "/api/v1/bans", body: { address: "203.0.113.5", seconds: 600, reason: "abuse" } },
     });
     assert.deepEqual(parseBansOptions({ action: "lift", address: "2001:db8::1" }), { ok: true, value: { method: "DELETE", path: "/api/v1/bans/2001%3Adb8%3A%3A1" } });
+    assert.deepEqual(parseBansOptions({ action: "suspensions", address: undefined }), { ok: true, value: { method: "GET", path: "/api/v1/suspensions" } });
+    assert.deepEqual(parseBansOptions({ action: "unsuspend", address: "acme" }), { ok: true, value: { method: "DELETE", path: "/api/v1/suspensions/acme" } });
   });
 
   it("refuses wrong usage", () => {
@@ -18,5 +20,6 @@ describe("trunkline bans arguments", () => {
     assert.equal(parseBansOptions({ action: "lift", address: "203.0.113.5", seconds: "5" }).ok, false);
     assert.equal(parseBansOptions({ action: "drop", address: "203.0.113.5" }).ok, false);
     assert.equal(parseBansOptions({ action: "list", address: "203.0.113.5" }).ok, false);
+    assert.equal(parseBansOptions({ action: "unsuspend", address: undefined }).ok, false);
   });
 });

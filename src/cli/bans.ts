@@ -1,6 +1,6 @@
-// `trunkline bans [list | add IP [--seconds N] [--reason TEXT] | lift IP]`: a client of the
-// running server's ban API (GET/POST/DELETE /api/v1/bans at http.listen). Bans live in the
-// server's memory, so the server must be running with http.enabled.
+// `trunkline bans [list | add IP [--seconds N] [--reason TEXT] | lift IP | suspensions | unsuspend CUSTOMER]`:
+// a client of the running server's ban and fraud-suspension API (/api/v1/bans, /api/v1/suspensions
+// at http.listen). The server holds both (and stores them), so it must be running with http.enabled.
 import { readFile } from "node:fs/promises";
 import { parseHostPort, type Config } from "../config/index.ts";
 
@@ -16,7 +16,8 @@ export interface BansCommandOptions {
 export type BansRequest =
   | { readonly method: "GET"; readonly path: "/api/v1/bans" }
   | { readonly method: "POST"; readonly path: "/api/v1/bans"; readonly body: { address: string; seconds?: number; reason?: string } }
-  | { readonly method: "DELETE"; readonly path: string };
+  | { readonly method: "DELETE"; readonly path: string }
+  | { readonly method: "GET"; readonly path: "/api/v1/suspensions" };
 
 /** Checks the arguments; the request to send, or what is wrong. */
 export function parseBansOptions(o: BansCommandOptions): { ok: true; value: BansRequest } | { ok: false; error: string } {
@@ -25,7 +26,15 @@ export function parseBansOptions(o: BansCommandOptions): { ok: true; value: Bans
     if (o.address !== undefined) return { ok: false, error: `bans list takes no address` };
     return { ok: true, value: { method: "GET", path: "/api/v1/bans" } };
   }
-  if (action !== "add" && action !== "lift") return { ok: false, error: `bans: unknown action "${action}" (list, add IP or lift IP)` };
+  if (action === "suspensions") {
+    if (o.address !== undefined) return { ok: false, error: "bans suspensions takes no argument" };
+    return { ok: true, value: { method: "GET", path: "/api/v1/suspensions" } };
+  }
+  if (action === "unsuspend") {
+    if (o.address === undefined) return { ok: false, error: "bans unsuspend needs a customer id" };
+    return { ok: true, value: { method: "DELETE", path: `/api/v1/suspensions/${encodeURIComponent(o.address)}` } };
+  }
+  if (action !== "add" && action !== "lift") return { ok: false, error: `bans: unknown action "${action}" (list, add IP, lift IP, suspensions or unsuspend CUSTOMER)` };
   if (o.address === undefined) return { ok: false, error: `bans ${action} needs an IP address` };
   if (action === "lift") {
     if (o.seconds !== undefined || o.reason !== undefined) return { ok: false, error: "--seconds and --reason are options of bans add" };
@@ -55,6 +64,19 @@ function formatBans(items: readonly BanRow[]): string {
   return `address\texpires\trule\treason\n${lines.join("\n")}\n`;
 }
 
+interface SuspensionRow {
+  readonly customerId: string;
+  readonly at: number;
+  readonly rule: string;
+  readonly reason: string;
+}
+
+function formatSuspensions(items: readonly SuspensionRow[]): string {
+  if (items.length === 0) return "no suspensions\n";
+  const lines = items.map((s) => `${s.customerId}\t${new Date(s.at).toISOString()}\t${s.rule}\t${s.reason}`);
+  return `customer\tsince\trule\treason\n${lines.join("\n")}\n`;
+}
+
 /** Sends the request to the server named by config.http; the text to print, or an error. */
 export async function runBansCommand(config: Config, request: BansRequest, tokenFile: string | undefined): Promise<{ ok: boolean; text: string }> {
   if (!config.http.enabled) return { ok: false, text: "http.enabled is false: bans are managed through the HTTP API of the running server\n" };
@@ -77,10 +99,11 @@ export async function runBansCommand(config: Config, request: BansRequest, token
     }
     return { ok: false, text: `server answered ${res.status}: ${message}\n` };
   }
+  if (request.method === "GET" && request.path === "/api/v1/suspensions") return { ok: true, text: formatSuspensions((JSON.parse(text) as { items: SuspensionRow[] }).items) };
   if (request.method === "GET") return { ok: true, text: formatBans((JSON.parse(text) as { items: BanRow[] }).items) };
   if (request.method === "POST") {
     const ban = JSON.parse(text) as BanRow;
     return { ok: true, text: `banned ${ban.address} ${ban.expiresAt === null ? "until lifted" : `until ${new Date(ban.expiresAt).toISOString()}`}\n` };
   }
-  return { ok: true, text: "ban lifted\n" };
+  return { ok: true, text: request.path.startsWith("/api/v1/suspensions/") ? "suspension lifted\n" : "ban lifted\n" };
 }

@@ -5,19 +5,18 @@ import type { Config } from "../config/index.ts";
 import { loadConfigOrReport } from "./load-config.ts";
 import {
   PLAN_CODECS,
-  busyHourFromCdrs,
-  channelLimitOf,
+  callUsageOf,
   formatPercent,
   offeredTraffic,
   planTrunk,
+  planTrunksFromUsage,
   ptimeError,
   type BandwidthLayer,
-  type BusyHour,
   type CallUsage,
   type PlanCodec,
-  type TrunkPlan,
+  type PlanSettings,
+  type TrunkPlanRow,
 } from "../domain/index.ts";
-import type { CallDetailRecord } from "../ports/index.ts";
 import { openStorage } from "../storage/index.ts";
 
 /** Options of `trunkline plan`, as parsed from the command line (strings, unvalidated). */
@@ -32,12 +31,9 @@ export interface PlanCommandOptions {
   readonly days?: string | undefined;
 }
 
-interface PlanSettings {
-  readonly blocking: number;
-  readonly codec: PlanCodec;
-  readonly ptimeMs: number;
-  readonly layer: BandwidthLayer;
-}
+// The plan of every trunk from CDRs is computed in the domain (planTrunksFromUsage), the same code
+// GET /api/v1/plan runs; this file parses the command line and renders text.
+export { callUsageOf, type TrunkPlanRow } from "../domain/index.ts";
 
 /** What `trunkline plan` will do, once its options are checked. */
 export type PlanCommand =
@@ -148,14 +144,6 @@ export function formatFiguresPlan(command: Extract<PlanCommand, { mode: "figures
   return p.warning === null ? text : `${text}\nwarning: ${p.warning}\n`;
 }
 
-/** One trunk's line of the CDR-based plan. */
-export interface TrunkPlanRow {
-  readonly trunkId: string;
-  readonly kind: "customer" | "carrier" | "unprovisioned";
-  readonly busyHour: BusyHour | undefined;
-  readonly plan: TrunkPlan;
-}
-
 function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
@@ -195,14 +183,6 @@ export function formatTrunkPlans(rows: readonly TrunkPlanRow[], settings: PlanSe
 // ---------------------------------------------------------------------------------------------
 // Running
 
-/** What the CDR-based plan needs of a record. */
-export function callUsageOf(r: CallDetailRecord): CallUsage {
-  const trunkIds: string[] = [];
-  if (r.customerId !== null) trunkIds.push(r.customerId);
-  if (r.carrierId !== null) trunkIds.push(r.carrierId);
-  return { startedAt: r.startedAt, durationMs: r.durationMs, trunkIds };
-}
-
 /** Rows read per CDR page. */
 const PAGE = 10_000;
 const DAY_MS = 86_400_000;
@@ -241,19 +221,12 @@ export async function planFromStorage(config: Config, command: Extract<PlanComma
     await storage.close();
   }
 
-  const busy = new Map(busyHourFromCdrs(usage, { from, to: now }).map((b) => [b.trunkId, b]));
-  const trunks: { trunkId: string; kind: TrunkPlanRow["kind"]; limit: number | undefined }[] = [
-    ...provisioning.customers.map((c) => ({ trunkId: c.id, kind: "customer" as const, limit: channelLimitOf(c.limits) })),
-    ...provisioning.carriers.map((c) => ({ trunkId: c.id, kind: "carrier" as const, limit: channelLimitOf(c.limits) })),
+  const trunks = [
+    ...provisioning.customers.map((c) => ({ trunkId: c.id, kind: "customer" as const, limits: c.limits })),
+    ...provisioning.carriers.map((c) => ({ trunkId: c.id, kind: "carrier" as const, limits: c.limits })),
   ];
-  const known = new Set(trunks.map((t) => t.trunkId));
-  for (const id of busy.keys()) if (!known.has(id)) trunks.push({ trunkId: id, kind: "unprovisioned", limit: undefined });
-
-  const rows = trunks.map((t): TrunkPlanRow => {
-    const busyHour = busy.get(t.trunkId);
-    const plan = planTrunk({ ...command, trafficErlangs: busyHour?.trafficErlangs ?? 0, configuredChannels: t.limit });
-    return { trunkId: t.trunkId, kind: t.kind, busyHour, plan };
-  });
+  const settings: PlanSettings = { blocking: command.blocking, codec: command.codec, ptimeMs: command.ptimeMs, layer: command.layer };
+  const rows = planTrunksFromUsage({ trunks, usage, period: { from, to: now }, settings });
   return { text: formatTrunkPlans(rows, command, { from, to: now, days: command.days }), rows };
 }
 

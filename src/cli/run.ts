@@ -25,7 +25,8 @@ Commands:
   cdr                List call detail records, newest first, as CSV (default) or JSON.
   plan               Channels (Erlang B) and bandwidth per trunk, from figures or from the stored CDRs.
   apply              Validate a provisioning file, show what it changes, and store it.
-  bans               List, add (bans add IP) or lift (bans lift IP) bans on the running server.
+  bans               List, add (bans add IP) or lift (bans lift IP) bans on the running server;
+                     bans suspensions lists fraud-suspended customers, bans unsuspend CUSTOMER lifts one.
 
 Options:
   -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
@@ -57,7 +58,7 @@ Options of apply:
   --dry-run          Validate and show the changes (added, changed, removed, by id); store nothing.
   A running server reads stored provisioning at its next start; the HTTP API applies changes at once.
 
-Options of bans (a client of the running server's API at http.listen; bans live in its memory):
+Options of bans (a client of the running server's API at http.listen; the server keeps bans and suspensions):
   --seconds N        bans add: ban for N seconds (default: until lifted).
   --reason TEXT      bans add: why, shown in the list and the security log.
   --token-file FILE  A file holding an API token (admin to add or lift), when http.tokens is set.

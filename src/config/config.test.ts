@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { formatConfigIssue, loadConfig, loadConfigFile, parseConfigObject, parseConfigText, type ConfigIssue } from "./index.ts";
+import { DEFAULT_SIP_TLS_CIPHERS } from "./schema.ts";
 
 function issues(text: string): ConfigIssue[] {
   const r = parseConfigText(text, "test.yaml");
@@ -51,7 +52,17 @@ describe("config defaults", () => {
         },
         registrar: { minExpiresSeconds: 60, maxExpiresSeconds: 3600, defaultExpiresSeconds: 3600, maxBindingsPerAor: 10 },
         health: { enabled: true, intervalMs: 30000, timeoutMs: 5000, downAfter: 3, upAfter: 2 },
-        media: { enabled: true, address: "127.0.0.1", portMin: 20000, portMax: 30000, timeoutSeconds: 60 },
+        media: {
+          enabled: true,
+          address: "127.0.0.1",
+          portMin: 20000,
+          portMax: 30000,
+          timeoutSeconds: 60,
+          workers: "auto",
+          oneWayAudioSeconds: 5,
+          backend: "relay",
+          rtpengine: { address: "127.0.0.1", port: 2223, timeoutMs: 1000, statsIntervalMs: 2000 },
+        },
         security: {
           trustedNetworks: [],
           rate: { register: { perSecond: 5, burst: 20 }, invite: { perSecond: 10, burst: 30 }, other: { perSecond: 30, burst: 100 } },
@@ -61,6 +72,7 @@ describe("config defaults", () => {
           scanners: {},
           limits: { maxHeaders: 100, maxHeaderLength: 4096, maxVias: 70, maxBody: 32768 },
           auth: { maxFailures: 5, windowSeconds: 60 },
+          fraud: { webhookTimeoutMs: 2000 },
         },
       });
     });
@@ -88,7 +100,17 @@ describe("config defaults", () => {
     );
     assert.ok(r.ok, r.ok ? "" : r.error.map(formatConfigIssue).join("\n"));
     assert.equal(r.value.sip.listen[0]?.address, "::1");
-    assert.deepEqual(r.value.sip.tls, { certFile: "/etc/c.pem", keyFile: "/etc/k.pem", requireClientCert: true });
+    assert.deepEqual(r.value.sip.tls, {
+      certFile: "/etc/c.pem",
+      keyFile: "/etc/k.pem",
+      requireClientCert: true,
+      // Hardened defaults: TLS 1.2+, ECDHE/AEAD ciphers, reload checks, peers verified.
+      requestClientCert: true,
+      verifyServer: true,
+      minVersion: "TLSv1.2",
+      ciphers: DEFAULT_SIP_TLS_CIPHERS,
+      reloadCheckMs: 5000,
+    });
     assert.deepEqual(r.value.provisioning?.customers.map((c) => c.id), ["acme"]);
   });
 });

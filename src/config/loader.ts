@@ -112,6 +112,8 @@ function resolveRelativePaths(config: Config, baseDir: string): Config {
     },
     storage: { ...config.storage, path: config.storage.path === ":memory:" ? ":memory:" : abs(config.storage.path) },
     http: { ...config.http, tls: config.http.tls === undefined ? undefined : { certFile: abs(config.http.tls.certFile), keyFile: abs(config.http.tls.keyFile) } },
+    security:
+      config.security.fraud.rangesFile === undefined ? config.security : { ...config.security, fraud: { ...config.security.fraud, rangesFile: abs(config.security.fraud.rangesFile) } },
   };
 }
 

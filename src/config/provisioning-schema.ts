@@ -11,6 +11,7 @@ import {
   DEFAULT_FAILOVER_CODES,
   type CarrierTrunk,
   type CustomerTrunk,
+  type CustomerFraudSettings,
   type DigestCredentials,
   type FailoverPolicy,
   type Gateway,
@@ -142,6 +143,64 @@ function mediaOf(m: z.output<typeof mediaSchema> | undefined): TrunkMedia | unde
   return m === undefined ? undefined : compact({ codecs: m.codecs, dtmf: m.dtmf, srtp: m.srtp, directMedia: m.directMedia });
 }
 
+// Toll-fraud settings of a customer; every field is optional and absent means the safe default
+// (domestic only, premium and high-risk ranges blocked, sequential dialing suspends the trunk).
+const classLimitSchema = section({ concurrent: positiveInt().optional(), perMinute: positiveInt().optional() });
+const FRAUD_RULES = ["suspended", "destination-prefix", "destination-class", "concurrent-calls", "calls-per-minute", "daily-spend", "monthly-spend", "sequential-dialing", "burst"] as const;
+const fraudActionSchema = oneOf(["allow", "block", "block-and-suspend"]);
+const spendSchema = z.number({ error: "expected an amount of 0 or more" }).nonnegative({ error: "expected an amount of 0 or more" });
+const fraudSchema = section({
+  allowInternational: z.boolean({ error: "expected true or false" }).optional(),
+  allowPremium: z.boolean({ error: "expected true or false" }).optional(),
+  allowHighRisk: z.boolean({ error: "expected true or false" }).optional(),
+  allowPrefixes: z.array(prefixSchema, { error: "expected a list of prefixes" }).optional(),
+  denyPrefixes: z.array(prefixSchema, { error: "expected a list of prefixes" }).optional(),
+  limits: section({
+    total: classLimitSchema.optional(),
+    domestic: classLimitSchema.optional(),
+    international: classLimitSchema.optional(),
+    premium: classLimitSchema.optional(),
+    "high-risk": classLimitSchema.optional(),
+  }).optional(),
+  dailySpendCap: spendSchema.optional(),
+  monthlySpendCap: spendSchema.optional(),
+  sequential: z
+    .union([z.literal(false), section({ windowSeconds: positiveInt(), distinctNumbers: intRange(2, 10_000), varyingDigits: intRange(1, 8) })], {
+      error: "expected false or { windowSeconds, distinctNumbers, varyingDigits }",
+    })
+    .optional(),
+  burst: z
+    .union(
+      [
+        z.literal(false),
+        section({
+          windowSeconds: positiveInt(),
+          factor: z.number({ error: "expected a factor greater than 1" }).gt(1, { error: "expected a factor greater than 1" }),
+          minCalls: positiveInt(),
+          alpha: z.number({ error: "expected a weight between 0 and 1" }).gt(0, { error: "expected a weight between 0 and 1" }).max(1, { error: "expected a weight between 0 and 1" }).default(0.1),
+          warmupWindows: intRange(0, 10_000).default(12),
+        }),
+      ],
+      { error: "expected false or { windowSeconds, factor, minCalls }" },
+    )
+    .optional(),
+  actions: z.partialRecord(oneOf(FRAUD_RULES), fraudActionSchema, { error: "expected rule: allow | block | block-and-suspend" }).optional(),
+});
+
+function fraudOf(f: z.output<typeof fraudSchema>): CustomerFraudSettings {
+  const { sequential, burst, allowPrefixes, denyPrefixes, ...rest } = f;
+  return compact({
+    ...rest,
+    allowPrefixes: allowPrefixes?.map((p) => `+${p}`),
+    denyPrefixes: denyPrefixes?.map((p) => `+${p}`),
+    sequential: sequential === undefined || sequential === false ? sequential : { windowMs: sequential.windowSeconds * 1000, distinctNumbers: sequential.distinctNumbers, varyingDigits: sequential.varyingDigits },
+    burst:
+      burst === undefined || burst === false
+        ? burst
+        : { windowMs: burst.windowSeconds * 1000, factor: burst.factor, minCalls: burst.minCalls, alpha: burst.alpha, warmupWindows: burst.warmupWindows },
+  });
+}
+
 const customerSchema = section({
   id: nameSchema.optional(),
   name: nameSchema,
@@ -150,6 +209,11 @@ const customerSchema = section({
   auth: credentialsSchema.optional(),
   sourceAddresses: z.array(cidrSchema, { error: "expected a list of addresses or CIDR blocks" }).default([]),
   requireBoth: z.boolean({ error: "expected true or false" }).optional(),
+  // Mutual TLS: only requests over TLS with a verified client certificate (naming `subject`, its CN or a SAN, when given) are this customer's.
+  tls: section({
+    requireClientCert: z.boolean({ error: "expected true or false" }).default(true),
+    subject: nonEmptyString("a certificate subject CN or subjectAltName").optional(),
+  }).optional(),
   dids: z.array(didSchema, { error: "expected a list of DIDs" }).default([]),
   ...limitsShape,
   allowedPrefixes: z.array(prefixSchema, { error: "expected a list of prefixes" }).default(() => [""]),
@@ -158,6 +222,7 @@ const customerSchema = section({
   failover: customerFailoverSchema.prefault({}),
   numbering: numberingSchema.prefault({}),
   media: mediaSchema.optional(),
+  fraud: fraudSchema.optional(),
 }).superRefine((c, ctx) => {
   if (c.mode === "static" && c.uri === undefined) ctx.addIssue({ code: "custom", path: ["uri"], message: "a static customer needs the URI of its PBX" });
   if (c.mode === "registration" && c.uri !== undefined) {
@@ -264,6 +329,7 @@ function customerOf(c: CustomerInput): CustomerTrunk {
       cidrs: c.sourceAddresses,
       credentials: c.auth === undefined ? [] : [credentialsOf(c.auth)],
       requireBoth: c.requireBoth,
+      tls: c.tls === undefined ? undefined : compact({ requireClientCert: c.tls.requireClientCert, subject: c.tls.subject }),
     }),
     mode: c.mode === "static" ? { kind: "static", uri: c.uri ?? "" } : { kind: "registration" },
     dids: c.dids.flatMap((d) => {
@@ -275,6 +341,7 @@ function customerOf(c: CustomerInput): CustomerTrunk {
     failover: compact({ uris: c.failover.uris, forwardTo: c.failover.forwardTo, policy: failoverOf(c.failover) }),
     numbering: compact({ ...c.numbering }),
     ...(c.media !== undefined ? { media: mediaOf(c.media) } : {}),
+    ...(c.fraud !== undefined ? { fraud: fraudOf(c.fraud) } : {}),
   };
 }
 

@@ -27,11 +27,29 @@ const listenSchema = section({
   port: portSchema,
 });
 
+/** The TLS 1.3 suites, then TLS 1.2 with ECDHE and AEAD ciphers only (the SIP stack's default, spelled out for the docs). */
+export const DEFAULT_SIP_TLS_CIPHERS =
+  "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:" +
+  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:" +
+  "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
+
 const tlsSchema = section({
+  // Reloaded without a restart when the files change (checked every reloadCheckMs; 0: never).
   certFile: nonEmptyString("a path to a PEM certificate file"),
   keyFile: nonEmptyString("a path to a PEM private key file"),
+  // Trusted CAs for carriers' server certificates and PBXs' client certificates; the system roots when absent.
   caFile: nonEmptyString("a path to a PEM CA bundle").optional(),
+  // Every TLS client must present a certificate from caFile (all trunks mutual TLS).
   requireClientCert: z.boolean({ error: "expected true or false" }).default(false),
+  // Ask every TLS client for a certificate without requiring one, so customer trunks with
+  // `tls: { requireClientCert: true }` can be identified by it.
+  requestClientCert: z.boolean({ error: "expected true or false" }).default(true),
+  // Outbound: check the server certificate against caFile and the target's name (or IP SAN).
+  // false is an escape hatch for a lab; it is logged as a warning at start.
+  verifyServer: z.boolean({ error: "expected true or false" }).default(true),
+  minVersion: oneOf(["TLSv1.2", "TLSv1.3"]).default("TLSv1.2"),
+  ciphers: nonEmptyString("an OpenSSL cipher list").default(DEFAULT_SIP_TLS_CIPHERS),
+  reloadCheckMs: z.number({ error: "expected a number of milliseconds" }).int({ error: "expected a whole number" }).min(0, { error: "expected 0 or more" }).default(5000),
 });
 
 const timersSchema = section({
@@ -75,8 +93,33 @@ const storageSchema = section({
   path: nonEmptyString("a file path").default("./data/trunkline.db"),
 });
 
+/** RFC 5424 facility names (the observability layer maps them to codes). */
+export const SYSLOG_FACILITY_NAMES = [
+  "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv", "ftp",
+  "ntp", "audit", "alert", "clock", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+] as const;
+
+// Security events (and, with allWarnings, every warn/error line) as RFC 5424 syslog to a SIEM.
+const syslogSchema = section({
+  host: nonEmptyString("a host name or address of the syslog collector"),
+  // Default 514 for udp and tcp, 6514 for tls (RFC 5425).
+  port: portSchema.optional(),
+  // tcp and tls use RFC 6587 octet-counting framing.
+  protocol: oneOf(["udp", "tcp", "tls"]).default("udp"),
+  facility: oneOf(SYSLOG_FACILITY_NAMES).default("local0"),
+  appName: z.string({ error: "expected a string" }).regex(/^[\x21-\x7e]{1,48}$/, { error: "expected 1 to 48 printable ASCII characters without spaces" }).default("trunkline"),
+  // SD-ID of the structured data: name@<your IANA private enterprise number>; 32473 is the documentation number.
+  sdId: z.string({ error: "expected a string" }).regex(/^[^\s=\]"]{1,32}$/, { error: "expected up to 32 characters without spaces, =, ] or quotes" }).default("trunkline@32473"),
+  allWarnings: z.boolean({ error: "expected true or false" }).default(false),
+  // Messages held while a tcp/tls collector is down; beyond it they are dropped and counted.
+  maxQueue: positiveInt().default(1000),
+  // tls: the CAs that sign the collector's certificate; the system roots when absent.
+  caFile: nonEmptyString("a path to a PEM CA bundle").optional(),
+});
+
 const logSchema = section({
   level: oneOf(LOG_LEVELS).default("info"),
+  syslog: syslogSchema.optional(),
 });
 
 const DIGEST_ALGORITHMS = ["MD5", "SHA-256"] as const;
@@ -122,7 +165,38 @@ const mediaSchema = section({
   portMin: intRange(1024, 65534).default(20_000),
   portMax: intRange(1025, 65535).default(30_000),
   timeoutSeconds: positiveInt().default(60),
+  // Where calls' media is anchored: Trunkline's own relay, or rtpengine driven over its ng control
+  // protocol (large deployments; address/port/portMin/portMax above are then unused).
+  backend: oneOf(["relay", "rtpengine"]).default("relay"),
+  rtpengine: section({
+    address: ipAddressSchema.default("127.0.0.1"),
+    // rtpengine's --listen-ng port (2223 in its own examples).
+    port: portSchema.refine((p) => p > 0, { error: "expected a port from 1 to 65535" }).default(2223),
+    timeoutMs: positiveInt().default(1000),
+    // How often an answered call's statistics are fetched for the CDR and the media timeout.
+    statsIntervalMs: positiveInt().default(2000),
+  }).prefault({}),
+  // One relay thread per core ("auto"), N threads, or 0: relay on the main thread beside signaling.
+  workers: z.union([z.literal("auto"), intRange(0, 256)], { error: 'expected "auto" or a whole number from 0 to 256' }).default("auto"),
+  // An answered call where one side sends RTP and the other none this long raises one-way audio; 0 disables.
+  oneWayAudioSeconds: intRange(0, 3600).default(5),
 }).refine((m) => m.portMin < m.portMax, { error: "must be smaller than portMax", path: ["portMin"] });
+
+// Per-call SIP capture: the ladder of every call is kept for retentionHours and can be sent to a
+// Homer collector as HEPv3 over UDP.
+const traceSchema = section({
+  sipLadder: section({
+    enabled: z.boolean({ error: "expected true or false" }).default(true),
+    retentionHours: positiveInt().default(24),
+    maxMessagesPerCall: intRange(10, 10_000).default(200),
+  }).prefault({}),
+  hep: section({
+    host: ipAddressSchema,
+    port: portSchema.refine((p) => p > 0, { error: "expected a port from 1 to 65535" }),
+    captureId: intRange(0, 4_294_967_295).default(2001),
+    authKey: nonEmptyString("a HEP authentication key").optional(),
+  }).optional(),
+});
 
 /** The whole server configuration; every section has defaults, so `{}` is a valid config. */
 export const configSchema = section({
@@ -134,6 +208,7 @@ export const configSchema = section({
   registrar: registrarSchema.prefault({}),
   health: healthSchema.prefault({}),
   media: mediaSchema.prefault({}),
+  trace: traceSchema.prefault({}),
   security: securitySchema.prefault({}),
   // Validated, converted to the domain's Provisioning and compiled here, so a config that loads
   // is one whose provisioning the call layer can use as it is.
@@ -153,3 +228,4 @@ export type HttpConfig = Config["http"];
 export type CallsConfig = Config["calls"];
 export type RegistrarConfig = Config["registrar"];
 export type HealthConfig = Config["health"];
+export type TraceConfig = Config["trace"];

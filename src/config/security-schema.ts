@@ -1,5 +1,6 @@
 // The `security:` section: who is never limited (trusted networks), per-source request rates,
-// ban durations, scanner User-Agents, message-shape limits and failed-authentication lockout.
+// ban durations, scanner User-Agents, message-shape limits, failed-authentication lockout and the
+// toll-fraud engine's alerts and number ranges.
 // Every field has a default, so a server with no `security:` section is protected anyway.
 import { isIP } from "node:net";
 import { z } from "zod";
@@ -54,6 +55,21 @@ export const securitySchema = section({
   auth: section({
     maxFailures: positiveInt().default(5),
     windowSeconds: positiveInt().default(60),
+  }).prefault({}),
+  /** Toll-fraud engine: where alerts go and which number ranges it knows (policies are per customer). */
+  fraud: section({
+    /** Every verdict other than a plain allow is POSTed here as JSON (never delays the call). */
+    webhookUrl: z
+      .string({ error: "expected an http(s) URL" })
+      .regex(/^https?:\/\/\S+$/i, { error: "expected an http(s) URL" })
+      .optional(),
+    /** How long one alert POST may take before it is abandoned. */
+    webhookTimeoutMs: positiveInt().default(2000),
+    /**
+     * YAML or JSON file of number ranges ({ version, replace, highRisk: [{prefix, label}], premium, remove }):
+     * extends the shipped list, or replaces it with `replace: true`; reloaded on change and on SIGHUP.
+     */
+    rangesFile: nonEmptyString("a file path").optional(),
   }).prefault({}),
 });
 

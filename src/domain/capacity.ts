@@ -285,6 +285,75 @@ export function planTrunk(input: TrunkPlanInput): TrunkPlan {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Every trunk's plan from call records (shared by `trunkline plan` and GET /api/v1/plan)
+
+/** Target blocking, codec, packetization and bandwidth layer of a plan. */
+export interface PlanSettings {
+  readonly blocking: number;
+  readonly codec: PlanCodec;
+  readonly ptimeMs: number;
+  readonly layer: BandwidthLayer;
+}
+
+/** A provisioned trunk to plan. */
+export interface PlannedTrunk {
+  readonly trunkId: string;
+  readonly kind: "customer" | "carrier";
+  readonly limits: TrunkLimits;
+}
+
+/** One trunk's line of a plan from call records. */
+export interface TrunkPlanRow {
+  readonly trunkId: string;
+  /** `unprovisioned`: seen in the records but no longer provisioned. */
+  readonly kind: "customer" | "carrier" | "unprovisioned";
+  readonly busyHour: BusyHour | undefined;
+  readonly plan: TrunkPlan;
+}
+
+/** What the plan needs of a call detail record (a CDR has these fields). */
+export interface UsageRecord {
+  readonly startedAt: number;
+  readonly durationMs: number;
+  readonly customerId: string | null;
+  readonly carrierId: string | null;
+}
+
+/** A record's usage: its start, answered time and the trunks (customer and/or carrier) it held. */
+export function callUsageOf(r: UsageRecord): CallUsage {
+  const trunkIds: string[] = [];
+  if (r.customerId !== null) trunkIds.push(r.customerId);
+  if (r.carrierId !== null) trunkIds.push(r.carrierId);
+  return { startedAt: r.startedAt, durationMs: r.durationMs, trunkIds };
+}
+
+/**
+ * Plans every provisioned trunk, in the order given, then any trunk seen in the records but no
+ * longer provisioned, from the busy hour of `usage` within [from, to): channels for the target
+ * blocking, bandwidth, and a warning where the configured limit is below the need.
+ */
+export function planTrunksFromUsage(input: {
+  readonly trunks: readonly PlannedTrunk[];
+  readonly usage: Iterable<CallUsage>;
+  readonly period: { readonly from: number; readonly to: number };
+  readonly settings: PlanSettings;
+}): TrunkPlanRow[] {
+  const busy = new Map(busyHourFromCdrs(input.usage, input.period).map((b) => [b.trunkId, b]));
+  const trunks: { trunkId: string; kind: TrunkPlanRow["kind"]; limit: number | undefined }[] = input.trunks.map((t) => ({
+    trunkId: t.trunkId,
+    kind: t.kind,
+    limit: channelLimitOf(t.limits),
+  }));
+  const known = new Set(trunks.map((t) => t.trunkId));
+  for (const id of busy.keys()) if (!known.has(id)) trunks.push({ trunkId: id, kind: "unprovisioned", limit: undefined });
+  return trunks.map((t): TrunkPlanRow => {
+    const busyHour = busy.get(t.trunkId);
+    const plan = planTrunk({ ...input.settings, trafficErlangs: busyHour?.trafficErlangs ?? 0, configuredChannels: t.limit });
+    return { trunkId: t.trunkId, kind: t.kind, busyHour, plan };
+  });
+}
+
 /** 0.01 → "1%", 0.0025 → "0.25%", 0.0791 → "7.91%". */
 export function formatPercent(p: number): string {
   return `${Number((p * 100).toPrecision(3))}%`;

@@ -99,7 +99,8 @@ describe("limits by destination class", () => {
     state = fraudCallEnded(state, ids[0] ?? "");
     assert.equal(run(policy, state, "+33123456784", 1).verdict.kind, "allow");
     const blocked = run(policy, run(policy, state, "+33123456784", 1).state, "+33123456785", 2).verdict;
-    assert.equal(blocked.refusal?.status, 503);
+    assert.equal(blocked.refusal?.status, 403);
+    assert.match(blocked.refusal?.warning ?? "", /concurrent-calls/);
     assert.match(blocked.reason, /concurrent-calls: 2 of 2 concurrent international calls in progress/);
   });
 
@@ -166,7 +167,7 @@ describe("sequential dialing", () => {
     const after = run(policy, state, "+441612345678", 10_000).verdict;
     assert.equal(after.kind, "block");
     assert.match(after.reason, /suspended: outbound calling suspended since 1970-01-01T00:00:04\.000Z \(sequential-dialing: 5 different numbers in \+4420712345xx/);
-    assert.equal(after.refusal?.warning, "Outbound calling suspended");
+    assert.equal(after.refusal?.warning, "Fraud rule suspended: Outbound calling suspended");
     assert.equal(run(policy, liftSuspension(state), "+441612345678", 10_000).verdict.kind, "allow");
   });
 

@@ -1,7 +1,7 @@
 import type { FraudRanges, RangeEntry } from "./fraud-ranges.ts";
 import { refusal } from "./refusal.ts";
 import type { SecurityEvent } from "./security.ts";
-import type { E164, Refusal, RefusalKind } from "./types.ts";
+import type { E164, Refusal } from "./types.ts";
 
 /** How far a destination is from the caller, in risk: each class is stricter than the one before. */
 export type DestinationClass = "domestic" | "international" | "premium" | "high-risk";
@@ -70,6 +70,19 @@ export interface FraudPolicy {
   readonly sequential?: SequentialRule | false;
   readonly burst?: BurstRule | false;
   readonly actions?: { readonly [K in FraudRule]?: FraudAction };
+}
+
+/** A customer's fraud settings as provisioned (`fraud:` of a customer); the policy adds who and where. */
+export type CustomerFraudSettings = Omit<FraudPolicy, "customerId" | "name" | "countryCode">;
+
+/** The fraud policy of a customer: its settings (safe defaults when absent) and its own country as domestic. */
+export function fraudPolicyOf(customer: {
+  readonly id: string;
+  readonly name: string;
+  readonly numbering: { readonly countryCode: string };
+  readonly fraud?: CustomerFraudSettings;
+}): FraudPolicy {
+  return { ...customer.fraud, customerId: customer.id, name: customer.name, countryCode: customer.numbering.countryCode };
 }
 
 /** Default sequential-dialing rule: 10 numbers differing in the last 2 digits within 10 minutes. */
@@ -228,41 +241,75 @@ export function runningCost(state: FraudState, now: number): number {
 
 const SEVERITY: Readonly<Record<FraudAction, number>> = { allow: 0, block: 1, "block-and-suspend": 2 };
 
-const REFUSALS: { readonly [K in FraudRule]: readonly [RefusalKind, string] } = {
-  suspended: ["destination-not-allowed", "Outbound calling suspended"],
-  "destination-prefix": ["destination-not-allowed", "Destination not allowed"],
-  "destination-class": ["destination-not-allowed", "Destination class not enabled"],
-  "concurrent-calls": ["channel-limit", "Concurrent call limit for destination reached"],
-  "calls-per-minute": ["cps-limit", "Call rate limit for destination reached"],
-  "daily-spend": ["destination-not-allowed", "Daily spend limit reached"],
-  "monthly-spend": ["destination-not-allowed", "Monthly spend limit reached"],
-  "sequential-dialing": ["destination-not-allowed", "Sequential dialing detected"],
-  burst: ["destination-not-allowed", "Unusual call volume"],
+// Every block is a 403, limits included: a 503 would send the PBX to its next trunk or make it
+// retry, and a fraud verdict asks for neither; the Warning names the rule for the PBX's admin.
+const REFUSALS: { readonly [K in FraudRule]: string } = {
+  suspended: "Outbound calling suspended",
+  "destination-prefix": "Destination not allowed",
+  "destination-class": "Destination class not enabled",
+  "concurrent-calls": "Concurrent call limit for destination reached",
+  "calls-per-minute": "Call rate limit for destination reached",
+  "daily-spend": "Daily spend limit reached",
+  "monthly-spend": "Monthly spend limit reached",
+  "sequential-dialing": "Sequential dialing detected",
+  burst: "Unusual call volume",
 };
 
 function fraudRefusal(rule: FraudRule, reason: string): Refusal {
-  const [kind, warning] = REFUSALS[rule];
-  const base = refusal(kind, reason, kind === "destination-not-allowed" ? {} : { retryAfterSeconds: 60 });
-  return { ...base, warning };
+  return { ...refusal("destination-not-allowed", reason), warning: `Fraud rule ${rule}: ${REFUSALS[rule]}` };
 }
 
-function classLimitResults(policy: FraudPolicy, state: FraudState, cls: DestinationClass, now: number): [FraudRuleResult, FraudRuleResult] {
-  const scopes: [string, ClassLimit | undefined, (c: { destinationClass: DestinationClass }) => boolean][] = [
-    ["all calls", policy.limits?.total, () => true],
-    [`${cls} calls`, policy.limits?.[cls], (c) => c.destinationClass === cls],
+/**
+ * What the rules read of a customer's history. `FraudState` answers by scanning its lists
+ * (`stateHistory`); the call layer's `FraudLedger` answers from indexes, in O(1) or O(log n) per
+ * question, so a busy customer's thousands of recent calls cost nothing per new call.
+ */
+export interface FraudHistory {
+  readonly suspended: Suspension | undefined;
+  readonly baseline: Baseline | undefined;
+  /** Calls in progress, of one class or (undefined) all. */
+  activeCount(cls: DestinationClass | undefined): number;
+  /** Calls started strictly after `after` (epoch ms), of one class or all. */
+  startedAfter(after: number, cls: DestinationClass | undefined): number;
+  /** Different numbers of `destination`'s length starting with `stem` dialled after `after`, `destination` included. */
+  distinctNumbers(destination: E164, stem: string, after: number): number;
+  /** Estimated cost so far of the calls in progress. */
+  runningCost(now: number): number;
+}
+
+/** A FraudState read as history (by scanning its lists). */
+export function stateHistory(state: FraudState): FraudHistory {
+  return {
+    suspended: state.suspended,
+    baseline: state.baseline,
+    activeCount: (cls) => (cls === undefined ? state.active.length : state.active.filter((c) => c.destinationClass === cls).length),
+    startedAfter: (after, cls) => state.recent.filter((c) => c.at > after && (cls === undefined || c.destinationClass === cls)).length,
+    distinctNumbers(destination, stem, after) {
+      const numbers = new Set<string>([destination]);
+      for (const c of state.recent) if (c.at > after && c.destination.length === destination.length && c.destination.startsWith(stem)) numbers.add(c.destination);
+      return numbers.size;
+    },
+    runningCost: (now) => runningCost(state, now),
+  };
+}
+
+function classLimitResults(policy: FraudPolicy, history: FraudHistory, cls: DestinationClass, now: number): [FraudRuleResult, FraudRuleResult] {
+  const scopes: [string, ClassLimit | undefined, DestinationClass | undefined][] = [
+    ["all calls", policy.limits?.total, undefined],
+    [`${cls} calls`, policy.limits?.[cls], cls],
   ];
   let concurrent: FraudRuleResult = { rule: "concurrent-calls", outcome: "skipped", reason: `no concurrent-call limit for ${cls}` };
   let perMinute: FraudRuleResult = { rule: "calls-per-minute", outcome: "skipped", reason: `no calls-per-minute limit for ${cls}` };
-  for (const [label, limit, inScope] of scopes) {
+  for (const [label, limit, scope] of scopes) {
     if (limit?.concurrent !== undefined && concurrent.outcome !== "hit") {
-      const n = state.active.filter(inScope).length;
+      const n = history.activeCount(scope);
       concurrent =
         n >= limit.concurrent
           ? { rule: "concurrent-calls", outcome: "hit", reason: `${n} of ${limit.concurrent} concurrent ${label} in progress` }
           : { rule: "concurrent-calls", outcome: "pass", reason: `${n + 1} of ${limit.concurrent} concurrent ${label}` };
     }
     if (limit?.perMinute !== undefined && perMinute.outcome !== "hit") {
-      const n = state.recent.filter((c) => now - c.at < 60_000 && inScope(c)).length;
+      const n = history.startedAfter(now - 60_000, scope);
       perMinute =
         n >= limit.perMinute
           ? { rule: "calls-per-minute", outcome: "hit", reason: `${n} ${label} started in the last minute, limit ${limit.perMinute}` }
@@ -282,31 +329,33 @@ function spendResult(rule: "daily-spend" | "monthly-spend", cap: number | undefi
     : { rule, outcome: "pass", reason: `spent ${shown} of ${cap} ${period}` };
 }
 
-function sequentialResult(rule: SequentialRule | false | undefined, state: FraudState, destination: E164, now: number): FraudRuleResult {
+/** The stem sequential dialing compares numbers by: all but the last `varyingDigits` digits. */
+export function sequentialStem(destination: E164, rule: SequentialRule): string {
+  return destination.slice(0, Math.max(1, destination.length - rule.varyingDigits));
+}
+
+function sequentialResult(rule: SequentialRule | false | undefined, history: FraudHistory, destination: E164, now: number): FraudRuleResult {
   if (rule === false) return { rule: "sequential-dialing", outcome: "skipped", reason: "sequential-dialing rule off" };
   const r = rule ?? DEFAULT_SEQUENTIAL_RULE;
-  const stem = destination.slice(0, Math.max(1, destination.length - r.varyingDigits));
-  const numbers = new Set<string>([destination]);
-  for (const c of state.recent) {
-    if (now - c.at < r.windowMs && c.destination.length === destination.length && c.destination.startsWith(stem)) numbers.add(c.destination);
-  }
+  const stem = sequentialStem(destination, r);
+  const distinct = history.distinctNumbers(destination, stem, now - r.windowMs);
   const range = `${stem}${"x".repeat(destination.length - stem.length)}`;
-  return numbers.size >= r.distinctNumbers
+  return distinct >= r.distinctNumbers
     ? {
         rule: "sequential-dialing",
         outcome: "hit",
-        reason: `${numbers.size} different numbers in ${range} within ${r.windowMs / 60_000} min (limit ${r.distinctNumbers}): range scanning`,
+        reason: `${distinct} different numbers in ${range} within ${r.windowMs / 60_000} min (limit ${r.distinctNumbers}): range scanning`,
       }
-    : { rule: "sequential-dialing", outcome: "pass", reason: `${numbers.size} number(s) in ${range} within ${r.windowMs / 60_000} min` };
+    : { rule: "sequential-dialing", outcome: "pass", reason: `${distinct} number(s) in ${range} within ${r.windowMs / 60_000} min` };
 }
 
-function burstResult(rule: BurstRule | false | undefined, state: FraudState, baseline: Baseline | undefined, now: number): FraudRuleResult {
+function burstResult(rule: BurstRule | false | undefined, history: FraudHistory, baseline: Baseline | undefined, now: number): FraudRuleResult {
   if (rule === false || baseline === undefined) return { rule: "burst", outcome: "skipped", reason: "burst rule off" };
   const r = rule ?? DEFAULT_BURST_RULE;
   if (baseline.windows < r.warmupWindows) {
     return { rule: "burst", outcome: "skipped", reason: `learning the baseline (${baseline.windows} of ${r.warmupWindows} windows seen)` };
   }
-  const current = state.recent.filter((c) => now - c.at < r.windowMs).length + 1;
+  const current = history.startedAfter(now - r.windowMs, undefined) + 1;
   const threshold = Math.max(r.minCalls, r.factor * baseline.mean);
   const mean = Math.round(baseline.mean * 10) / 10;
   return current > threshold
@@ -314,22 +363,30 @@ function burstResult(rule: BurstRule | false | undefined, state: FraudState, bas
     : { rule: "burst", outcome: "pass", reason: `${current} calls in ${r.windowMs / 60_000} min, usual ${mean}` };
 }
 
+/** A verdict and what the caller must record: the rolled baseline, and a new suspension on block-and-suspend. */
+export interface FraudJudgement {
+  readonly verdict: FraudVerdict;
+  readonly baseline: Baseline | undefined;
+  readonly suspension?: Suspension;
+}
+
 /**
- * Judges one outbound call of a customer: every rule is evaluated and reported; the verdict is the
- * most severe action among the rules that fired. On `allow` the returned state counts the call as
- * started; on `block-and-suspend` it carries the suspension.
+ * Judges one outbound call against a customer's history without changing it: every rule is
+ * evaluated and reported; the verdict is the most severe action among the rules that fired.
+ * The caller records the outcome (the call started on `allow`, the suspension, the baseline).
  */
-export function evaluateOutboundCall(policy: FraudPolicy, ranges: FraudRanges, state: FraudState, call: FraudCall, now: number): FraudEvaluation {
+export function judgeOutboundCall(policy: FraudPolicy, ranges: FraudRanges, history: FraudHistory, call: FraudCall, now: number): FraudJudgement {
   const actions = { ...DEFAULT_FRAUD_ACTIONS, ...policy.actions };
   const burstRule = policy.burst === false ? undefined : (policy.burst ?? DEFAULT_BURST_RULE);
-  const baseline = burstRule === undefined ? state.baseline : rollBaseline(state.baseline, burstRule, now);
+  const baseline = burstRule === undefined ? history.baseline : rollBaseline(history.baseline, burstRule, now);
   const { destination } = call;
   const cls = classifyDestination(destination, policy.countryCode, ranges);
   const results: FraudRuleResult[] = [];
 
+  const suspended = history.suspended;
   results.push(
-    state.suspended !== undefined
-      ? { rule: "suspended", outcome: "hit", reason: `outbound calling suspended since ${new Date(state.suspended.at).toISOString()} (${state.suspended.rule}: ${state.suspended.reason})` }
+    suspended !== undefined
+      ? { rule: "suspended", outcome: "hit", reason: `outbound calling suspended since ${new Date(suspended.at).toISOString()} (${suspended.rule}: ${suspended.reason})` }
       : { rule: "suspended", outcome: "pass", reason: "not suspended" },
   );
 
@@ -358,12 +415,12 @@ export function evaluateOutboundCall(policy: FraudPolicy, ranges: FraudRanges, s
         : { rule: "destination-class", outcome: "hit", reason: `${cls.reason}; ${cls.destinationClass} calls not enabled for ${policy.name}` },
   );
 
-  results.push(...classLimitResults(policy, state, cls.destinationClass, now));
-  const running = runningCost(state, now);
+  results.push(...classLimitResults(policy, history, cls.destinationClass, now));
+  const running = history.runningCost(now);
   results.push(spendResult("daily-spend", policy.dailySpendCap, call.spentToday, running));
   results.push(spendResult("monthly-spend", policy.monthlySpendCap, call.spentThisMonth, running));
-  results.push(sequentialResult(policy.sequential, state, destination, now));
-  results.push(burstResult(policy.burst, state, baseline, now));
+  results.push(sequentialResult(policy.sequential, history, destination, now));
+  results.push(burstResult(policy.burst, history, baseline, now));
 
   let decisive: (FraudRuleResult & { readonly action: FraudAction }) | undefined;
   const alerts: SecurityEvent[] = [];
@@ -391,18 +448,31 @@ export function evaluateOutboundCall(policy: FraudPolicy, ranges: FraudRanges, s
   });
   const kind: FraudAction = decisive?.action ?? "allow";
 
-  const withBaseline = (s: FraudState): FraudState => (baseline === undefined ? s : { ...s, baseline });
   const base = { destinationClass: cls.destinationClass, ...(cls.range !== undefined ? { range: cls.range } : {}), results: judged, alerts };
   if (kind === "allow") {
     const reason =
       decisive !== undefined ? `${policy.name}: ${destination} allowed in monitor mode (${decisive.rule}: ${decisive.reason})` : `${policy.name}: ${destination} passed every fraud rule (${cls.destinationClass})`;
-    const started = fraudCallStarted(withBaseline(state), { callId: call.callId, destination, destinationClass: cls.destinationClass, ratePerMinute: call.ratePerMinute ?? 0 }, now, policy);
-    return { verdict: { kind, reason, ...base }, state: started };
+    return { verdict: { kind, reason, ...base }, baseline };
   }
   const hit = decisive ?? { rule: "suspended" as const, reason: "blocked" };
   const reason = `${policy.name}: ${destination} ${kind === "block-and-suspend" ? "blocked and trunk suspended" : "blocked"} by ${hit.rule}: ${hit.reason}`;
-  const next = kind === "block-and-suspend" && state.suspended === undefined ? { ...withBaseline(state), suspended: { at: now, rule: hit.rule, reason: hit.reason } } : withBaseline(state);
-  return { verdict: { kind, reason, ...base, refusal: fraudRefusal(hit.rule, reason) }, state: next };
+  const verdict: FraudVerdict = { kind, reason, ...base, refusal: fraudRefusal(hit.rule, reason) };
+  return kind === "block-and-suspend" && suspended === undefined ? { verdict, baseline, suspension: { at: now, rule: hit.rule, reason: hit.reason } } : { verdict, baseline };
+}
+
+/**
+ * Judges one outbound call of a customer: every rule is evaluated and reported; the verdict is the
+ * most severe action among the rules that fired. On `allow` the returned state counts the call as
+ * started; on `block-and-suspend` it carries the suspension.
+ */
+export function evaluateOutboundCall(policy: FraudPolicy, ranges: FraudRanges, state: FraudState, call: FraudCall, now: number): FraudEvaluation {
+  const { verdict, baseline, suspension } = judgeOutboundCall(policy, ranges, stateHistory(state), call, now);
+  const withBaseline: FraudState = baseline === undefined ? state : { ...state, baseline };
+  if (verdict.kind === "allow") {
+    const started = fraudCallStarted(withBaseline, { callId: call.callId, destination: call.destination, destinationClass: verdict.destinationClass, ratePerMinute: call.ratePerMinute ?? 0 }, now, policy);
+    return { verdict, state: started };
+  }
+  return { verdict, state: suspension !== undefined ? { ...withBaseline, suspended: suspension } : withBaseline };
 }
 
 // Bounds the history a runaway customer can build between sweeps; far above any rule's need.

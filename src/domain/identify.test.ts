@@ -81,3 +81,37 @@ describe("identify", () => {
     assert.equal(r.error.length, 3);
   });
 });
+
+describe("identify: mutual TLS for customers that require it", () => {
+  const mtls = [
+    customer({ id: "mtls", identification: { cidrs: ["198.51.100.10"], credentials: [], tls: { requireClientCert: true } } }),
+    customer({
+      id: "mtls-named",
+      identification: { cidrs: ["198.51.100.11"], credentials: [{ username: "named", password: "n" }], tls: { requireClientCert: true, subject: "pbx.example.com" } },
+    }),
+    customer({ id: "plain", identification: { cidrs: ["198.51.100.12"], credentials: [], tls: { requireClientCert: false } } }),
+  ];
+  const built = createIdentifier(mtls, carriers);
+  assert.ok(built.ok);
+  const good = { verified: true, subject: "other.example.com", altNames: ["DNS:pbx.example.com", "IP Address:198.51.100.11"] };
+  const cases: [name: string, request: IdentifyRequest, expected: string][] = [
+    ["over UDP/TCP (no certificate field)", { sourceAddress: "198.51.100.10" }, "refuse 403 unknown-source"],
+    ["over TLS without a certificate", { sourceAddress: "198.51.100.10", clientCertificate: { verified: false, subject: null, altNames: [], error: "NO_CERTIFICATE" } }, "refuse 403 unknown-source"],
+    ["with an untrusted certificate", { sourceAddress: "198.51.100.10", clientCertificate: { ...good, verified: false, error: "SELF_SIGNED_CERT_IN_CHAIN" } }, "refuse 403 unknown-source"],
+    ["with a verified certificate", { sourceAddress: "198.51.100.10", clientCertificate: good }, "customer mtls by source-ip"],
+    ["a verified certificate naming the subject in a SAN", { sourceAddress: "198.51.100.11", digestUsername: "named", clientCertificate: good }, "customer mtls-named by source-ip+credentials verify named"],
+    ["a verified certificate naming the subject as CN", { sourceAddress: "198.51.100.11", digestUsername: "named", clientCertificate: { verified: true, subject: "PBX.example.com", altNames: [] } }, "customer mtls-named by source-ip+credentials verify named"],
+    ["a verified certificate for another name", { sourceAddress: "198.51.100.11", digestUsername: "named", clientCertificate: { verified: true, subject: "evil.example.com", altNames: ["DNS:evil.example.com"] } }, "refuse 403 unknown-source"],
+    ["credentials alone, from elsewhere", { sourceAddress: "203.0.113.200", digestUsername: "named" }, "refuse 403 unknown-source"],
+    ["a trunk with requireClientCert false", { sourceAddress: "198.51.100.12" }, "customer plain by source-ip"],
+    ["carriers are not affected", { sourceAddress: "192.0.2.5" }, "carrier carrier-x"],
+  ];
+  for (const [name, request, expected] of cases) {
+    it(name, () => assert.equal(summary(built.value.identify(request)), expected));
+  }
+  it("the refusal says why", () => {
+    const d = built.value.identify({ sourceAddress: "198.51.100.10", clientCertificate: { ...good, verified: false, error: "SELF_SIGNED_CERT_IN_CHAIN" } });
+    assert.equal(d.kind, "refuse");
+    assert.match(d.kind === "refuse" ? d.refusal.reason : "", /mutual TLS.*not trusted \(SELF_SIGNED_CERT_IN_CHAIN\)/);
+  });
+});

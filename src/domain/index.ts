@@ -9,6 +9,7 @@ export type {
   TrunkMedia,
   FailoverPolicy,
   CustomerIdentification,
+  CustomerTlsIdentification,
   CustomerMode,
   OutboundPolicy,
   InboundFailover,
@@ -49,7 +50,7 @@ export {
   nationalPrefixOf,
   internationalPrefixOf,
 } from "./numbering.ts";
-export { type IdentifyRequest, type IdentifyDecision, type Identifier, createIdentifier } from "./identify.ts";
+export { type IdentifyRequest, type IdentifyDecision, type Identifier, type ClientCertificate, createIdentifier, clientCertificateRefusal } from "./identify.ts";
 export {
   type DidOwner,
   type DidIndex,
@@ -141,6 +142,12 @@ export {
   channelLimitOf,
   planTrunk,
   formatPercent,
+  callUsageOf,
+  planTrunksFromUsage,
+  type PlanSettings,
+  type PlannedTrunk,
+  type TrunkPlanRow,
+  type UsageRecord,
 } from "./capacity.ts";
 export {
   type TrustedNetworks,
@@ -215,6 +222,8 @@ export {
   type SequentialRule,
   type BurstRule,
   type FraudPolicy,
+  type CustomerFraudSettings,
+  fraudPolicyOf,
   type ActiveCall,
   type RecentCall,
   type Baseline,
@@ -233,7 +242,13 @@ export {
   rollBaseline,
   runningCost,
   evaluateOutboundCall,
+  judgeOutboundCall,
+  stateHistory,
+  sequentialStem,
+  type FraudHistory,
+  type FraudJudgement,
   fraudCallStarted,
   fraudCallEnded,
   liftSuspension,
 } from "./fraud.ts";
+export { FraudLedger } from "./fraud-ledger.ts";

@@ -3,6 +3,7 @@
  * addresses, numbers for SIP codes, so that storage, config and the call layer can all build
  * and read them without knowing the SIP stack.
  */
+import type { CustomerFraudSettings } from "./fraud.ts";
 
 /** An E.164 number with its leading `+`, e.g. `+442071234567`. Produced by `normalizeNumber`. */
 export type E164 = string;
@@ -77,6 +78,15 @@ export interface CustomerIdentification {
   readonly cidrs: readonly string[];
   readonly credentials: readonly DigestCredentials[];
   readonly requireBoth?: boolean;
+  /** Mutual TLS: identified only on requests over TLS with a verified client certificate. */
+  readonly tls?: CustomerTlsIdentification;
+}
+
+/** What a customer's TLS client certificate must show. */
+export interface CustomerTlsIdentification {
+  readonly requireClientCert: boolean;
+  /** The certificate's subject CN or one of its subjectAltNames (DNS, URI or IP), compared without case. */
+  readonly subject?: string;
 }
 
 /** Where a customer's inbound calls go: a fixed URI, or the Contact it REGISTERed. */
@@ -116,6 +126,8 @@ export interface CustomerTrunk {
   readonly numbering: NumberingPlan;
   /** How its media is handled; absent: relayed with the server defaults. */
   readonly media?: TrunkMedia;
+  /** Toll-fraud policy; absent: the safe defaults (domestic only, high-risk and premium blocked). */
+  readonly fraud?: CustomerFraudSettings;
 }
 
 /** SIP transports a gateway can be reached over. */

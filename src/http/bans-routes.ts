@@ -1,5 +1,7 @@
-// The ban list of the running server: list, ban an address by hand, lift a ban. Kept in memory
-// by the security guard (bans end with the process); `trunkline bans` is a client of these routes.
+// The ban list of the running server: list, ban an address by hand, lift a ban; and the customers
+// the fraud engine suspended: list, lift. The security guard and the fraud engine hold them in
+// memory and write them through to storage, so both survive a restart; `trunkline bans` is a
+// client of these routes.
 import type { FastifyInstance } from "fastify";
 import { HttpError } from "./errors.ts";
 import type { HttpAppDeps } from "./types.ts";
@@ -22,8 +24,32 @@ const banBody = {
   },
 } as const;
 
-/** Registers GET/POST /api/v1/bans and DELETE /api/v1/bans/:address when the server has a security guard. */
-export function registerBanRoutes(app: FastifyInstance, bans: HttpAppDeps["bans"]): void {
+const customerParams = {
+  type: "object",
+  additionalProperties: false,
+  required: ["customer"],
+  properties: { customer: { type: "string", minLength: 1, maxLength: 64 } },
+} as const;
+
+/** GET /api/v1/suspensions and DELETE /api/v1/suspensions/:customer (lift a fraud suspension). */
+function registerSuspensionRoutes(app: FastifyInstance, fraud: NonNullable<HttpAppDeps["fraud"]>): void {
+  app.get("/api/v1/suspensions", { config: { doc: { summary: "Customers whose outbound calling the fraud engine suspended", tags: ["security"] } } }, async () => ({
+    items: fraud.suspensions(),
+  }));
+  app.delete(
+    "/api/v1/suspensions/:customer",
+    { schema: { params: customerParams }, config: { doc: { summary: "Lift a customer's fraud suspension", tags: ["security"], status: 204 } } },
+    async (request, reply) => {
+      const { customer } = request.params as { customer: string };
+      if (!fraud.lift(customer, "api")) throw new HttpError(404, "NOT_FOUND", `${customer} is not suspended`);
+      return reply.code(204).send();
+    },
+  );
+}
+
+/** Registers GET/POST /api/v1/bans and DELETE /api/v1/bans/:address when the server has a security guard, and the suspension routes with a fraud engine. */
+export function registerBanRoutes(app: FastifyInstance, bans: HttpAppDeps["bans"], fraud?: HttpAppDeps["fraud"]): void {
+  if (fraud !== undefined) registerSuspensionRoutes(app, fraud);
   if (bans === undefined) return;
   app.get("/api/v1/bans", { config: { doc: { summary: "Banned source addresses", tags: ["security"] } } }, async () => ({ items: bans.listBans() }));
   app.post(

@@ -9,6 +9,8 @@ import { HttpError, errorBody, issuesMessage, type ApiIssue } from "./errors.ts"
 import { registerDashboardRoutes } from "./dashboard-routes.ts";
 import { registerBanRoutes } from "./bans-routes.ts";
 import { registerLiveRoutes } from "./live-routes.ts";
+import { registerLadderRoutes } from "./ladder-routes.ts";
+import { registerPlanRoutes } from "./plan-routes.ts";
 import { collectRoutes, docsPage, openApiDocument } from "./openapi.ts";
 import { bodyPathPrefix, registerProvisioningRoutes } from "./provisioning-routes.ts";
 import type { HttpAppDeps, HttpAppOptions } from "./types.ts";
@@ -70,7 +72,9 @@ export function buildHttpApp(deps: HttpAppDeps, options: HttpAppOptions = {}): F
   const routes = collectRoutes(app);
   registerProvisioningRoutes(app, deps, principalOf);
   registerLiveRoutes(app, deps);
-  registerBanRoutes(app, deps.bans);
+  registerLadderRoutes(app, deps);
+  registerBanRoutes(app, deps.bans, deps.fraud);
+  registerPlanRoutes(app, deps);
   registerDashboardRoutes(app, deps);
 
   app.get("/metrics", { config: { doc: { summary: "Prometheus metrics (text format 0.0.4)", tags: ["metrics"], produces: "text/plain" } } }, async (_request, reply) =>

@@ -60,6 +60,7 @@ const PAGES: Readonly<Record<string, string>> = {
   "/dashboard/trunks": "trunks.html",
   "/dashboard/cdrs": "cdrs.html",
   "/dashboard/cdrs/:id": "call.html",
+  "/dashboard/planner": "planner.html",
 };
 
 const TYPES: Readonly<Record<string, string>> = {

@@ -33,7 +33,15 @@ function cdr(id: string, startedAt: number, end: { answered?: boolean; status?: 
     ratePerMinute: null,
     cost: null,
     currency: null,
-    trace: end.mos === undefined ? [] : [{ at: startedAt + 5000, step: "end", result: "info", detail: "BYE from caller", data: { mos: end.mos } }],
+    trace: [],
+    ...(end.mos === undefined
+      ? {}
+      : {
+          media: {
+            a: { codec: "PCMU", srtp: false, received: { packets: 200, lost: 0, jitterMs: 1, mos: end.mos }, sent: { packets: 200 } },
+            b: { codec: "PCMU", srtp: false, received: { packets: 200, lost: 0, jitterMs: 1, mos: 4.4 }, sent: { packets: 200, mos: 4.3 } },
+          },
+        }),
   };
 }
 
@@ -84,8 +92,14 @@ describe("dashboard call statistics", () => {
     assert.equal(stats.parties("live"), undefined);
   });
 
-  test("MOS is read from the trace when a step carries one", () => {
+  test("MOS is the worst leg and direction of the CDR's media quality; none without relayed media", () => {
     assert.equal(mosOf(cdr("x", T0, { answered: true, mos: 3.9 })), 3.9);
     assert.equal(mosOf(cdr("y", T0, { answered: true })), null);
+    const best = cdr("z", T0, { answered: true, mos: 4.41 });
+    assert.equal(mosOf(best), 4.3, "the lowest estimate wins");
+    // A MOS in the trace is not a media measurement any more.
+    assert.equal(mosOf({ ...cdr("t", T0, { answered: true }), trace: [{ at: T0, step: "end", result: "info", detail: "", data: { mos: 4 } }] }), null);
+    const silent = cdr("s", T0, { answered: true });
+    assert.equal(mosOf({ ...silent, media: { a: { srtp: false, received: { packets: 0 }, sent: { packets: 0 } }, b: { srtp: false, received: { packets: 0 }, sent: { packets: 0 } } } }), null);
   });
 });

@@ -77,15 +77,19 @@ export interface CallParties {
 }
 
 /**
- * The MOS of a record, if its trace carries one (`data.mos`). The CDR has no MOS field yet; when it
- * gains one, read it here.
+ * The MOS of a record, from the per-leg media quality the relay stores in the CDR: the lowest MOS
+ * of any leg and direction that has one, since a call is as good as its worst direction. Null for
+ * calls without relayed media or without any MOS estimate.
  */
 export function mosOf(record: CallDetailRecord): number | null {
-  for (let i = record.trace.length - 1; i >= 0; i--) {
-    const v = record.trace[i]?.data?.["mos"];
-    if (typeof v === "number" && v > 0 && v <= 5) return v;
+  const media = record.media;
+  if (media === undefined) return null;
+  let worst: number | null = null;
+  for (const q of [media.a.received, media.a.sent, media.b.received, media.b.sent]) {
+    const v = q.mos;
+    if (typeof v === "number" && v >= 1 && v <= 5 && (worst === null || v < worst)) worst = v;
   }
-  return null;
+  return worst;
 }
 
 export function createCallStats(options: CallStatsOptions): CallStats {

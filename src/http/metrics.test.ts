@@ -1,10 +1,22 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createMetricsRegistry } from "../observability/index.ts";
-import { registerServerMetrics, type MetricSources } from "./index.ts";
+import type { CallDetailRecord } from "../ports/index.ts";
+import { MemoryCdrRepository } from "../storage/index.ts";
+import { observeClosedCdrs, registerServerMetrics, type MetricSources } from "./index.ts";
 
 function sources(): MetricSources & { counters: { requestsIn: Map<string, number>; responsesOut: Map<number, number>; dropped: Map<string, number>; malformedAnswered: number } } {
-  const counters = { requestsIn: new Map([["INVITE", 3], ["OPTIONS", 10]]), responsesOut: new Map([[200, 2], [503, 1]]), dropped: new Map([["PARSE_ERROR", 4]]), malformedAnswered: 1 };
+  const counters = {
+    requestsIn: new Map([["INVITE", 3], ["OPTIONS", 10]]),
+    responsesOut: new Map([[200, 2], [503, 1]]),
+    dropped: new Map([["PARSE_ERROR", 4]]),
+    malformedAnswered: 1,
+    wire: {
+      in: { requests: new Map([["INVITE", 4]]), responses: new Map([[180, new Map([["INVITE", 1]])]]) },
+      out: { requests: new Map([["INVITE", 2]]), responses: new Map([[200, new Map([["INVITE", 1], ["BYE", 2]])]]) },
+    },
+    timeouts: new Map([["client INVITE", 2], ["server INVITE", 1]]),
+  };
   return {
     counters,
     activeCalls: () => [{ id: "c1", callId: "x", direction: "outbound", customerId: "acme", carrierId: "alpha", state: "answered", startedAt: 0, answeredAt: 1 }],
@@ -42,6 +54,12 @@ describe("server metrics", () => {
         'trunkline_gateway_up{gateway="alpha-gw1",uri="sip:127.0.2.1:5060"} 1',
         'trunkline_gateway_up{gateway="alpha-gw2",uri="sip:127.0.2.2:5060"} 0',
         'trunkline_carrier_registered{carrier="beta"} 1',
+        'trunkline_sip_wire_requests_total{direction="in",method="INVITE"} 4',
+        'trunkline_sip_wire_requests_total{direction="out",method="INVITE"} 2',
+        'trunkline_sip_wire_responses_total{direction="in",code="180",method="INVITE"} 1',
+        'trunkline_sip_wire_responses_total{direction="out",code="200",method="BYE"} 2',
+        'trunkline_sip_transaction_timeouts_total{side="client",method="INVITE"} 2',
+        'trunkline_sip_transaction_timeouts_total{side="server",method="INVITE"} 1',
       ]) {
         assert.ok(text.split("\n").includes(line), `missing: ${line}\n${text}`);
       }
@@ -53,4 +71,113 @@ describe("server metrics", () => {
       m.stop();
     }
   });
+
+  test("security series copy the guard's counts at scrape time", () => {
+    const registry = createMetricsRegistry();
+    let stats = { screened: { "scanner-user-agent": 4, banned: 9 }, bans: 2, authFailures: 5, bansPlaced: { "scanner-user-agent": 1, manual: 1 } };
+    const m = registerServerMetrics(registry, { ...sources(), security: () => stats });
+    try {
+      const lines = registry.render().split("\n");
+      for (const line of [
+        'trunkline_security_screened_total{rule="scanner-user-agent"} 4',
+        'trunkline_security_screened_total{rule="banned"} 9',
+        'trunkline_security_bans_total{rule="manual"} 1',
+        "trunkline_security_bans_active 2",
+        "trunkline_security_auth_failures_total 5",
+      ]) {
+        assert.ok(lines.includes(line), `missing: ${line}`);
+      }
+      stats = { ...stats, authFailures: 7, bans: 0 };
+      const again = registry.render().split("\n");
+      assert.ok(again.includes("trunkline_security_auth_failures_total 7"));
+      assert.ok(again.includes("trunkline_security_bans_active 0"));
+    } finally {
+      m.stop();
+    }
+  });
+
+  test("a closed CDR counts the call by direction and result, its media per leg and direction, and fraud verdicts", async () => {
+    const registry = createMetricsRegistry();
+    const m = registerServerMetrics(registry, sources());
+    const repo = new MemoryCdrRepository();
+    const cdrs = observeClosedCdrs(repo, (r) => m.callEnded(r));
+    try {
+      const base = cdr("c1");
+      await cdrs.open(base);
+      const text0 = registry.render();
+      assert.doesNotMatch(text0, /^trunkline_calls_total\{/m, "an opened record is not an ended call");
+      await cdrs.close({
+        ...base,
+        endedAt: 2000,
+        disposition: "answered",
+        media: {
+          a: { codec: "PCMU", srtp: false, received: { packets: 990, lost: 10, jitterMs: 4, mos: 4.1 }, sent: { packets: 1000, lost: 0, jitterMs: 2, rttMs: 30, mos: 4.4 } },
+          b: { codec: "PCMU", srtp: false, received: { packets: 1000 }, sent: { packets: 990 } },
+        },
+      });
+      await cdrs.close({
+        ...cdr("c2"),
+        endedAt: 3000,
+        disposition: "refused",
+        finalStatus: 403,
+        trace: [{ at: 1, step: "fraud", result: "refuse", detail: "high-risk range", data: { rule: "high-risk-range", action: "block" } }],
+      });
+      assert.equal((await repo.get("c1"))?.disposition, "answered", "the record is written through");
+      const lines = registry.render().split("\n");
+      for (const line of [
+        'trunkline_calls_total{direction="outbound",result="answered"} 1',
+        'trunkline_calls_total{direction="outbound",result="refused"} 1',
+        'trunkline_fraud_verdicts_total{rule="high-risk-range",action="block"} 1',
+        'trunkline_media_packets_total{leg="a",direction="received"} 990',
+        'trunkline_media_packets_lost_total{leg="a",direction="received"} 10',
+        'trunkline_media_loss_ratio_bucket{leg="a",direction="received",le="0.005"} 0',
+        'trunkline_media_loss_ratio_bucket{leg="a",direction="received",le="0.01"} 1',
+        'trunkline_media_loss_ratio_sum{leg="a",direction="received"} 0.01',
+        'trunkline_media_jitter_seconds_bucket{leg="a",direction="received",le="0.0025"} 0',
+        'trunkline_media_jitter_seconds_bucket{leg="a",direction="received",le="0.005"} 1',
+        'trunkline_media_jitter_seconds_count{leg="a",direction="received"} 1',
+        'trunkline_media_rtt_seconds_count{leg="a",direction="sent"} 1',
+        'trunkline_media_mos_bucket{leg="a",direction="sent",le="4.3"} 0',
+        'trunkline_media_mos_bucket{leg="a",direction="sent",le="4.4"} 1',
+        'trunkline_media_mos_bucket{leg="a",direction="sent",le="+Inf"} 1',
+        'trunkline_media_stream_packets_count{leg="b",direction="sent"} 1',
+      ]) {
+        assert.ok(lines.includes(line), `missing: ${line}`);
+      }
+      // Leg b reported no MOS: nothing observed rather than a zero.
+      assert.ok(!lines.some((l) => l.startsWith('trunkline_media_mos_count{leg="b"')));
+      assert.match(registry.render(), /^# TYPE trunkline_media_mos histogram$/m);
+    } finally {
+      m.stop();
+    }
+  });
 });
+
+function cdr(id: string): CallDetailRecord {
+  return {
+    id,
+    callId: `${id}@pbx`,
+    direction: "outbound",
+    customerId: "acme",
+    carrierId: "alpha",
+    attempts: [],
+    callerRaw: "100",
+    calleeRaw: "200",
+    callerE164: null,
+    calleeE164: null,
+    startedAt: 1000,
+    ringingAt: null,
+    answeredAt: null,
+    endedAt: null,
+    durationMs: 0,
+    finalStatus: null,
+    q850Cause: null,
+    disposition: null,
+    hangupBy: null,
+    endReason: null,
+    ratePerMinute: null,
+    cost: null,
+    currency: null,
+    trace: [],
+  };
+}

@@ -73,6 +73,46 @@ const numberingShape: Record<string, JsonSchema> = {
 const numbering = obj({ ...numberingShape, countryCode: { ...str("^[0-9]{1,6}$"), default: "1" } }, [], { default: {} });
 const carrierNumbering = obj({ ...numberingShape, countryCode: { ...str("^[0-9]{1,6}$"), default: "1" }, techPrefix: str("^[0-9*#]{1,16}$") }, [], { default: {} });
 
+const classLimit = obj({ concurrent: int(1, Number.MAX_SAFE_INTEGER), perMinute: int(1, Number.MAX_SAFE_INTEGER) });
+const fraudAction = { type: "string", enum: ["allow", "block", "block-and-suspend"] };
+const FRAUD_RULES = ["suspended", "destination-prefix", "destination-class", "concurrent-calls", "calls-per-minute", "daily-spend", "monthly-spend", "sequential-dialing", "burst"];
+const fraud = obj(
+  {
+    allowInternational: { type: "boolean" },
+    allowPremium: { type: "boolean" },
+    allowHighRisk: { type: "boolean" },
+    allowPrefixes: list(str("^\\+[0-9]{0,15}$"), { description: "exempt from the class rules" }),
+    denyPrefixes: list(str("^\\+[0-9]{0,15}$")),
+    limits: obj(Object.fromEntries(["total", "domestic", "international", "premium", "high-risk"].map((k) => [k, classLimit]))),
+    dailySpendCap: { type: "number", minimum: 0 },
+    monthlySpendCap: { type: "number", minimum: 0 },
+    sequential: {
+      oneOf: [
+        { const: false },
+        obj({ windowMs: int(1, Number.MAX_SAFE_INTEGER), distinctNumbers: int(2, 10_000), varyingDigits: int(1, 8) }, ["windowMs", "distinctNumbers", "varyingDigits"]),
+      ],
+    },
+    burst: {
+      oneOf: [
+        { const: false },
+        obj(
+          {
+            windowMs: int(1, Number.MAX_SAFE_INTEGER),
+            factor: { type: "number", exclusiveMinimum: 1 },
+            minCalls: int(1, Number.MAX_SAFE_INTEGER),
+            alpha: { type: "number", exclusiveMinimum: 0, maximum: 1 },
+            warmupWindows: int(0, 10_000),
+          },
+          ["windowMs", "factor", "minCalls", "alpha", "warmupWindows"],
+        ),
+      ],
+    },
+    actions: obj(Object.fromEntries(FRAUD_RULES.map((r) => [r, fraudAction]))),
+  },
+  [],
+  { description: "Toll-fraud policy; absent fields: international, premium and high-risk destinations blocked." },
+);
+
 /** A customer trunk: the domain's CustomerTrunk with DIDs written as `+E164` or `+A-+B`. */
 export const customerSchema: JsonSchema = obj(
   {
@@ -103,6 +143,7 @@ export const customerSchema: JsonSchema = obj(
     ),
     failover: obj({ uris: list(str(SIP_URI), { default: [] }), forwardTo: str(E164), policy: failoverPolicy }, [], { default: {} }),
     numbering,
+    fraud,
   },
   ["id", "name", "mode"],
 );

@@ -1,6 +1,6 @@
 // What the HTTP layer needs from the running server, as narrow views: tests pass fakes, main.ts
 // passes the real call layer, storage and metrics.
-import type { ActiveCall, HealthSnapshot, RegistrationState, SecurityGuard } from "../call/index.ts";
+import type { ActiveCall, FraudEngine, HealthSnapshot, RegistrationState, SecurityGuard, SipLadderSnapshot } from "../call/index.ts";
 import type { ChannelCounts, Policy, Provisioning } from "../domain/index.ts";
 import type { Logger, MetricsRegistry } from "../observability/index.ts";
 import type { CdrRepository, ProvisioningRepository } from "../ports/index.ts";
@@ -41,8 +41,12 @@ export interface HttpAppDeps {
   /** False on a loopback listener, where Prometheus may scrape /metrics without a token. */
   readonly metricsNeedToken: boolean;
   readonly logger?: Logger;
+  /** Per-call SIP ladders (GET /api/v1/calls/:id/sip); absent when capture is off. */
+  readonly sipLadders?: { read(callId: string): Promise<SipLadderSnapshot | undefined> };
   /** The ban list (GET/POST/DELETE /api/v1/bans); absent: no ban routes. */
   readonly bans?: Pick<SecurityGuard, "listBans" | "addBan" | "liftBan">;
+  /** Fraud suspensions (GET /api/v1/suspensions, DELETE /api/v1/suspensions/:customer); absent: no such routes. */
+  readonly fraud?: Pick<FraudEngine, "suspensions" | "lift">;
 }
 
 /** How the app is served; main.ts fills it from http.tls. */

@@ -2,3 +2,4 @@ export { type Result, ok, err } from "./result.ts";
 export { type Clock, type Timer, systemClock, FakeClock } from "./clock.ts";
 export { randomToken, newBranch, newTag, newCallId } from "./ids.ts";
 export { setBounded } from "./bounded-map.ts";
+export { DelayQueue } from "./delay-queue.ts";

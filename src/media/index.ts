@@ -147,3 +147,5 @@ export {
   eModelCodecOf,
 } from "./quality.ts";
 export * from "./relay/index.ts";
+// rtpengine's ng control protocol, for the call layer's rtpengine media anchor.
+export * from "./rtpengine/index.ts";

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from "pino";
+import type { SyslogSink } from "./syslog.ts";
 
 export type { Logger, DestinationStream };
 
@@ -9,6 +10,30 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** Fields on every line, e.g. { service: "trunkline" }. */
   readonly base?: Record<string, unknown>;
+  /** Also sends security events (and, if it says so, every warning) there as RFC 5424 syslog. */
+  readonly syslog?: SyslogSink;
+}
+
+// Level labels of the lines a syslog sink may want; the rest are not even parsed.
+const WARN_OR_WORSE = /"level":"(?:warn|error|fatal)"/;
+
+/** A destination that writes every line to `primary` and hands warnings and worse to the syslog sink. */
+function teeToSyslog(primary: DestinationStream, syslog: SyslogSink): DestinationStream {
+  const flushable = primary as DestinationStream & { flush?: (cb?: (err?: Error) => void) => void; flushSync?: () => void };
+  return {
+    write(line: string): void {
+      primary.write(line);
+      if (WARN_OR_WORSE.test(line)) syslog.writeLogLine(line);
+    },
+    // flushLogger() reaches the primary stream's buffer through these.
+    flush(cb?: (err?: Error) => void): void {
+      if (typeof flushable.flush === "function") flushable.flush(cb);
+      else cb?.();
+    },
+    flushSync(): void {
+      if (typeof flushable.flushSync === "function") flushable.flushSync();
+    },
+  } as DestinationStream;
 }
 
 /**
@@ -17,7 +42,8 @@ export interface LoggerOptions {
  */
 export function createLogger(options: LoggerOptions): Logger {
   // Asynchronous stdout keeps logging off the signalling hot path; flushLogger() drains it at stop.
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const primary = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const destination = options.syslog === undefined ? primary : teeToSyslog(primary, options.syslog);
   return pino(
     {
       level: options.level,

@@ -81,4 +81,62 @@ describe("metrics registry", () => {
     assert.match(r.render(), /^in_total\{method="INVITE"\} 5$/m);
     assert.throws(() => c.setTotal({ method: "INVITE" }, 4));
   });
+
+  it("renders a histogram as cumulative _bucket{le} series ending at +Inf, then _sum and _count", () => {
+    const r = createMetricsRegistry();
+    const h = r.histogram({ name: "media_mos", help: "MOS per stream.", labelNames: ["leg"], buckets: [1, 2.5, 4] });
+    h.observe({ leg: "a" }, 4.4);
+    h.observe({ leg: "a" }, 2.5);
+    h.observe({ leg: "a" }, 0.5);
+    h.observe({ leg: 'b"\\' }, 3);
+    h.observe({ leg: "a" }, NaN);
+    assert.equal(
+      r.render(),
+      [
+        "# HELP media_mos MOS per stream.",
+        "# TYPE media_mos histogram",
+        'media_mos_bucket{leg="a",le="1"} 1',
+        'media_mos_bucket{leg="a",le="2.5"} 2',
+        'media_mos_bucket{leg="a",le="4"} 2',
+        'media_mos_bucket{leg="a",le="+Inf"} 3',
+        'media_mos_sum{leg="a"} 7.4',
+        'media_mos_count{leg="a"} 3',
+        'media_mos_bucket{leg="b\\"\\\\",le="1"} 0',
+        'media_mos_bucket{leg="b\\"\\\\",le="2.5"} 0',
+        'media_mos_bucket{leg="b\\"\\\\",le="4"} 1',
+        'media_mos_bucket{leg="b\\"\\\\",le="+Inf"} 1',
+        'media_mos_sum{leg="b\\"\\\\"} 3',
+        'media_mos_count{leg="b\\"\\\\"} 1',
+        "",
+      ].join("\n"),
+    );
+    assert.deepEqual(h.snapshot({ leg: "a" }), {
+      buckets: [
+        { le: 1, count: 1 },
+        { le: 2.5, count: 2 },
+        { le: 4, count: 2 },
+      ],
+      sum: 7.4,
+      count: 3,
+    });
+  });
+
+  it("shows an unlabelled histogram with zero counts before its first observation", () => {
+    const r = createMetricsRegistry();
+    r.histogram({ name: "lag_seconds", help: "Lag.", buckets: [0.01, 0.1] });
+    assert.equal(
+      r.render(),
+      ["# HELP lag_seconds Lag.", "# TYPE lag_seconds histogram", 'lag_seconds_bucket{le="0.01"} 0', 'lag_seconds_bucket{le="0.1"} 0', 'lag_seconds_bucket{le="+Inf"} 0', "lag_seconds_sum 0", "lag_seconds_count 0", ""].join("\n"),
+    );
+  });
+
+  it("refuses histograms with the reserved le label, no buckets or buckets out of order", () => {
+    const r = createMetricsRegistry();
+    assert.throws(() => r.histogram({ name: "h1", help: "", labelNames: ["le"], buckets: [1] }), /reserved/);
+    assert.throws(() => r.histogram({ name: "h2", help: "", buckets: [] }), /no buckets/);
+    assert.throws(() => r.histogram({ name: "h3", help: "", buckets: [1, 1] }), /ascend/);
+    assert.throws(() => r.histogram({ name: "h4", help: "", buckets: [1, Infinity] }), /finite/);
+    const h = r.histogram({ name: "h5", help: "", labelNames: ["leg"], buckets: [1] });
+    assert.throws(() => h.observe(undefined, 1), /missing label/);
+  });
 });

@@ -10,7 +10,7 @@ import {
 } from "./transaction/index.ts";
 import { checkRequest, unhandledResponse, type UasCapabilities } from "./default-responses.ts";
 import { silentLogger, type SipLogger } from "./logger.ts";
-import { bump, createStackCounters, type StackCounters } from "./stack-counters.ts";
+import { bump, countingTap, createStackCounters, type StackCounters } from "./stack-counters.ts";
 
 /** A request handler registered for one method; it owns the server transaction from then on. */
 export type MethodHandler = (request: SipRequest, tx: ServerTransaction, context: InboundContext) => void;
@@ -61,8 +61,13 @@ export async function createSipStack(options: SipStackOptions): Promise<SipStack
   const supported = [...(options.capabilities?.supported ?? ["replaces", "timer", "path", "outbound"])];
   const accept = [...(options.capabilities?.accept ?? ["application/sdp"])];
 
-  const transport = await createTransport({ ...options, clock });
-  const transactions = createTransactionLayer({ transport, clock, ...(options.timers ? { timers: options.timers } : {}) });
+  const transport = await createTransport({ ...options, clock, tap: countingTap(counters, options.tap) });
+  const transactions = createTransactionLayer({
+    transport,
+    clock,
+    ...(options.timers ? { timers: options.timers } : {}),
+    onTimeout: (side, method) => bump(counters.timeouts, `${side} ${method}`),
+  });
 
   const capabilities = (): UasCapabilities => ({ allow: [...allow], supported, accept });
 

@@ -3,7 +3,7 @@ import { StorageError } from "./errors.ts";
 import { openSqliteStorage } from "./sqlite/index.ts";
 
 export { StorageError, type StorageErrorCode } from "./errors.ts";
-export { createMemoryStorage, MemoryBindingRepository, MemoryCdrRepository, MemoryProvisioningRepository } from "./memory/index.ts";
+export { createMemoryStorage, MemoryBanRepository, MemoryFraudSuspensionRepository, MemoryBindingRepository, MemoryCdrRepository, MemoryProvisioningRepository, MemorySipLadderRepository } from "./memory/index.ts";
 export { DEFAULT_CDR_PAGE, INTERRUPTED_REASON } from "./cdr-rules.ts";
 export { openSqliteStorage, type SqliteStorage, type SqliteStorageOptions, MIGRATIONS, type Migration } from "./sqlite/index.ts";
 

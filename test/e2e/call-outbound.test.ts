@@ -47,7 +47,7 @@ describe("outbound calls", { skip }, () => {
     assert.ok(cdr.cost !== null && cdr.cost > 0);
     assert.deepEqual(
       steps(cdr).filter((s, i, all) => all.indexOf(s) === i),
-      ["identify", "authenticate", "cps", "channels", "normalize", "destination", "caller-id", "route", "attempt", "answer", "end"],
+      ["identify", "authenticate", "cps", "channels", "normalize", "destination", "caller-id", "route", "fraud", "attempt", "answer", "end"],
     );
     assert.match(cdr.trace.find((t) => t.step === "authenticate")?.detail ?? "", /digest MD5 verified for acme/);
     await until(() => h!.channels("acme") === 0 && h!.channels("alpha") === 0);

@@ -9,7 +9,7 @@ import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
 import { freePort } from "../support/ports.ts";
 import { startCallHarness, until, type CallHarness } from "./call-harness.ts";
-import { createMediaRelay, type MediaRelay } from "../../src/media/index.ts";
+import { createMediaRelay, createWorkerMediaRelay, type MediaRelay, type WorkerMediaRelay } from "../../src/media/index.ts";
 import { relayMediaAnchor } from "../../src/call/index.ts";
 import { systemClock } from "../../src/lib/index.ts";
 
@@ -18,20 +18,30 @@ const PORT_MIN = 41000;
 const PORT_MAX = 41998;
 let h: CallHarness | undefined;
 let relay: MediaRelay | undefined;
+let workerRelay: WorkerMediaRelay | undefined;
 const sockets: Socket[] = [];
 
 afterEach(async () => {
   await stopAll();
   await h?.stop();
   await relay?.close();
+  await workerRelay?.close();
   for (const s of sockets.splice(0)) s.close();
   h = undefined;
   relay = undefined;
+  workerRelay = undefined;
 });
 
 async function harness(mediaTimeoutMs: number, tweak?: Parameters<typeof startCallHarness>[0]): Promise<CallHarness> {
   relay = createMediaRelay({ address: "127.0.0.1", portMin: PORT_MIN, portMax: PORT_MAX, mediaTimeoutMs });
   return startCallHarness(tweak, {}, systemClock, relayMediaAnchor(relay));
+}
+
+/** The same harness with the relay in two worker threads (media.workers: 2). */
+async function workerHarness(oneWayAfterMs: number): Promise<{ h: CallHarness; relay: WorkerMediaRelay }> {
+  const r = createWorkerMediaRelay({ address: "127.0.0.1", portMin: 41500, portMax: 41599, workers: 2, oneWayAfterMs, reportIntervalMs: 200 });
+  workerRelay = r;
+  return { h: await startCallHarness(undefined, {}, systemClock, relayMediaAnchor(r)), relay: r };
 }
 
 async function bind(address: string, port: number): Promise<{ socket: Socket; received: Buffer[] }> {
@@ -183,5 +193,63 @@ describe("media through the relay", { skip }, () => {
     assert.match(cdr.endReason ?? "", /media timeout/);
     await until(() => h!.channels("loadtest") === 0 && h!.channels("alpha") === 0);
     assert.equal(h.channels("alpha"), 0);
+  });
+
+  test("relay in worker threads: RTP crosses both ways, the CDR counts it, ports are free after the call", async () => {
+    const w = await workerHarness(0);
+    h = w.h;
+    const rtpA = await freePort("127.0.4.1");
+    const rtpB = await freePort("127.0.2.1");
+    const pbxMedia = await bind("127.0.4.1", rtpA);
+    const gwMedia = await bind("127.0.2.1", rtpB);
+    const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
+    const gw = runSipp({ ...common, scenario: "media-uas.xml", localAddress: "127.0.2.1", localPort: h.ports.gw1, keys: { rtp: String(rtpB) } });
+    const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${h.address}:${h.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
+    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
+    const session = w.relay.activeSessions()[0];
+    const aPort = session?.localPort("a");
+    const bPort = session?.localPort("b");
+    assert.ok(aPort !== undefined && bPort !== undefined && aPort >= 41500 && bPort <= 41599, `relay ports ${aPort} ${bPort}`);
+    await Promise.all([sendRtp(pbxMedia.socket, aPort, 25, 0x1111), sendRtp(gwMedia.socket, bPort, 25, 0x2222)]);
+    await until(() => gwMedia.received.length >= 25 && pbxMedia.received.length >= 25, 2000);
+    assert.ok(gwMedia.received.length >= 20, `gateway got ${gwMedia.received.length} RTP packets`);
+    assert.ok(pbxMedia.received.length >= 20, `PBX got ${pbxMedia.received.length} RTP packets`);
+    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
+    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
+    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    const [cdr] = await h.cdrs.waitClosed(1);
+    assert.ok(cdr?.media, "CDR has media quality");
+    assert.ok(cdr.media.a.received.packets >= 20, JSON.stringify(cdr.media));
+    assert.ok(cdr.media.b.received.packets >= 20, JSON.stringify(cdr.media));
+    await until(() => w.relay.activeSessions().length === 0);
+    assert.equal(await w.relay.portsInUse(), 0, "ports released at the end of the call");
+  });
+
+  test("one-way audio: the PBX sends RTP, the carrier none; the CDR trace and the log say so, the call goes on", async () => {
+    const w = await workerHarness(600);
+    h = w.h;
+    const rtpA = await freePort("127.0.4.1");
+    const rtpB = await freePort("127.0.2.1");
+    const pbxMedia = await bind("127.0.4.1", rtpA);
+    const gwMedia = await bind("127.0.2.1", rtpB);
+    const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
+    const gw = runSipp({ ...common, scenario: "media-uas.xml", localAddress: "127.0.2.1", localPort: h.ports.gw1, keys: { rtp: String(rtpB) } });
+    const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${h.address}:${h.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
+    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
+    const aPort = w.relay.activeSessions()[0]?.localPort("a");
+    assert.ok(aPort !== undefined);
+    await sendRtp(pbxMedia.socket, aPort, 50, 0x1111);
+    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
+    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
+    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    assert.ok(gwMedia.received.length >= 40, `gateway got ${gwMedia.received.length} RTP packets`);
+    const [cdr] = await h.cdrs.waitClosed(1);
+    assert.ok(cdr);
+    assert.equal(cdr.disposition, "answered");
+    assert.match(cdr.endReason ?? "", /BYE/, "one-way audio does not end the call");
+    const oneWay = cdr.trace.filter((t) => t.step === "media" && /one-way audio/.test(t.detail));
+    assert.equal(oneWay.length, 1, JSON.stringify(cdr.trace));
+    assert.equal(oneWay[0]!.data?.["silentLeg"], "callee");
+    assert.ok(h.logLines.some((l) => /one-way audio/.test(l)), "logged");
   });
 });

@@ -30,6 +30,7 @@ function render(r) {
   const sipLadder = document.getElementById("sip-ladder");
   sipLadder.dataset.callId = r.id;
   sipLadder.dataset.sipCallId = r.callId;
+  SipLadder.load(sipLadder, r);
 
   document.getElementById("fields").innerHTML = [
     field("Id", r.id, true),

@@ -9,6 +9,7 @@
     ["calls", "/dashboard/calls", "Live calls"],
     ["trunks", "/dashboard/trunks", "Trunks"],
     ["cdrs", "/dashboard/cdrs", "CDRs"],
+    ["planner", "/dashboard/planner", "Planner"],
   ];
 
   /** Escapes text for innerHTML. */

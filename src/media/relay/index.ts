@@ -38,6 +38,14 @@ export {
   createMediaRelay,
   remoteOf,
 } from "./media-relay.ts";
+export { type MediaRelayControl, type MediaSessionControl } from "./relay-control.ts";
+export {
+  type WorkerMediaRelay,
+  type WorkerMediaRelayOptions,
+  type WorkerRelayLogger,
+  createWorkerMediaRelay,
+  splitPortRange,
+} from "./worker-relay.ts";
 export { type QualitySink, type QualitySinkOptions, createQualitySink } from "./quality-sink.ts";
 export { type CodecMismatch, type CodecPlan, type StreamCodecMode, planCodecs } from "./codec-plan.ts";
 export {

@@ -12,6 +12,7 @@ import { answerForOfferer, planCodecs, withTelephoneEvent, withoutTelephoneEvent
 import { MediaRelayError } from "./errors.ts";
 import { type PortAllocator, createPortAllocator } from "./port-allocator.ts";
 import { type QualitySink, createQualitySink } from "./quality-sink.ts";
+import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
 import {
   type LegName,
   type ReceiveStatsSink,
@@ -93,7 +94,7 @@ export interface LegTotals {
  * Negotiation failures reject with MEDIA_SRTP_REQUIRED, MEDIA_SRTP_UNSUPPORTED or
  * MEDIA_CODEC_MISMATCH (MEDIA_NOT_ACCEPTABLE: answer 488 with the error's warnCode and message).
  */
-export interface MediaSession {
+export interface MediaSession extends MediaSessionControl {
   readonly id: string;
   /**
    * Records the remotes of a body from leg `from` (allocating ports for new streams) and returns the
@@ -135,7 +136,7 @@ export interface MediaSession {
 }
 
 /** The relay: a port range, its sessions and their lifetime. */
-export interface MediaRelay {
+export interface MediaRelay extends MediaRelayControl {
   readonly address: string;
   /** Creates an empty session; streams come with offer() or addStream(). */
   createSession(options?: MediaSessionOptions): MediaSession;
@@ -369,6 +370,14 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         }
       },
       legOptions: (leg) => legOptions[leg],
+      onHold: () =>
+        streams.some((s) => {
+          if (s === undefined) return false;
+          const a = s.leg("a").remote?.direction ?? "sendrecv";
+          const b = s.leg("b").remote?.direction ?? "sendrecv";
+          return a !== "sendrecv" || b !== "sendrecv";
+        }),
+      localPort: (leg, index = 0) => streams[index]?.leg(leg).local.rtpPort,
       sendDtmf(toLeg, digit, durationMs, dtmfOptions) {
         const index = dtmfOptions?.stream ?? streams.findIndex((s) => s !== undefined);
         const s = streams[index];
@@ -387,6 +396,14 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
           };
           tick();
         });
+      },
+      queueDtmf(toLeg, digit, durationMs) {
+        // A refusal rejects at once; otherwise the digit plays out in the background.
+        let refused = false;
+        media.sendDtmf(toLeg, digit, durationMs).catch(() => {
+          refused = true;
+        });
+        return new Promise<boolean>((resolve) => setImmediate(() => resolve(!refused)));
       },
       qualityReport(index = 0) {
         const s = streams[index];

@@ -1,4 +1,5 @@
 import { type Socket, createSocket } from "node:dgram";
+import { type LookupOneOptions, lookup as dnsLookup } from "node:dns";
 import { isIP } from "node:net";
 import { MediaRelayError } from "./errors.ts";
 
@@ -44,6 +45,17 @@ export interface PortAllocator {
 
 const DEFAULT_SOCKET_BUFFER = 256 * 1024;
 
+/**
+ * dgram resolves the destination of every send through its socket's lookup: dns.lookup by
+ * default, which answers even an IP literal a tick later (a queued callback per packet). Remotes
+ * come from SDP as IP literals, so those are answered at once; anything else still goes to DNS.
+ */
+function literalLookup(hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else dnsLookup(hostname, options, callback);
+}
+
 /** Creates an allocator over [portMin, portMax] on address; throws MEDIA_BAD_OPTIONS for an unusable range. */
 export function createPortAllocator(options: PortAllocatorOptions): PortAllocator {
   const { address, portMin, portMax } = options;
@@ -75,7 +87,7 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
 
   const bindOne = (port: number): Promise<Socket | "in-use"> =>
     new Promise((resolve, reject) => {
-      const socket = createSocket({ type: family === 4 ? "udp4" : "udp6", reuseAddr: false });
+      const socket = createSocket({ type: family === 4 ? "udp4" : "udp6", reuseAddr: false, lookup: literalLookup });
       const onError = (e: NodeJS.ErrnoException): void => {
         socket.close();
         if (e.code === "EADDRINUSE" || e.code === "EACCES") resolve("in-use");

@@ -325,7 +325,7 @@ describe("relay session", () => {
       await r.gateway.send(rtp(1), r.session.leg("b").local.rtpPort);
       await r.phone.next();
       r.clock.advance(4000);
-      assert.deepEqual(r.events.filter((e) => e.type === "one-way"), [{ type: "one-way", silentLeg: "a" }]);
+      assert.deepEqual(r.events.filter((e) => e.type === "one-way"), [{ type: "one-way", silentLeg: "a", afterMs: 4000 }]);
       assert.equal(r.clock.pending(), 0);
     } finally {
       await r.done();

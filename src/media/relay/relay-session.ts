@@ -86,8 +86,8 @@ export type RelayEvent =
   | { readonly type: "latched"; readonly leg: LegName; readonly channel: Channel; readonly source: Endpoint }
   /** No packet accepted from either leg for idleMs. */
   | { readonly type: "media-timeout"; readonly idleMs: number }
-  /** oneWayAfterMs after start, one leg has sent RTP and the other none. */
-  | { readonly type: "one-way"; readonly silentLeg: LegName }
+  /** oneWayAfterMs (afterMs) after start, one leg has sent RTP and the other none. */
+  | { readonly type: "one-way"; readonly silentLeg: LegName; readonly afterMs: number }
   | { readonly type: "closed" };
 
 /** Which legs accept only their signaled address. */
@@ -505,7 +505,7 @@ export class RelaySession {
     if ((fromA === 0) === (fromB === 0)) return;
     const silentLeg: LegName = fromA === 0 ? "a" : "b";
     this.logger?.info({ session: this.id, silentLeg }, "one-way media");
-    this.emit({ type: "one-way", silentLeg });
+    this.emit({ type: "one-way", silentLeg, afterMs: this.oneWayAfterMs });
   }
 
   private socketError(leg: Leg, e: Error): void {

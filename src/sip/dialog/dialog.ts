@@ -67,7 +67,6 @@ export interface DialogOptions {
 export class Dialog {
   state: DialogState;
   readonly id: DialogId;
-  readonly key: string;
   /** Local URI with display name (our From in requests), without tag. */
   readonly localUri: NameAddr;
   /** Remote URI with display name (our To in requests), without tag. */
@@ -102,7 +101,6 @@ export class Dialog {
   ) {
     this.state = init.state;
     this.id = init.id;
-    this.key = dialogKey(init.id.callId, init.id.localTag, init.id.remoteTag);
     this.localUri = init.localUri;
     this.remoteUri = init.remoteUri;
     this.remoteTarget = init.remoteTarget;
@@ -177,6 +175,11 @@ export class Dialog {
         options.initialLocalSeq ?? 1,
       ),
     );
+  }
+
+  /** The Map key of the dialog id; computed when asked, so a held call does not keep the joined string. */
+  get key(): string {
+    return dialogKey(this.id.callId, this.id.localTag, this.id.remoteTag);
   }
 
   /** The CSeq number for the next request we send (12.2.1.1), advancing the local sequence. */

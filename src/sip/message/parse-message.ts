@@ -1,8 +1,9 @@
 import { CR, HT, LF, SP, flatSlice, isToken, isTokenString, parseDigits } from "./chars.ts";
-import { Hot, hotHeaderAt } from "./header-names.ts";
+import { HOT_NAME_LENGTH, Hot, canonicalHotAt, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
 import { parseViaInto } from "./parse-via.ts";
+import { Field, attachRawHead } from "./raw-head.ts";
 import type { CSeq, HeaderField, NameAddr, ParseError, ParseErrorCode, ParseResult, SipMessage, Via } from "./types.ts";
 
 /** Default cap on one message, datagram or framed (RFC 3261 18.1.1 bounds UDP near 64 KiB anyway). */
@@ -26,6 +27,11 @@ export interface HeadResult {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+
+// Header line positions of the head being parsed (parseHead is synchronous and never nests);
+// the used part is copied out for the message.
+const LINES: number[] = [];
+const NOATTACH = process.env["NOATTACH"] === "1";
 
 interface StartLine {
   kind: "request" | "response";
@@ -134,6 +140,7 @@ export function parseHead(text: string): HeadResult {
   if (eol < 0) eol = len;
   const firstEnd = eol > 0 && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
   const start = parseStartLine(text.slice(0, firstEnd));
+  const eol0 = eol + 1 < len ? eol + 1 : len;
   if ("code" in start) return { message: null, error: withSalvage(start, text), contentLength: scanContentLength(text) };
 
   const via: Via[] = [];
@@ -153,23 +160,37 @@ export function parseHead(text: string): HeadResult {
   let contentLength = -1;
   let contactWildcard = false;
   let error: ParseError | null = null;
+  // Per header line: its field, start and end, for writing unchanged headers back as received.
+  // Lines ended by a bare LF are not copied: the serializer only writes CRLF.
+  const lines = LINES;
+  let nLines = 0;
+  let folds = 0;
+  let crlf = eol >= len || firstEnd < eol;
 
   let pos = eol + 1;
   while (pos < len) {
     eol = text.indexOf("\n", pos);
     if (eol < 0) eol = len;
     let lineEnd = eol > pos && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
-    // The name is scanned in JS rather than with indexOf(":"): names are short, and the same
-    // pass checks that the name is a token.
-    let ne = pos;
-    while (ne < lineEnd && isToken(text.charCodeAt(ne))) ne++;
-    let colon = ne;
-    while (colon < lineEnd && (text.charCodeAt(colon) === SP || text.charCodeAt(colon) === HT)) colon++;
-    if (ne === pos || colon >= lineEnd || text.charCodeAt(colon) !== 58) {
-      error = fail("BAD_HEADER_LINE", colon >= lineEnd ? "header line without colon" : "malformed header name", start);
-      break;
+    if (lineEnd === eol && eol < len) crlf = false;
+    let hot = canonicalHotAt(text, pos);
+    let ne: number;
+    let colon: number;
+    if (hot !== Hot.None) {
+      ne = colon = pos + HOT_NAME_LENGTH[hot]!;
+    } else {
+      // Any other spelling: the name is scanned in JS rather than with indexOf(":"): names are
+      // short, and the same pass checks that the name is a token.
+      ne = pos;
+      while (ne < lineEnd && isToken(text.charCodeAt(ne))) ne++;
+      colon = ne;
+      while (colon < lineEnd && (text.charCodeAt(colon) === SP || text.charCodeAt(colon) === HT)) colon++;
+      if (ne === pos || colon >= lineEnd || text.charCodeAt(colon) !== 58) {
+        error = fail("BAD_HEADER_LINE", colon >= lineEnd ? "header line without colon" : "malformed header name", start);
+        break;
+      }
+      hot = hotHeaderAt(text, pos, ne);
     }
-    const hot = hotHeaderAt(text, pos, ne);
     const name = hot === Hot.None ? text.slice(pos, ne) : "";
     const headerName = pos;
     const headerNameEnd = ne;
@@ -206,9 +227,13 @@ export function parseHead(text: string): HeadResult {
       }
       src = value;
       folded = true;
+      folds |= 1 << (hot === Hot.None ? Field.Headers : hot);
       vStart = 0;
       vEnd = value.length;
     }
+    lines[nLines++] = hot === Hot.None ? Field.Headers : hot;
+    lines[nLines++] = pos;
+    lines[nLines++] = next < len ? next : len;
     pos = next;
 
     switch (hot) {
@@ -307,36 +332,10 @@ export function parseHead(text: string): HeadResult {
     const uri = parseUriRange(text, start.uriStart, start.uriEnd);
     if (uri === null) error = fail("BAD_URI", "malformed Request-URI", start);
     else {
-      return {
-        message: {
-          kind: "request",
-          method: start.method,
-          uri,
-          via,
-          from: from!,
-          to: to!,
-          callId: callId!,
-          cseq: cseq!,
-          contact,
-          contactWildcard,
-          route,
-          recordRoute,
-          maxForwards,
-          contentType,
-          headers,
-          body: EMPTY_BODY,
-        },
-        error: null,
-        contentLength,
-      };
-    }
-  }
-  if (error === null) {
-    return {
-      message: {
-        kind: "response",
-        status: start.status,
-        reason: start.reason,
+      const message: SipMessage = {
+        kind: "request",
+        method: start.method,
+        uri,
         via,
         from: from!,
         to: to!,
@@ -350,10 +349,32 @@ export function parseHead(text: string): HeadResult {
         contentType,
         headers,
         body: EMPTY_BODY,
-      },
-      error: null,
-      contentLength,
+      };
+      if (crlf && !NOATTACH) attachRawHead(message, text, eol0, lines, nLines, folds);
+      return { message, error: null, contentLength };
+    }
+  }
+  if (error === null) {
+    const message: SipMessage = {
+      kind: "response",
+      status: start.status,
+      reason: start.reason,
+      via,
+      from: from!,
+      to: to!,
+      callId: callId!,
+      cseq: cseq!,
+      contact,
+      contactWildcard,
+      route,
+      recordRoute,
+      maxForwards,
+      contentType,
+      headers,
+      body: EMPTY_BODY,
     };
+    if (crlf && !NOATTACH) attachRawHead(message, text, eol0, lines, nLines, folds);
+    return { message, error: null, contentLength };
   }
   return { message: null, error: withSalvage(error!, text), contentLength: contentLength === -2 ? -2 : scanContentLength(text) };
 }

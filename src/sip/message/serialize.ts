@@ -1,6 +1,8 @@
 import { serializeNameAddr } from "./parse-name-addr.ts";
 import { serializeUri } from "./parse-uri.ts";
 import { serializeVia } from "./parse-via.ts";
+import { Field, cleanFields, rawHeadOf } from "./raw-head.ts";
+import type { RawHead } from "./raw-head.ts";
 import type { NameAddr, SipMessage } from "./types.ts";
 
 function nameAddrList(list: readonly NameAddr[]): string {
@@ -9,24 +11,111 @@ function nameAddrList(list: readonly NameAddr[]): string {
   return out;
 }
 
+function renderStartLine(m: SipMessage): string {
+  return m.kind === "request" ? m.method + " " + serializeUri(m.uri) + " SIP/2.0\r\n" : "SIP/2.0 " + m.status + " " + m.reason + "\r\n";
+}
+
+/** The header lines of one field as rendered from its typed value ("" when it has none). */
+function renderField(m: SipMessage, f: number): string {
+  switch (f) {
+    case Field.Via: {
+      // One Via per line: proxies push and pop the top value, and per-line values keep that cheap for peers too.
+      let s = "";
+      const via = m.via;
+      for (let k = 0; k < via.length; k++) s += "Via: " + serializeVia(via[k]!) + "\r\n";
+      return s;
+    }
+    case Field.Route:
+      return m.route.length > 0 ? "Route: " + nameAddrList(m.route) + "\r\n" : "";
+    case Field.RecordRoute:
+      return m.recordRoute.length > 0 ? "Record-Route: " + nameAddrList(m.recordRoute) + "\r\n" : "";
+    case Field.MaxForwards:
+      return m.maxForwards !== null ? "Max-Forwards: " + m.maxForwards + "\r\n" : "";
+    case Field.From:
+      return "From: " + serializeNameAddr(m.from) + "\r\n";
+    case Field.To:
+      return "To: " + serializeNameAddr(m.to) + "\r\n";
+    case Field.CallId:
+      return "Call-ID: " + m.callId + "\r\n";
+    case Field.CSeq:
+      return "CSeq: " + m.cseq.seq + " " + m.cseq.method + "\r\n";
+    case Field.Contact:
+      if (m.contactWildcard) return "Contact: *\r\n";
+      return m.contact.length > 0 ? "Contact: " + nameAddrList(m.contact) + "\r\n" : "";
+    case Field.ContentType:
+      return m.contentType !== null ? "Content-Type: " + m.contentType + "\r\n" : "";
+    case Field.Headers: {
+      let s = "";
+      const h = m.headers;
+      for (let k = 0; k < h.length; k++) s += h[k]!.name + ": " + h[k]!.value + "\r\n";
+      return s;
+    }
+  }
+  return "";
+}
+
+// The order in which a built message's fields are written.
+const ORDER = [Field.Via, Field.Route, Field.RecordRoute, Field.MaxForwards, Field.From, Field.To, Field.CallId, Field.CSeq, Field.Contact, Field.ContentType, Field.Headers];
+
+/**
+ * Writes a parsed message's header section in its received order: the lines of fields that
+ * still hold their parsed values are copied from the received text (runs of adjacent lines in
+ * one slice), each changed field is rendered where its first line was, and changed fields that
+ * had no line are rendered after the received ones.
+ */
+function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
+  const text = raw.text;
+  // Bit f set: field f is clean. Bit f of `done`: field f has been written (or must not be again).
+  const clean = cleanFields(m, raw) & ~raw.folded;
+  let s = "";
+  let runStart = 0;
+  let runEnd = 0;
+  if ((clean & (1 << Field.StartLine)) !== 0) runEnd = raw.startEnd;
+  else s = renderStartLine(m);
+  let done = 1 << Field.ContentLength;
+  const lines = raw.tape as number[];
+  for (let k = raw.lines; k < raw.linesEnd; k += 3) {
+    const f = lines[k]!;
+    const ls = lines[k + 1]!;
+    const bit = 1 << f;
+    // A list field's lines are all its own; a single-valued field writes only its first line
+    // (a repeat was checked to be identical when parsed).
+    const listLike = f === Field.Via || f === Field.Contact || f === Field.Route || f === Field.RecordRoute || f === Field.Headers;
+    if ((clean & bit) !== 0 && (listLike || (done & bit) === 0)) {
+      if (runEnd !== ls) {
+        if (runEnd > runStart) s += text.slice(runStart, runEnd);
+        runStart = ls;
+      }
+      runEnd = lines[k + 2]!;
+      done |= bit;
+    } else {
+      if (runEnd > runStart) s += text.slice(runStart, runEnd);
+      runStart = runEnd = 0;
+      if ((done & bit) === 0) {
+        s += renderField(m, f);
+        done |= bit;
+      }
+    }
+  }
+  if (runEnd > runStart) {
+    s += text.slice(runStart, runEnd);
+    // The last header line ends the text without its CRLF.
+    if (runEnd === text.length) s += "\r\n";
+  }
+  // Fields that had no line: a clean one is still empty; a changed one is written here.
+  for (let k = 0; k < ORDER.length; k++) {
+    const f = ORDER[k]!;
+    if ((done & (1 << f)) === 0) s += renderField(m, f);
+  }
+  return s + "Content-Length: " + m.body.length + "\r\n\r\n";
+}
+
 /** Writes the start line and the header section (through the empty line) as one string. */
 export function serializeHead(m: SipMessage): string {
-  let s = m.kind === "request" ? m.method + " " + serializeUri(m.uri) + " SIP/2.0\r\n" : "SIP/2.0 " + m.status + " " + m.reason + "\r\n";
-  // One Via per line: proxies push and pop the top value, and per-line values keep that cheap for peers too.
-  const via = m.via;
-  for (let k = 0; k < via.length; k++) s += "Via: " + serializeVia(via[k]!) + "\r\n";
-  if (m.route.length > 0) s += "Route: " + nameAddrList(m.route) + "\r\n";
-  if (m.recordRoute.length > 0) s += "Record-Route: " + nameAddrList(m.recordRoute) + "\r\n";
-  if (m.maxForwards !== null) s += "Max-Forwards: " + m.maxForwards + "\r\n";
-  s += "From: " + serializeNameAddr(m.from) + "\r\nTo: " + serializeNameAddr(m.to) + "\r\nCall-ID: " + m.callId + "\r\nCSeq: " + m.cseq.seq + " " + m.cseq.method + "\r\n";
-  if (m.contactWildcard) s += "Contact: *\r\n";
-  else if (m.contact.length > 0) s += "Contact: " + nameAddrList(m.contact) + "\r\n";
-  if (m.contentType !== null) s += "Content-Type: " + m.contentType + "\r\n";
-  const h = m.headers;
-  for (let k = 0; k < h.length; k++) {
-    const f = h[k]!;
-    s += f.name + ": " + f.value + "\r\n";
-  }
+  const raw = rawHeadOf(m);
+  if (raw !== undefined) return serializeHeadRaw(m, raw);
+  let s = renderStartLine(m);
+  for (let k = 0; k < ORDER.length; k++) s += renderField(m, ORDER[k]!);
   return s + "Content-Length: " + m.body.length + "\r\n\r\n";
 }
 

@@ -16,6 +16,25 @@ export function copyVia(value: Via): Via {
   return { transport: value.transport, host: value.host, port: value.port, params: { ...value.params } };
 }
 
+/**
+ * A copy of s that is one flat string of its own. A string cut out of a received message can
+ * keep that whole message's text alive, and one joined from pieces keeps every piece: a
+ * transaction or dialog that lives for the whole call should keep neither.
+ */
+export function detached(s: string): string {
+  const joined = " " + s;
+  // Reading a character makes V8 flatten the joined string: a fresh copy of s's characters.
+  joined.charCodeAt(0);
+  return joined.slice(1);
+}
+
+/** s as one flat string: a string joined from pieces (a + b) otherwise keeps every piece. */
+export function flat(s: string): string {
+  // Reading a character makes V8 flatten the string in place; the collector drops the pieces.
+  s.charCodeAt(0);
+  return s;
+}
+
 /** The top Via branch, or null when absent. */
 export function topBranch(message: SipRequest | SipResponse): string | null {
   const top = message.via[0];

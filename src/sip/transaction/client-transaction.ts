@@ -2,7 +2,7 @@ import type { Timer } from "../../lib/index.ts";
 import type { SipRequest, SipResponse } from "../message/index.ts";
 import { TransportError, type SendTarget } from "../transport/index.ts";
 import { buildNon2xxAck, synthesizeResponse } from "./build.ts";
-import type { TransactionHost } from "./host.ts";
+import type { FinalWait, TransactionHost } from "./host.ts";
 import type {
   CancelOptions,
   ClientTransaction,
@@ -41,8 +41,8 @@ export class InviteClientTransaction implements ClientTransaction {
   private timerA: Timer | null = null;
   private timerB: Timer | null = null;
   private timerC: Timer | null = null;
-  private timerD: Timer | null = null;
-  private timerM: Timer | null = null;
+  /** Timer D (Completed) or M (Accepted), kept by the layer's queues. */
+  private wait: FinalWait | null = null;
   /** RFC 3261 9.1: no final response 64*T1 after the CANCEL means the INVITE is given up. */
   private cancelGuard: Timer | null = null;
   private ack: SipRequest | null = null;
@@ -101,7 +101,7 @@ export class InviteClientTransaction implements ClientTransaction {
           this.stopCallingTimers();
           this.state = "Accepted";
           this.invite = null;
-          this.timerM = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerM());
+          this.beginWait("64*T1");
           this.user.onFinal(response, this, "network");
         } else {
           this.stopCallingTimers();
@@ -112,7 +112,7 @@ export class InviteClientTransaction implements ClientTransaction {
           }
           this.user.onFinal(response, this, "network");
           if (this.reliable) this.terminate();
-          else this.timerD = this.host.clock.schedule(Math.max(32000, 64 * this.host.timers.t1), () => this.onTimerD());
+          else this.beginWait("D");
         }
         return;
       case "Completed":
@@ -148,10 +148,23 @@ export class InviteClientTransaction implements ClientTransaction {
   /** Stops every timer without telling the TU (layer close). */
   dispose(): void {
     this.stopCallingTimers();
-    this.timerD = cancelTimer(this.timerD);
-    this.timerM = cancelTimer(this.timerM);
+    if (this.wait !== null) {
+      this.host.stopWait(this, this.wait);
+      this.wait = null;
+    }
     this.cancelGuard = cancelTimer(this.cancelGuard);
     this.state = "Terminated";
+  }
+
+  /** The final wait (Timer D or M) is over: the transaction terminates. */
+  expire(): void {
+    this.wait = null;
+    this.terminate();
+  }
+
+  private beginWait(wait: FinalWait): void {
+    this.wait = wait;
+    this.host.startWait(this, wait);
   }
 
   private fireCancel(options: CancelOptions): void {
@@ -205,17 +218,8 @@ export class InviteClientTransaction implements ClientTransaction {
     if (this.state === "Proceeding" || this.state === "Calling") this.fail(408, "timeout");
   }
 
-  private onTimerD(): void {
-    this.timerD = null;
-    this.terminate();
-  }
-
-  private onTimerM(): void {
-    this.timerM = null;
-    this.terminate();
-  }
-
   private fail(status: 408 | 503, source: ResponseSource): void {
+    if (source === "timeout") this.host.timedOut("client", this.method);
     this.stopCallingTimers();
     this.terminate();
     if (this.invite !== null) this.user.onFinal(synthesizeResponse(this.invite, status), this, source);
@@ -252,7 +256,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
   private intervalE: number;
   private timerE: Timer | null = null;
   private timerF: Timer | null = null;
-  private timerK: Timer | null = null;
+  /** Timer K, kept by the layer's queues. */
+  private wait: FinalWait | null = null;
 
   constructor(
     private readonly host: TransactionHost,
@@ -288,15 +293,29 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.state = "Completed";
     this.user.onFinal(response, this, "network");
     if (this.reliable) this.terminate();
-    else this.timerK = this.host.clock.schedule(this.host.timers.t4, () => this.onTimerK());
+    else this.beginWait("T4");
   }
 
   /** Stops every timer without telling the TU (layer close). */
   dispose(): void {
     this.timerE = cancelTimer(this.timerE);
     this.timerF = cancelTimer(this.timerF);
-    this.timerK = cancelTimer(this.timerK);
+    if (this.wait !== null) {
+      this.host.stopWait(this, this.wait);
+      this.wait = null;
+    }
     this.state = "Terminated";
+  }
+
+  /** The final wait (Timer K) is over: the transaction terminates. */
+  expire(): void {
+    this.wait = null;
+    this.terminate();
+  }
+
+  private beginWait(wait: FinalWait): void {
+    this.wait = wait;
+    this.host.startWait(this, wait);
   }
 
   private send(): void {
@@ -334,12 +353,8 @@ export class NonInviteClientTransaction implements ClientTransaction {
     if (this.state === "Trying" || this.state === "Proceeding") this.fail(408, "timeout");
   }
 
-  private onTimerK(): void {
-    this.timerK = null;
-    this.terminate();
-  }
-
   private fail(status: 408 | 503, source: ResponseSource): void {
+    if (source === "timeout") this.host.timedOut("client", this.method);
     this.terminate();
     this.user.onFinal(synthesizeResponse(this.request, status), this, source);
   }

@@ -1,9 +1,9 @@
-import { newBranch, systemClock } from "../../lib/index.ts";
+import { DelayQueue, newBranch, systemClock } from "../../lib/index.ts";
 import { createResponse, type SipMessage, type SipRequest, type SipResponse } from "../message/index.ts";
 import type { InboundContext, SendTarget } from "../transport/index.ts";
-import { MAGIC_COOKIE, buildCancel, freshTag, topBranch } from "./build.ts";
+import { MAGIC_COOKIE, buildCancel, detached, flat, freshTag, topBranch } from "./build.ts";
 import { InviteClientTransaction, NonInviteClientTransaction } from "./client-transaction.ts";
-import type { TransactionHost } from "./host.ts";
+import type { Expiring, FinalWait, TransactionHost } from "./host.ts";
 import { InviteServerTransaction, NonInviteServerTransaction } from "./server-transaction.ts";
 import type {
   AckHandler,
@@ -44,9 +44,11 @@ export function serverKey(request: SipRequest): string | null {
   if (top === undefined) return null;
   const sentBy = top.port === null ? top.host.toLowerCase() : top.host.toLowerCase() + ":" + top.port;
   const branch = top.params["branch"];
-  if (typeof branch === "string" && branch.startsWith(MAGIC_COOKIE)) return branch + " " + sentBy;
+  // Flat: the transaction keeps its key as long as it lives (Timer L: 32 s after a call's answer), and
+  // a joined key would keep its pieces, among them a branch cut out of the whole message text.
+  if (typeof branch === "string" && branch.startsWith(MAGIC_COOKIE)) return flat(branch + " " + sentBy);
   const fromTag = request.from.params["tag"] ?? "";
-  return "2543 " + request.callId + " " + fromTag + " " + request.cseq.seq + " " + sentBy;
+  return flat("2543 " + request.callId + " " + fromTag + " " + request.cseq.seq + " " + sentBy);
 }
 
 /** Creates a transaction layer and registers it as the transport's message handler. */
@@ -63,6 +65,12 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
   let ackHandler: AckHandler | null = null;
   let strayHandler: StrayResponseHandler | null = null;
   let closed = false;
+  const expire = (tx: Expiring): void => tx.expire();
+  const waits: Record<FinalWait, DelayQueue<Expiring>> = {
+    "64*T1": new DelayQueue(clock, 64 * timers.t1, expire),
+    T4: new DelayQueue(clock, timers.t4, expire),
+    D: new DelayQueue(clock, Math.max(32000, 64 * timers.t1), expire),
+  };
 
   const host: TransactionHost = {
     transport,
@@ -86,8 +94,17 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
       cancelClients.set(branch, tx);
       tx.start();
     },
+    startWait(tx, wait) {
+      waits[wait].add(tx);
+    },
+    stopWait(tx, wait) {
+      waits[wait].delete(tx);
+    },
     deliverAck(ack, context) {
       ackHandler?.(ack, context);
+    },
+    timedOut(side, method) {
+      options.onTimeout?.(side, method);
     },
   };
 
@@ -147,7 +164,7 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
       if (existing.method === method) existing.receiveRequest();
       return;
     }
-    const branch = topBranch(request) ?? "";
+    const branch = detached(topBranch(request) ?? "");
     let tx: ServerTx;
     if (method === "INVITE") {
       const invite = new InviteServerTransaction(host, request, context, key, branch);
@@ -171,13 +188,13 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
     const top = request.via[0];
     if (top === undefined) {
       // The transport fills sent-by; the layer only needs somewhere to put the branch.
-      const branch = newBranch();
+      const branch = flat(newBranch());
       request.via.unshift({ transport: target.protocol, host: "invalid", port: null, params: { branch } });
       return branch;
     }
     const existing = top.params["branch"];
     if (typeof existing === "string" && existing.length > 0) return existing;
-    const branch = newBranch();
+    const branch = flat(newBranch());
     top.params["branch"] = branch;
     return branch;
   }
@@ -230,6 +247,7 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
         for (const tx of map.values()) tx.dispose();
         map.clear();
       }
+      for (const queue of Object.values(waits)) queue.clear();
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Timer } from "../../lib/index.ts";
 import { createResponse, type SipRequest, type SipResponse } from "../message/index.ts";
 import type { InboundContext } from "../transport/index.ts";
-import type { TransactionHost } from "./host.ts";
+import type { FinalWait, TransactionHost } from "./host.ts";
 import type { InviteServerState, NonInviteServerState, ServerFailure, ServerTransaction } from "./types.ts";
 
 function toTagOf(response: SipResponse): string | undefined {
@@ -33,8 +33,8 @@ export class InviteServerTransaction implements ServerTransaction {
   private trying100: Timer | null = null;
   private timerG: Timer | null = null;
   private timerH: Timer | null = null;
-  private timerI: Timer | null = null;
-  private timerL: Timer | null = null;
+  /** Timer I (Confirmed) or L (Accepted), kept by the layer's queues. */
+  private wait: FinalWait | null = null;
   private acceptedToTag: string | undefined;
   private invite: SipRequest | null;
 
@@ -75,7 +75,7 @@ export class InviteServerTransaction implements ServerTransaction {
         this.acceptedToTag = toTagOf(response);
         this.lastResponse = null;
         this.invite = null;
-        this.timerL = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerL());
+        this.beginWait("64*T1");
         this.send(response);
       } else {
         this.state = "Completed";
@@ -104,7 +104,7 @@ export class InviteServerTransaction implements ServerTransaction {
       this.timerH = cancelTimer(this.timerH);
       this.state = "Confirmed";
       if (this.reliable) this.terminate();
-      else this.timerI = this.host.clock.schedule(this.host.timers.t4, () => this.onTimerI());
+      else this.beginWait("T4");
     } else if (this.state === "Accepted") {
       this.host.deliverAck(ack, context);
     }
@@ -127,9 +127,22 @@ export class InviteServerTransaction implements ServerTransaction {
     this.trying100 = cancelTimer(this.trying100);
     this.timerG = cancelTimer(this.timerG);
     this.timerH = cancelTimer(this.timerH);
-    this.timerI = cancelTimer(this.timerI);
-    this.timerL = cancelTimer(this.timerL);
+    if (this.wait !== null) {
+      this.host.stopWait(this, this.wait);
+      this.wait = null;
+    }
     this.state = "Terminated";
+  }
+
+  /** The final wait (Timer I or L) is over: the transaction terminates. */
+  expire(): void {
+    this.wait = null;
+    this.terminate();
+  }
+
+  private beginWait(wait: FinalWait): void {
+    this.wait = wait;
+    this.host.startWait(this, wait);
   }
 
   private send(response: SipResponse): void {
@@ -166,17 +179,8 @@ export class InviteServerTransaction implements ServerTransaction {
     this.timerH = null;
     if (this.state !== "Completed") return;
     this.terminate();
+    this.host.timedOut("server", "INVITE");
     this.onfailure?.({ code: "timeout" }, this);
-  }
-
-  private onTimerI(): void {
-    this.timerI = null;
-    this.terminate();
-  }
-
-  private onTimerL(): void {
-    this.timerL = null;
-    this.terminate();
   }
 
   private terminate(): void {
@@ -200,7 +204,8 @@ export class NonInviteServerTransaction implements ServerTransaction {
   onfailure: ((failure: ServerFailure, tx: ServerTransaction) => void) | null = null;
 
   private readonly reliable: boolean;
-  private timerJ: Timer | null = null;
+  /** Timer J, kept by the layer's queues. */
+  private wait: FinalWait | null = null;
 
   constructor(
     private readonly host: TransactionHost,
@@ -225,7 +230,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.state = "Completed";
     this.send(response);
     if (this.reliable) this.terminate();
-    else this.timerJ = this.host.clock.schedule(64 * this.host.timers.t1, () => this.onTimerJ());
+    else this.beginWait("64*T1");
   }
 
   /** A retransmission of the request (17.2.2). */
@@ -235,8 +240,22 @@ export class NonInviteServerTransaction implements ServerTransaction {
 
   /** Stops every timer without telling the TU (layer close). */
   dispose(): void {
-    this.timerJ = cancelTimer(this.timerJ);
+    if (this.wait !== null) {
+      this.host.stopWait(this, this.wait);
+      this.wait = null;
+    }
     this.state = "Terminated";
+  }
+
+  /** The final wait (Timer J) is over: the transaction terminates. */
+  expire(): void {
+    this.wait = null;
+    this.terminate();
+  }
+
+  private beginWait(wait: FinalWait): void {
+    this.wait = wait;
+    this.host.startWait(this, wait);
   }
 
   private send(response: SipResponse): void {
@@ -247,11 +266,6 @@ export class NonInviteServerTransaction implements ServerTransaction {
     if (this.state === "Terminated") return;
     this.terminate();
     this.onfailure?.({ code: "transport", error }, this);
-  }
-
-  private onTimerJ(): void {
-    this.timerJ = null;
-    this.terminate();
   }
 
   private terminate(): void {

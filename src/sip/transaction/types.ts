@@ -25,6 +25,8 @@ export interface TransactionLayerOptions {
   /** Defaults to systemClock. */
   clock?: Clock;
   timers?: TransactionTimerOptions;
+  /** Told of every transaction that timed out (Timer B/F on the client side, Timer H on the server side), for counters. */
+  onTimeout?: (side: "client" | "server", method: string) => void;
 }
 
 /** The resolved timer values of one layer. */

@@ -21,9 +21,11 @@ import {
   type DropReason,
   type Endpoint,
   type InboundContext,
+  type MessageTap,
   type ListenOptions,
   type SendTarget,
   type SipTransport,
+  type TlsEvent,
   type TransportOptions,
   type TransportProtocol,
 } from "./types.ts";
@@ -72,12 +74,14 @@ class Transport implements SipTransport {
   private readonly clock: Clock;
   private readonly maxMessageSize: number;
   private readonly udpMtuThreshold: number;
+  private readonly tap: MessageTap | undefined;
   private closed = false;
 
   constructor(private readonly options: TransportOptions) {
     this.clock = options.clock ?? systemClock;
     this.maxMessageSize = options.maxMessageSize ?? DEFAULTS.maxMessageSize;
     this.udpMtuThreshold = options.udpMtuThreshold ?? DEFAULTS.udpMtuThreshold;
+    this.tap = options.tap;
     const maxMessageSize = this.maxMessageSize;
     this.stream = new StreamLayer(
       {
@@ -94,6 +98,7 @@ class Transport implements SipTransport {
         onRefused: (protocol, remote, local) =>
           this.drop({ code: "CONNECTION_LIMIT" }, { protocol, remote, local, connectionId: null, receivedAt: this.clock.now() }),
         onError: (error) => this.reportError(error),
+        onTls: (event) => this.tlsEvent(event),
       },
     );
   }
@@ -149,20 +154,23 @@ class Transport implements SipTransport {
         this.drop({ code: "TOO_LARGE" }, context);
         return;
       }
-      this.handleResult(parseMessage(data, { maxMessageSize: this.maxMessageSize }), context, (reply) => udp.send(reply, remote));
+      const result = parseMessage(data, { maxMessageSize: this.maxMessageSize });
+      if (result.ok) this.tap?.observe("in", result.message, data, "UDP", udp.local, remote);
+      this.handleResult(result, context, (reply) => udp.send(reply, remote));
     } catch (cause) {
       this.reportError(new TransportError("ERR_TRANSPORT_HANDLER", "failure while handling a UDP datagram", { cause }));
     }
   }
 
   private onStreamResults(connection: Connection, results: ParseResult[]): void {
-    const context: InboundContext = {
+    const base: InboundContext = {
       protocol: connection.protocol,
       remote: connection.remote,
       local: connection.local,
       connectionId: connection.id,
       receivedAt: this.clock.now(),
     };
+    const context: InboundContext = connection.tlsPeer === null ? base : { ...base, tls: connection.tlsPeer };
     for (const result of results) {
       try {
         if (!result.ok && result.error.code === "TOO_LARGE") {
@@ -171,6 +179,7 @@ class Transport implements SipTransport {
           this.stream.end(connection);
           return;
         }
+        if (result.ok) this.tap?.observe("in", result.message, null, connection.protocol, connection.local, connection.remote);
         this.handleResult(result, context, (reply) => this.stream.send(connection, reply), connection);
       } catch (cause) {
         this.reportError(new TransportError("ERR_TRANSPORT_HANDLER", `failure while handling a message on ${connection.id}`, { cause }));
@@ -244,6 +253,24 @@ class Transport implements SipTransport {
     }
   }
 
+  private tlsEvent(event: TlsEvent): void {
+    const handler = this.options.onTlsEvent;
+    if (handler !== undefined) {
+      try {
+        handler(event);
+      } catch (cause) {
+        this.reportError(new TransportError("ERR_TRANSPORT_HANDLER", "onTlsEvent handler threw", { cause }));
+      }
+      return;
+    }
+    if (event.kind === "handshake-failed") {
+      const peer = `${event.remote.address}:${event.remote.port}`;
+      this.reportError(new TransportError("ERR_TRANSPORT_TLS", `TLS handshake ${event.direction === "inbound" ? "from" : "to"} ${peer} failed: ${event.code} ${event.reason}`));
+    } else if (event.kind === "reload-failed") {
+      this.reportError(new TransportError("ERR_TRANSPORT_TLS", `TLS files ${event.certFile} changed but do not load (${event.code}); the previous pair stays in use`));
+    }
+  }
+
   private reportError(error: unknown): void {
     const transportError = error instanceof TransportError ? error : new TransportError("ERR_TRANSPORT_HANDLER", "unexpected transport failure", { cause: error });
     if (this.options.onError !== undefined) {
@@ -285,9 +312,15 @@ class Transport implements SipTransport {
     if (this.closed) throw new TransportError("ERR_TRANSPORT_CLOSED", "transport is closed");
     const via = request.via[0];
     if (via === undefined) throw new TransportError("ERR_TRANSPORT_SEND", "request has no Via");
+    // RFC 3261 26.2.2 / RFC 5630: a sips: request travels over TLS on every hop; it is never sent
+    // over TCP or UDP instead, whatever target or connection the caller picked.
+    const secure = request.uri.scheme === "sips";
     if (target.connectionId !== undefined && target.connectionId !== null) {
       const connection = this.stream.get(target.connectionId);
-      if (connection !== undefined) return this.sendOnConnection(request, connection, target);
+      if (connection !== undefined && (!secure || connection.protocol === "TLS")) return this.sendOnConnection(request, connection, target);
+    }
+    if (secure && target.protocol !== "TLS") {
+      throw new TransportError("ERR_TRANSPORT_SEND", `a sips: request must go over TLS, not ${target.protocol}`);
     }
     const remote: Endpoint = { address: normalizeAddress(target.remote.address), port: target.remote.port };
     const family = addressFamily(remote.address);
@@ -301,6 +334,7 @@ class Transport implements SipTransport {
       const data = serializeMessage(request);
       // RFC 3261 18.1.1: over 1300 bytes with an unknown path MTU, a request MUST use a congestion-controlled transport.
       if (data.length <= this.udpMtuThreshold || this.listenerFor("TCP", family) === undefined) {
+        this.tap?.observe("out", request, data, "UDP", listener.udp.local, remote);
         await listener.udp.send(data, remote);
         return { protocol: "UDP", remote, connectionId: null };
       }
@@ -317,7 +351,9 @@ class Transport implements SipTransport {
     const listener = this.listenerFor(connection.protocol, family);
     const sentBy = this.sentBy(listener, family, connection.remote.address, connection.local);
     fillSentBy(via, connection.protocol, sentBy.host, sentBy.port);
-    await this.stream.send(connection, serializeMessage(request));
+    const data = serializeMessage(request);
+    this.tap?.observe("out", request, data, connection.protocol, connection.local, connection.remote);
+    await this.stream.send(connection, data);
     const used: SendTarget = { protocol: connection.protocol, remote: target.remote, connectionId: connection.id };
     return target.serverName !== undefined ? { ...used, serverName: target.serverName } : used;
   }
@@ -329,6 +365,7 @@ class Transport implements SipTransport {
     if (context?.connectionId !== null && context?.connectionId !== undefined) {
       const connection = this.stream.get(context.connectionId);
       if (connection !== undefined) {
+        this.tap?.observe("out", response, data, connection.protocol, connection.local, connection.remote);
         await this.stream.send(connection, data);
         return;
       }
@@ -349,6 +386,7 @@ class Transport implements SipTransport {
     const family = addressFamily(address) === 6 ? 6 : 4;
     if (isStream(destination.protocol)) {
       const connection = await this.stream.connect(destination.protocol as StreamProtocol, remote);
+      this.tap?.observe("out", response, data, connection.protocol, connection.local, connection.remote);
       await this.stream.send(connection, data);
       return;
     }
@@ -358,6 +396,7 @@ class Transport implements SipTransport {
       if (context !== null) this.drop({ code: "NO_ROUTE_FOR_RESPONSE" }, context);
       throw new TransportError("ERR_TRANSPORT_NO_LISTENER", `no UDP listener for IPv${family}`);
     }
+    this.tap?.observe("out", response, data, "UDP", listener.udp.local, remote);
     await listener.udp.send(data, remote);
   }
 }

@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
 import { createServer as createTcpServer, connect as tcpConnect, isIP, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, connect as tlsConnect, type SecureContextOptions, type TLSSocket } from "node:tls";
+import { createServer as createTlsServer, connect as tlsConnect, type Server as TlsServer, type TLSSocket } from "node:tls";
 import type { Clock, Timer } from "../../lib/index.ts";
 import type { ParseResult } from "../message/index.ts";
 import { normalizeAddress } from "./address.ts";
 import { ConnectionTable } from "./connection-table.ts";
-import { TransportError, type ConnectionGate, type Endpoint, type TlsOptions, type TransportProtocol } from "./types.ts";
+import { TlsMaterial } from "./tls-material.ts";
+import { TransportError, type ConnectionGate, type Endpoint, type TlsEvent, type TlsOptions, type TlsPeer, type TransportProtocol } from "./types.ts";
 
 /** The per-connection stream parser (the message layer's StreamFramer has this shape). */
 export interface Framer {
@@ -25,6 +25,8 @@ export interface Connection {
   readonly outbound: boolean;
   readonly socket: Socket;
   readonly framer: Framer;
+  /** For TLS: what the peer's certificate proved (checked once, at the handshake). */
+  readonly tlsPeer: TlsPeer | null;
   lastActivity: number;
   idleTimer: Timer | null;
   closing: boolean;
@@ -48,6 +50,8 @@ export interface StreamEvents {
   /** An inbound connection refused by maxConnections. */
   onRefused(protocol: StreamProtocol, remote: Endpoint, local: Endpoint): void;
   onError(error: TransportError): void;
+  /** TLS handshake failures (both directions) and certificate reloads. */
+  onTls(event: TlsEvent): void;
 }
 
 // A connection we end gracefully (so a final 400 is flushed) is destroyed if the peer never closes its side.
@@ -63,12 +67,31 @@ function endpointOf(address: string | undefined, port: number | undefined): Endp
   return { address: normalizeAddress(address), port };
 }
 
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "ERR_TLS";
+}
+
+/** What a TLS peer's certificate proved; `verified` is OpenSSL's chain check against our CAs. */
+export function tlsPeerOf(socket: TLSSocket): TlsPeer {
+  const cert = socket.getPeerCertificate();
+  // Without a certificate Node hands back an empty object.
+  if (cert === null || cert === undefined || cert.subject === undefined) {
+    return { verified: false, subject: null, altNames: [], error: "NO_CERTIFICATE" };
+  }
+  const cn = cert.subject.CN as string | string[] | undefined;
+  const subject = Array.isArray(cn) ? (cn[0] ?? null) : (cn ?? null);
+  const altNames = typeof cert.subjectaltname === "string" && cert.subjectaltname !== "" ? cert.subjectaltname.split(", ") : [];
+  const error = socket.authorized ? null : (socket.authorizationError === undefined ? "UNVERIFIED" : String(socket.authorizationError));
+  return { verified: socket.authorized, subject, altNames, error };
+}
+
 /** TCP and TLS listeners and connections: the shared connection logic of RFC 3261 18 for reliable transports. */
 export class StreamLayer {
   private readonly table = new ConnectionTable<Connection>();
   private readonly servers: Server[] = [];
   private readonly pending = new Map<string, Promise<Connection>>();
-  private readonly secure: SecureContextOptions | null;
+  private readonly material: TlsMaterial | null;
   // Accepted sockets count from 'connection' until they close, so TLS handshakes in progress
   // count against maxConnections too; outbound ones count from connect to close.
   private readonly inbound = new Set<Socket>();
@@ -81,19 +104,8 @@ export class StreamLayer {
     private readonly options: StreamLayerOptions,
     private readonly events: StreamEvents,
   ) {
-    const tls = options.tls;
-    try {
-      this.secure =
-        tls === undefined
-          ? null
-          : {
-              cert: readFileSync(tls.certFile),
-              key: readFileSync(tls.keyFile),
-              ...(tls.caFile !== undefined ? { ca: readFileSync(tls.caFile) } : {}),
-            };
-    } catch (cause) {
-      throw new TransportError("ERR_TRANSPORT_BIND", "cannot read the TLS certificate, key or CA file", { cause });
-    }
+    // Throws ERR_TRANSPORT_BIND for unreadable files or a key that does not match the certificate.
+    this.material = options.tls === undefined ? null : new TlsMaterial(options.tls, options.clock, (event) => this.events.onTls(event));
   }
 
   /** Number of open connections, both directions. */
@@ -108,21 +120,45 @@ export class StreamLayer {
     }
     let server: Server;
     if (protocol === "TLS") {
-      if (this.secure === null) return Promise.reject(new TransportError("ERR_TRANSPORT_BIND", "a TLS listener needs the tls options"));
+      const material = this.material;
+      if (material === null) return Promise.reject(new TransportError("ERR_TRANSPORT_BIND", "a TLS listener needs the tls options"));
       const requireClientCert = this.options.tls?.requireClientCert === true;
+      const requestClientCert = requireClientCert || this.options.tls?.requestClientCert === true;
+      let tlsServer: TlsServer;
       try {
-        server = createTlsServer({ ...this.secure, requestCert: requireClientCert, rejectUnauthorized: requireClientCert });
+        // Verification failures are refused in secureConnection rather than by rejectUnauthorized,
+        // which would close the socket without telling anyone why.
+        tlsServer = createTlsServer({ ...material.current().options, requestCert: requestClientCert, rejectUnauthorized: false });
       } catch (cause) {
-        // A key that does not match the certificate, or a file that is not PEM, fails here.
-        return Promise.reject(new TransportError("ERR_TRANSPORT_BIND", "invalid TLS certificate or key", { cause }));
+        return Promise.reject(new TransportError("ERR_TRANSPORT_BIND", "invalid TLS certificate, key or cipher list", { cause }));
       }
-      server.on("secureConnection", (socket: TLSSocket) => this.accept("TLS", socket));
-      server.on("tlsClientError", (cause: Error & { code?: string }, socket: TLSSocket) => {
+      material.onReload((pair) => {
+        try {
+          // Connections already up keep their session; the next handshake gets the new pair.
+          tlsServer.setSecureContext(pair.options);
+        } catch (cause) {
+          this.events.onError(new TransportError("ERR_TRANSPORT_TLS", "cannot install the reloaded TLS certificate", { cause }));
+        }
+      });
+      material.watch();
+      tlsServer.on("secureConnection", (socket: TLSSocket) => {
+        if (requireClientCert && !socket.authorized) {
+          const peer = tlsPeerOf(socket);
+          const remote = endpointOf(socket.remoteAddress, socket.remotePort) ?? { address: "", port: 0 };
+          socket.destroy();
+          this.events.onTls({ kind: "handshake-failed", direction: "inbound", remote, code: peer.error ?? "UNVERIFIED", reason: "client certificate missing or not trusted" });
+          return;
+        }
+        this.accept("TLS", socket);
+      });
+      tlsServer.on("tlsClientError", (cause: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
         // A peer that hangs up mid-handshake (and every socket refused by the limit, already
         // reported as CONNECTION_LIMIT) ends as ECONNRESET; only real handshake failures are reported.
         if (cause.code === "ECONNRESET") return;
-        this.events.onError(new TransportError("ERR_TRANSPORT_CONNECT", `TLS handshake from ${socket.remoteAddress ?? "?"} failed`, { cause }));
+        const remote = endpointOf(socket.remoteAddress, socket.remotePort) ?? { address: "", port: 0 };
+        this.events.onTls({ kind: "handshake-failed", direction: "inbound", remote, code: errorCode(cause), reason: cause.reason ?? cause.message });
       });
+      server = tlsServer;
     } else {
       server = createTcpServer();
     }
@@ -210,16 +246,17 @@ export class StreamLayer {
       const where = `${protocol} ${remote.address}:${remote.port}`;
       let socket: Socket;
       if (protocol === "TLS") {
-        if (this.secure === null) {
+        if (this.material === null) {
           reject(new TransportError("ERR_TRANSPORT_CONNECT", `cannot connect to ${where}: no tls options`));
           return;
         }
         const name = serverName !== undefined && isIP(serverName) === 0 ? serverName : undefined;
         socket = tlsConnect({
-          ...this.secure,
+          secureContext: this.material.current().context,
           host: remote.address,
           port: remote.port,
-          // SNI takes names only; an IP target is checked against the certificate's IP SANs by host.
+          // SNI takes names only. Node checks the certificate against servername when given, else
+          // against host, so an address target is matched with the certificate's IP SANs.
           ...(name !== undefined ? { servername: name } : {}),
           rejectUnauthorized: this.options.tls?.verifyServer !== false,
         });
@@ -229,9 +266,24 @@ export class StreamLayer {
       const timer = this.options.clock.schedule(this.options.connectTimeoutMs, () => {
         socket.destroy(new Error(`connect timeout after ${this.options.connectTimeoutMs} ms`));
       });
-      const onFail = (cause: Error): void => {
+      // Once TCP is up, a failure before secureConnect is the TLS handshake's (verification included).
+      let tcpUp = false;
+      socket.once("connect", () => {
+        tcpUp = true;
+      });
+      const onFail = (cause: Error & { reason?: string }): void => {
         timer.cancel();
         socket.destroy();
+        if (protocol === "TLS" && tcpUp) {
+          this.events.onTls({
+            kind: "handshake-failed",
+            direction: "outbound",
+            remote,
+            ...(serverName !== undefined ? { serverName } : {}),
+            code: errorCode(cause),
+            reason: cause.reason ?? cause.message,
+          });
+        }
         reject(new TransportError("ERR_TRANSPORT_CONNECT", `cannot connect to ${where}`, { cause }));
       };
       socket.once("error", onFail);
@@ -268,6 +320,7 @@ export class StreamLayer {
       outbound,
       socket,
       framer: this.options.createFramer(),
+      tlsPeer: protocol === "TLS" ? tlsPeerOf(socket as TLSSocket) : null,
       lastActivity: this.options.clock.now(),
       idleTimer: null,
       closing: false,
@@ -348,6 +401,7 @@ export class StreamLayer {
   /** Closes every listener and connection. */
   async close(): Promise<void> {
     this.closed = true;
+    this.material?.stop();
     for (const connection of this.table.all()) this.destroy(connection);
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();

@@ -19,7 +19,30 @@ export interface InboundContext {
   readonly connectionId: string | null;
   /** Monotonic receive time (clock.now()). */
   readonly receivedAt: number;
+  /** Set for TLS: what the peer's certificate proved, for identification by mutual TLS. */
+  readonly tls?: TlsPeer;
 }
+
+/** The peer certificate of a TLS connection, as verified during the handshake. */
+export interface TlsPeer {
+  /** The peer presented a certificate that chains to a trusted CA and is valid now. */
+  readonly verified: boolean;
+  /** Subject common name of the presented certificate; null when none was presented. */
+  readonly subject: string | null;
+  /** subjectAltName entries as OpenSSL prints them, e.g. `DNS:pbx.example.com`, `IP Address:192.0.2.1`. */
+  readonly altNames: readonly string[];
+  /** Why it is not verified (an OpenSSL code such as `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, or `NO_CERTIFICATE`); null when verified. */
+  readonly error: string | null;
+}
+
+/** Something TLS did that the operator must hear of; every failure is a security event above the stack. */
+export type TlsEvent =
+  /** A handshake failed: inbound (old protocol version, no shared cipher, bad client certificate) or outbound (server certificate not trusted or not for the name). */
+  | { readonly kind: "handshake-failed"; readonly direction: "inbound" | "outbound"; readonly remote: Endpoint; readonly serverName?: string; readonly code: string; readonly reason: string }
+  /** New certificate and key files were loaded; the next handshake uses them. */
+  | { readonly kind: "reloaded"; readonly certFile: string; readonly subject: string | null; readonly validTo: string | null }
+  /** Changed files could not be loaded (mismatched key, not PEM); the previous pair stays in use. */
+  | { readonly kind: "reload-failed"; readonly certFile: string; readonly code: string; readonly reason: string };
 
 /** Where to send a request: a resolved next hop (RFC 3263 output) and optionally a connection to reuse. */
 export interface SendTarget {
@@ -48,7 +71,8 @@ export type TransportErrorCode =
   | "ERR_TRANSPORT_CLOSED"
   | "ERR_TRANSPORT_BIND"
   | "ERR_TRANSPORT_RESOLVE"
-  | "ERR_TRANSPORT_HANDLER";
+  | "ERR_TRANSPORT_HANDLER"
+  | "ERR_TRANSPORT_TLS";
 
 /** An operational transport failure: a stable code and the underlying cause. */
 export class TransportError extends Error {
@@ -100,16 +124,47 @@ export interface ListenOptions {
   readonly publicAddress?: { readonly host: string; readonly port?: number };
 }
 
+/** TLS versions we accept; older ones are refused in both directions. */
+export type TlsMinVersion = "TLSv1.2" | "TLSv1.3";
+
+/**
+ * The default cipher list: the TLS 1.3 suites, then for TLS 1.2 only ECDHE key exchange (forward
+ * secrecy) with AEAD ciphers (AES-GCM, ChaCha20-Poly1305), ECDSA before RSA and 256 before 128 bits.
+ * No CBC, no static RSA key exchange, no SHA-1 MACs.
+ */
+export const DEFAULT_TLS_CIPHERS = [
+  "TLS_AES_256_GCM_SHA384",
+  "TLS_CHACHA20_POLY1305_SHA256",
+  "TLS_AES_128_GCM_SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+].join(":");
+
 /** TLS files and policy, shared by the server side and the client side. */
 export interface TlsOptions {
   readonly certFile: string;
   readonly keyFile: string;
   /** Trusted CAs for peers' certificates; Node's default roots when absent. */
   readonly caFile?: string;
-  /** Server side: ask for and verify a client certificate. Default false. */
+  /** Server side: ask for and verify a client certificate; handshakes without a trusted one fail. Default false. */
   readonly requireClientCert?: boolean;
-  /** Client side: verify the server certificate and its name. Default true. */
+  /**
+   * Server side: ask every client for a certificate without requiring one, and hand what it proved
+   * up in InboundContext.tls, so trunks with mutual TLS can be told apart from the rest. Default false.
+   */
+  readonly requestClientCert?: boolean;
+  /** Client side: verify the server certificate and its name (or IP SAN for an address target). Default true. */
   readonly verifyServer?: boolean;
+  /** Lowest protocol version, both directions. Default TLSv1.2. */
+  readonly minVersion?: TlsMinVersion;
+  /** OpenSSL cipher string, TLS 1.3 suites included; the server's order wins. Default DEFAULT_TLS_CIPHERS. */
+  readonly ciphers?: string;
+  /** How often the certificate, key and CA files are checked for changes (ms); 0 turns reloading off. Default 5000. */
+  readonly reloadCheckMs?: number;
 }
 
 /** Options of createTransport; every limit has a default. */
@@ -132,6 +187,8 @@ export interface TransportOptions {
    * (reported as a SCREENED drop), `reject` answers statelessly with `status`. Absent: all pass.
    */
   readonly screen?: InboundScreen;
+  /** Told about TLS handshake failures and certificate reloads. Default: failures go to onError. */
+  readonly onTlsEvent?: (event: TlsEvent) => void;
   /** Asked on every new inbound TCP/TLS connection (false: closed at once); told when it closes. */
   readonly connectionGate?: ConnectionGate;
   /**
@@ -139,6 +196,19 @@ export interface TransportOptions {
    * Default: process.emitWarning.
    */
   readonly onError?: (error: TransportError) => void;
+  /** Shown every well-formed message received and every message sent (per-call capture); absent: no cost. */
+  readonly tap?: MessageTap;
+}
+
+/**
+ * An observer of the SIP bytes crossing the transport, for per-call capture (SIP ladders, HEP).
+ * Called synchronously on the hot path with positional arguments, so a tap that ignores a message
+ * costs one call and allocates nothing. `data` is the message as on the wire: the received
+ * datagram or the bytes written; on TCP/TLS receive, null (the framer keeps no copy), and the tap
+ * serializes `message` itself if it wants the bytes. It must not throw and must not keep `message`.
+ */
+export interface MessageTap {
+  observe(direction: "in" | "out", message: SipMessage, data: Buffer | null, protocol: TransportProtocol, local: Endpoint, remote: Endpoint): void;
 }
 
 /** What the screen hook says of one request. */

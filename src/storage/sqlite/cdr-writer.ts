@@ -8,8 +8,8 @@ import { createRequire } from "node:module";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type BetterSqlite3 from "better-sqlite3";
 
-/** One row's values in the statement's column order. */
-export type RowParams = readonly (string | number | null)[];
+/** One row's values in the statement's column order (a Uint8Array is a BLOB). */
+export type RowParams = readonly (string | number | null | Uint8Array)[];
 
 /** Why one row of a batch could not be written (the driver's message and code). */
 export interface RowFailure {

@@ -101,6 +101,45 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX cdrs_open         ON cdrs (id) WHERE closed = 0;
     `,
   },
+  {
+    version: 4,
+    name: "bans",
+    // Write-behind copies of the in-memory ban list and fraud suspensions, read once at start.
+    sql: `
+      CREATE TABLE security_bans (
+        address    TEXT    PRIMARY KEY,
+        rule       TEXT    NOT NULL,
+        reason     TEXT    NOT NULL,
+        origin     TEXT    NOT NULL CHECK (origin IN ('auto', 'manual')),
+        created_at INTEGER NOT NULL,
+        -- NULL: until lifted.
+        expires_at INTEGER,
+        offence    INTEGER NOT NULL CHECK (offence >= 1)
+      ) WITHOUT ROWID;
+      CREATE INDEX security_bans_expires_at ON security_bans (expires_at);
+      CREATE TABLE fraud_suspensions (
+        customer_id TEXT    PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        rule        TEXT    NOT NULL,
+        reason      TEXT    NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  // Versions need only increase, so 0005 may have been applied before 0004 in a database.
+  {
+    version: 5,
+    name: "sip-ladders",
+    // One row per ended call; messages is one BLOB (format in sqlite/sip-ladder-repository.ts).
+    sql: `
+      CREATE TABLE sip_ladders (
+        call_id  TEXT    PRIMARY KEY,
+        saved_at INTEGER NOT NULL,
+        messages BLOB    NOT NULL
+      );
+      -- Retention pruning deletes by age.
+      CREATE INDEX sip_ladders_saved_at ON sip_ladders (saved_at);
+    `,
+  },
 ];
 
 /** The id a migration is reported under, e.g. `0001-registrar-bindings`. */

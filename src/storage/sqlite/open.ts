@@ -4,9 +4,11 @@ import Database from "better-sqlite3";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Storage } from "../../ports/index.ts";
 import { StorageError } from "../errors.ts";
+import { SqliteBanRepository, SqliteFraudSuspensionRepository } from "./ban-repository.ts";
 import { SqliteBindingRepository } from "./binding-repository.ts";
 import { SqliteCdrRepository } from "./cdr-repository.ts";
 import { SqliteProvisioningRepository } from "./provisioning-repository.ts";
+import { SqliteSipLadderRepository } from "./sip-ladder-repository.ts";
 import { MIGRATIONS, runMigrations, type Migration } from "./migrations.ts";
 
 /** Options of openSqliteStorage. */
@@ -60,17 +62,22 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
   const provisioning = new SqliteProvisioningRepository(db);
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const cdrs = new SqliteCdrRepository(db, inMemory ? {} : { path, busyTimeoutMs });
+  const sipLadders = new SqliteSipLadderRepository(db, inMemory ? {} : { path, busyTimeoutMs });
   return {
     db,
     bindings,
     provisioning,
     cdrs,
+    sipLadders,
+    bans: new SqliteBanRepository(db),
+    fraudSuspensions: new SqliteFraudSuspensionRepository(db),
     migrationsApplied,
     async close() {
       if (!db.open) return;
       // CDRs queued for the next group commit are written before the file is let go; a failed
       // write has already been reported to its caller.
       await cdrs.shutdown().catch(() => {});
+      await sipLadders.shutdown().catch(() => {});
       try {
         db.close();
       } catch (cause) {
