@@ -22,7 +22,7 @@
 //   - one UDP socket per SIPp (-t u1), fixed local ports, a fresh UAS for every run.
 //
 // Env: BENCH_RUN_SEC (3), BENCH_START_RATE (250), BENCH_MAX_RATE (16000), BENCH_BISECT_STEPS (3),
-// BENCH_HELD_CALLS (5000), BENCH_HELD_RATE (250), BENCH_HELD_SETTLE_MS (6000), BENCH_KAMAILIO_CHILDREN (4),
+// BENCH_HELD_CALLS (5000), BENCH_HELD_RATE (250), BENCH_HELD_SETTLE_MS (40000), BENCH_KAMAILIO_CHILDREN (4),
 // BENCH_PARTS ("rate", "memory" or "rate,memory"), BENCH_TARGETS (comma list of names to run, e.g. "kamailio,trunkline"), BENCH_TRUNKLINE_LADDER (1: SIP ladder capture on), BENCH_TRUNKLINE_NODE_ARGS (node flags
 // for the Trunkline process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFileSync } from "node:child_process";
@@ -44,8 +44,10 @@ const maxRate = env("BENCH_MAX_RATE", 16000);
 const bisectSteps = env("BENCH_BISECT_STEPS", 3);
 const heldCalls = env("BENCH_HELD_CALLS", 5000);
 const heldRate = env("BENCH_HELD_RATE", 250);
-const heldSettleMs = env("BENCH_HELD_SETTLE_MS", 6000);
+const heldSettleMs = env("BENCH_HELD_SETTLE_MS", 40_000);
 const kamailioChildren = env("BENCH_KAMAILIO_CHILDREN", 4);
+// BENCH_TRUNKLINE_FRAUD=off: the bench customer without the sequential-dialing and burst fraud rules (diagnostic).
+const fraudOff = process.env["BENCH_TRUNKLINE_FRAUD"] === "off";
 const onlyTargets = (process.env["BENCH_TARGETS"] ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
 // BENCH_PARTS: "rate", "memory" or both (default), to repeat one half alone.
 const parts = (process.env["BENCH_PARTS"] ?? "rate,memory").toLowerCase();
@@ -73,6 +75,8 @@ export interface Target {
   readonly dialed: string;
   /** Root PIDs of the target's processes, for memory (their descendants are counted too); empty for direct. */
   readonly pids: readonly number[];
+  /** What the target printed so far, for BENCH_DEBUG (e.g. --trace-gc lines through BENCH_TRUNKLINE_NODE_ARGS). */
+  output?(): string;
   stop(): Promise<void>;
 }
 
@@ -118,7 +122,7 @@ export async function startTrunklineTarget(): Promise<Target | null> {
       "media: { enabled: false }",
       "provisioning:",
       "  customers:",
-      `    - { name: loadtest, mode: static, uri: "sip:${t.pbxAddress}:5060", sourceAddresses: ["${t.pbxAddress}/32"], dids: ["+15550300000-+15550399999"], channels: 100000 }`,
+      `    - { name: loadtest, mode: static, uri: "sip:${t.pbxAddress}:5060", sourceAddresses: ["${t.pbxAddress}/32"], dids: ["+15550300000-+15550399999"], channels: 100000${fraudOff ? ", fraud: { sequential: false, burst: false }" : ""} }`,
       "  carriers:",
       `    - { name: alpha, gateways: [{ uri: "sip:${t.carrier.host}:${t.carrier.port}" }], sourceAddresses: ["${t.carrier.host}/32"] }`,
       "  routes:",
@@ -147,6 +151,7 @@ export async function startTrunklineTarget(): Promise<Target | null> {
     carrier: t.carrier,
     dialed: t.dialed,
     pids: [proc.pid],
+    output: () => proc.output(),
     async stop() {
       await proc.stop("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
@@ -382,8 +387,10 @@ interface HeldResult {
  * Memory per held call. On a fresh instance: a warm-up of 200 short calls, 1 s of rest, memory
  * "before" (treeMemoryBytes); then BENCH_HELD_CALLS calls set up at BENCH_HELD_RATE and held
  * (the UAC pauses 10 minutes before its BYE); once all are set up, BENCH_HELD_SETTLE_MS of rest
- * (longer than Kamailio's 5 s tm wait timer, so the INVITE transactions are gone and only dialog
- * state is left), then samples every 2 s until two agree within 2%: memory "after".
+ * (longer than Kamailio's 5 s tm wait timer and than Trunkline's RFC 6026 Timers L and M, 64*T1 =
+ * 32 s, in which an answered INVITE's transactions absorb retransmissions, so the INVITE
+ * transactions are gone and only dialog state is left; with the former 6 s, Trunkline was measured
+ * with all 10,000 of its INVITE transactions still alive), then samples every 2 s until two agree within 2%: memory "after".
  * Per call = (after - before) / calls held (the UAC's current calls, none failed).
  * A fresh instance, because pages touched and freed during the rate search would be reused
  * silently and hide the growth. The set-up rate is low (250/s) on purpose: resident memory keeps
@@ -423,6 +430,7 @@ async function measureHeld(spec: TargetSpec): Promise<HeldResult | null> {
     }
     const s = uac.stats();
     const held = s.current;
+    if (process.env["BENCH_DEBUG"] && t.output !== undefined) console.log(t.output().split("\n").filter((l) => l.includes("Mark-Compact") || l.includes("Scavenge")).slice(-6).join("\n"));
     if (held === 0) throw new Error(`no call held on ${t.name} (${s.failed} failed)`);
     if (held < heldCalls || s.failed > 0) console.log(`  ${t.name}: only ${held} of ${heldCalls} calls held, ${s.failed} failed`);
     return { held, beforeBytes, afterBytes, bytesPerCall: (afterBytes - beforeBytes) / held };

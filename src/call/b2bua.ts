@@ -200,7 +200,7 @@ export class Call {
   private sessionTimer: Timer | null = null;
   private readonly pendingAck: Record<Side, PendingAck | null> = { a: null, b: null };
   /** Reliable provisionals relayed to A: our RSeq -> the B side's RSeq and CSeq (RFC 3262 end to end). */
-  private readonly rseqMap = new Map<number, { rseq: string; cseq: number; attempt: Attempt }>();
+  private rseqMap: Map<number, { rseq: string; cseq: number; attempt: Attempt }> | null = null;
   private nextRseq = 1;
   private answeredMonotonic = 0;
   private answeredTarget: CallTarget | null = null;
@@ -514,6 +514,8 @@ export class Call {
     const headers = endToEndHeaders(res);
     if (reliable && this.a.supports100rel) {
       const rseq = this.nextRseq++;
+      // Made on the first reliable provisional: most calls have none, and a held call would keep an empty Map.
+      this.rseqMap ??= new Map();
       this.rseqMap.set(rseq, { rseq: (getHeader(res, "RSeq") ?? "").trim(), cseq: attempt.invite.cseq.seq, attempt });
       headers.push({ name: "Require", value: "100rel" }, { name: "RSeq", value: String(rseq) });
       void this.relayToA(res.status, res.reason, res, headers).then((sent) => {
@@ -541,7 +543,7 @@ export class Call {
     let interval = t1;
     let elapsed = 0;
     const tick = (): void => {
-      if (!this.rseqMap.has(rseq) || this.a.finalSent || this.isEnded()) return;
+      if (this.rseqMap?.has(rseq) !== true || this.a.finalSent || this.isEnded()) return;
       elapsed += interval;
       if (elapsed >= 64 * t1) {
         // The RFC lets us reject the INVITE here; the callee may still answer, so we only stop resending.
@@ -936,13 +938,13 @@ export class Call {
 
   private onPrack(side: Side, req: SipRequest, reply: (status: number) => void, tx: ServerTransaction): void {
     const rack = /^\s*(\d+)\s+(\d+)\s+(\S+)/.exec(getHeader(req, "RAck") ?? "");
-    const mapped = side === "a" && rack !== null ? this.rseqMap.get(Number(rack[1])) : undefined;
+    const mapped = side === "a" && rack !== null ? this.rseqMap?.get(Number(rack[1])) : undefined;
     const attempt = mapped?.attempt ?? null;
     if (mapped === undefined || attempt === null || attempt.dialog === null || attempt.abandoned) {
       reply(200);
       return;
     }
-    this.rseqMap.delete(Number(rack?.[1]));
+    this.rseqMap?.delete(Number(rack?.[1]));
     const prack = buildInDialogRequest(attempt.dialog, "PRACK", {
       headers: [{ name: "RAck", value: `${mapped.rseq} ${mapped.cseq} INVITE` }],
       ...(req.body.length > 0 ? { body: req.body, contentType: req.contentType ?? "application/sdp" } : {}),

@@ -235,6 +235,19 @@ describe("fraud step of the outbound pipeline", () => {
     assert.match(v.reason, /suspended/);
   });
 
+  it("counts this month's spend from stored CDRs at start, today's apart", async () => {
+    const h = setup({ dailySpendCap: 3 });
+    const store = new MemoryCdrRepository();
+    const yesterday = await h.call("+12125550100");
+    yesterday.cdr.set({ startedAt: T0 - 86_400_000, endedAt: T0 - 86_000_000, cost: 2, disposition: "answered" });
+    const today = await h.call("+12125550101");
+    today.cdr.set({ endedAt: T0, cost: 1.5, disposition: "answered" });
+    for (const d of [yesterday.cdr, today.cdr]) await store.close(d.record());
+    const fresh = createFraudEngine({ clock: h.clock, logger: createLogger({ level: "silent" }) });
+    await fresh.loadSpend(store);
+    assert.deepEqual(fresh.spend("acme"), { today: 1.5, thisMonth: 3.5 });
+  });
+
   it("uses a replaced range list at once", async () => {
     const h = setup({ allowInternational: true });
     assert.equal((await h.call("+33142685300")).outcome.kind, "admit");

@@ -253,7 +253,7 @@ export function createFraudEngine(deps: FraudEngineDeps): FraudEngine {
       return { today: s.today, thisMonth: s.thisMonth };
     },
 
-    async loadSpend(cdrs, maxRows = 200_000) {
+    async loadSpend(cdrs, maxRows = 50_000) {
       const now = clock.wallNow();
       const monthStart = Date.parse(`${dayOf(now).slice(0, 7)}-01T00:00:00Z`);
       const page = 1000;

@@ -113,7 +113,7 @@ export function ladderText(callId: string, messages: readonly SipLadderMessage[]
   const rows = messages.map((m, i) => {
     const { src, dst } = flowOf(m);
     const s = summarize(m.raw);
-    return { i: i + 1, m, s, flow: `${hostPort(src)} -> ${hostPort(dst)}`, offset: `+${((m.at - first) / 1000).toFixed(6)}` };
+    return { i: i + 1, m, s, flow: `${hostPort(src)} -> ${hostPort(dst)}`, offset: `+${((Math.floor(m.at * 1000) - Math.floor(first * 1000)) / 1_000_000).toFixed(6)}` };
   });
   const flowWidth = Math.max(4, ...rows.map((r) => r.flow.length));
   const out: string[] = [];

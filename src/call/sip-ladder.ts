@@ -8,10 +8,12 @@
 // unclaimed ladder under its Call-ID that the call adopts when linked, or that ages out.
 //
 // Cost on the hot path: a message of no call is one Map lookup and no allocation; a captured one
-// is one copy of its bytes into its call's arena (only a TCP/TLS receive is serialized first).
-// The copy is what keeps memory per call near the bytes captured: the transport's buffers are
-// mostly slices of Node's shared 8 KiB pool, and keeping a slice pins its whole slab (measured:
-// 25 KiB per held call when the slices were kept, against about 5 KiB of SIP).
+// keeps the Buffer the transport already had (only a TCP/TLS receive is serialized first).
+// Those buffers are mostly slices of Node's shared 8 KiB pool, and a kept slice pins its whole
+// slab (measured: 25 KiB per held call against about 5 KiB of SIP). So a call still up after
+// compactAfterMs gets its bytes copied into one buffer of its own, once per batch of new
+// messages. Copying every message on capture instead held memory just as well but cost a third
+// of the call rate (a 2 KiB allocation per few messages, and the garbage collection it brings).
 import type { Clock, Timer } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
 import type { LadderEndpoint, SipLadderMessage, SipLadderRepository } from "../ports/index.ts";
@@ -34,6 +36,8 @@ export interface SipLadderOptions {
   readonly unclaimedMs?: number;
   /** At most this many unclaimed ladders are held; the oldest go first. Default 10000. */
   readonly maxUnclaimed?: number;
+  /** A live call's new messages are copied out of the transport's shared buffers this long after capture. Default 2 s. */
+  readonly compactAfterMs?: number;
 }
 
 /** Where a captured message goes besides the ladder (a HEP collector). */
@@ -74,33 +78,34 @@ export interface SipLadderRecorder extends MessageTap {
   stop(): Promise<void>;
 }
 
-// A call's bytes go in chunks of its own of this size (a message bigger gets a chunk to itself).
-// Measured per call of 3.8 KiB of SIP: 2 KiB chunks hold 4 KiB; chunks growing from 2 to 16 KiB
-// held 6 KiB; 1 KiB growing to 4 KiB, 7 KiB.
-const CHUNK = 2048;
+/** A captured message; `raw` is replaced by a view of the ladder's own buffer when compacted. */
+type Captured = { -readonly [K in keyof SipLadderMessage]: SipLadderMessage[K] };
 
 class Ladder {
   callId: string | null = null;
-  readonly messages: SipLadderMessage[] = [];
+  readonly messages: Captured[] = [];
   readonly sipCallIds: string[] = [];
   dropped = 0;
   /** Monotonic time after which the ended call's ladder is saved; 0 while the call is up. */
   saveAt = 0;
-  private chunk: Buffer | null = null;
-  private used = 0;
+  /** Messages already copied into a buffer of the ladder's own. */
+  compacted = 0;
+  /** Queued for compaction (it has messages still in the transport's buffers). */
+  dirty = false;
   constructor(readonly createdAt: number) {}
 
-  /** Copies data into this ladder's arena and returns the copy. */
-  keep(data: Buffer): Buffer {
-    const length = data.length;
-    if (this.chunk === null || this.chunk.length - this.used < length) {
-      this.chunk = Buffer.allocUnsafeSlow(Math.max(length, CHUNK));
-      this.used = 0;
+  /** Copies every message's bytes into one buffer of this ladder's own, so no pool slab is pinned. */
+  compact(): void {
+    let total = 0;
+    for (const m of this.messages) total += m.raw.byteLength;
+    const own = Buffer.allocUnsafeSlow(total);
+    let at = 0;
+    for (const m of this.messages) {
+      own.set(m.raw, at);
+      m.raw = own.subarray(at, at + m.raw.byteLength);
+      at += m.raw.byteLength;
     }
-    const start = this.used;
-    data.copy(this.chunk, start);
-    this.used += length;
-    return this.chunk.subarray(start, start + length);
+    this.compacted = this.messages.length;
   }
 }
 
@@ -116,6 +121,7 @@ const DEFAULTS = {
   lingerMs: 4000,
   unclaimedMs: 32_000,
   maxUnclaimed: 10_000,
+  compactAfterMs: 2000,
 } as const;
 
 /** Creates the recorder and starts its periodic pruning of saved ladders past the retention. */
@@ -131,6 +137,19 @@ export function createSipLadderRecorder(deps: SipLadderDeps): SipLadderRecorder 
   // Ended calls in the order they ended (the linger is the same for all): one timer serves them all.
   let lingering: Ladder[] = [];
   let lingerTimer: Timer | null = null;
+  // Live ladders with messages not yet compacted, oldest first, and the one timer that serves them.
+  let dirty: Ladder[] = [];
+  let compactTimer: Timer | null = null;
+  const compactDirty = (): void => {
+    compactTimer = null;
+    const batch = dirty;
+    dirty = [];
+    for (const ladder of batch) {
+      ladder.dirty = false;
+      // A ladder being saved soon is not worth copying; one saved already is gone.
+      if (ladder.saveAt === 0 && ladder.callId !== null && byCall.get(ladder.callId) === ladder) ladder.compact();
+    }
+  };
   // Wall time with the monotonic clock's resolution (microseconds), for ladders and PCAP stamps.
   const wallBase = clock.wallNow() - clock.now();
   let stopped = false;
@@ -197,16 +216,21 @@ export function createSipLadderRecorder(deps: SipLadderDeps): SipLadderRecorder 
         ladder.dropped++;
         return;
       }
-      const captured: SipLadderMessage = {
+      const captured: Captured = {
         at: wallBase + clock.now(),
         direction,
         leg: entry.leg,
         protocol,
         local: local as LadderEndpoint,
         remote: remote as LadderEndpoint,
-        raw: ladder.keep(data ?? serializeMessage(message)),
+        raw: data ?? serializeMessage(message),
       };
       ladder.messages.push(captured);
+      if (!ladder.dirty) {
+        ladder.dirty = true;
+        dirty.push(ladder);
+        compactTimer ??= clock.schedule(o.compactAfterMs, compactDirty);
+      }
       sink?.send(captured, ladder.callId);
     },
 
@@ -263,6 +287,9 @@ export function createSipLadderRecorder(deps: SipLadderDeps): SipLadderRecorder 
       lingerTimer?.cancel();
       lingerTimer = null;
       lingering = [];
+      compactTimer?.cancel();
+      compactTimer = null;
+      dirty = [];
       for (const ladder of [...byCall.values()]) save(ladder);
       bySip.clear();
       unclaimed.clear();

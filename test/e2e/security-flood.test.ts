@@ -107,12 +107,13 @@ describe("INVITE flood with calls completing", { skip }, () => {
     assert.match(ban.rule, /rate/);
     assert.ok(!server.handle.security.listBans().some((b) => b.address.startsWith("127.0.1.") || b.address.startsWith("127.0.2.")), "PBX and carrier never banned");
     // The flooder's INVITEs that reached the call layer were refused (unknown source) and each has
-    // a CDR; the rest were dropped by the screen. At most the INVITE burst (30) gets through, which
-    // at FLOOD_RATE per second is a ban within the first few tens of milliseconds of the flood.
+    // a CDR; the rest were dropped by the screen. What gets through is the INVITE burst (30) plus
+    // the refill (10/s) until the ban: a ban within a second lets at most 40 through, and 40
+    // INVITEs of a FLOOD_RATE flood arrive in its first ~15 ms. Counted, not timed.
     const reached = (await server.handle.storage.cdrs.search({ number: FLOOD_CALLEE, limit: 1000 })).total;
     const sent = floodOut.stats.created;
     assert.ok(sent >= FLOOD_RATE, `the flood was sent (${sent} INVITEs)`);
-    assert.ok(reached <= 31, `${reached} flood INVITEs reached the call layer before the ban`);
+    assert.ok(reached <= 40, `${reached} flood INVITEs reached the call layer before the ban`);
     const screened = server.handle.security.stats().screened;
     const dropped = Object.values(screened).reduce((a, b) => a + b, 0);
     assert.ok(dropped >= sent / 2, `most of the flood was dropped by the screen (${dropped} of ${sent})`);

@@ -1,11 +1,12 @@
 // The toll-fraud engine against real SIPp calls through a running Trunkline: each rule family
 // refuses the call it should with a 403 whose Warning names the rule (SIPp checks it), with the
 // verdict in the CDR's trace, and lets the legitimate call through to the carrier (SIPp answers).
-// Every customer is known by its source address, each with its own fraud policy.
+// Every customer is known by its source address, each with its own fraud policy; the operator's
+// ranges file is reloaded on SIGHUP, and a suspension survives a restart.
 import { after, afterEach, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfigText } from "../../src/config/index.ts";
@@ -34,8 +35,13 @@ class Fixture {
   private webhook: Server | null = null;
   private webhookPort = 0;
 
+  get rangesFile(): string {
+    return join(this.dir, "ranges.yaml");
+  }
+
   async start(): Promise<void> {
     if (this.webhook === null) {
+      writeFileSync(this.rangesFile, 'version: ops-1\nhighRisk:\n  - { prefix: "+3314", label: "Paris test range" }\n');
       const server = createServer((req: IncomingMessage, res) => {
         let body = "";
         req.on("data", (c: Buffer) => (body += c.toString("utf8")));
@@ -64,7 +70,7 @@ class Fixture {
       "log: { level: silent }",
       "http: { enabled: false }",
       "health: { enabled: false }",
-      `security: { fraud: { webhookUrl: "http://127.0.0.1:${this.webhookPort}/alerts", webhookTimeoutMs: 1000 } }`,
+      `security: { fraud: { webhookUrl: "http://127.0.0.1:${this.webhookPort}/alerts", webhookTimeoutMs: 1000, rangesFile: ${JSON.stringify(this.rangesFile)} } }`,
       "provisioning:",
       "  customers:",
       // pbx1: the safe defaults (domestic only).
@@ -86,6 +92,7 @@ class Fixture {
       '        - { prefix: "+1313", perMinute: 60 }',
       '        - { prefix: "+44", perMinute: 0.05 }',
       '        - { prefix: "+882", perMinute: 3 }',
+      '        - { prefix: "+33", perMinute: 0.05 }',
       "  routes:",
       '    - { prefix: "+", carriers: [alpha] }',
     ].join("\n");
@@ -211,6 +218,23 @@ describe("toll-fraud rules on real calls", { skip }, () => {
     const denied = await assertBlocked(f, 2, "+12125550100", "destination-prefix", "domestic");
     assert.match(denied.detail, /matches denied prefix \+1212555/);
     await assertAnswered(f, 2, "+442071234567");
+  });
+
+  test("the operator's ranges file adds a high-risk range; an edit reloaded on SIGHUP takes it out again", async () => {
+    const gw = f.carrier(1);
+    assert.equal(f.handle.fraud.rangesVersion, "ops-1");
+    await f.place(2, "+33142685300", "refused");
+    const listed = await assertBlocked(f, 2, "+33142685300", "destination-class", "high-risk");
+    assert.equal(listed.data?.["rangesVersion"], "ops-1");
+    assert.equal(listed.data?.["rangeLabel"], "Paris test range");
+    writeFileSync(f.rangesFile, "version: ops-2-without-paris\n");
+    process.kill(process.pid, "SIGHUP");
+    const deadline = Date.now() + 5000;
+    while (f.handle.fraud.rangesVersion !== "ops-2-without-paris" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(f.handle.fraud.rangesVersion, "ops-2-without-paris");
+    await f.place(2, "+33142685301", "answered");
+    assert.equal((await gw.done()).stats.successful, 1);
+    await assertAnswered(f, 2, "+33142685301");
   });
 
   test("concurrent and per-minute limits: a second call while one is up is refused; a third after it ended passes; a fourth in the minute is refused", async () => {

@@ -5,13 +5,13 @@ import { type SessionDescription, formatCrypto, parseSdp, readStreams, serialize
 import { DtmfReceiver, dtmfPacketSequence, marshalDtmfEvent, parseDtmfEvent } from "../dtmf-event.ts";
 import { ALAW_TO_LINEAR, ALAW_TO_ULAW, ULAW_TO_ALAW } from "../g711.ts";
 import { ntpMiddle32 } from "../quality.ts";
-import { marshalRtcpCompound, rtcpCompoundSize } from "../rtcp-compound.ts";
+import { marshalRtcpCompound, parseRtcpCompound, rtcpCompoundSize } from "../rtcp-compound.ts";
 import { parseRtpPacket } from "../rtp-packet.ts";
 import { generateSrtpMasterKey, sdesCryptoAttribute, sdesKeyOf } from "../sdes-key.ts";
 import { type SrtpContext, type SrtpMasterKey, createSrtpContext } from "../srtp.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
-import { type TestPeer, rtcpRr, rtp, testPeer, until } from "./test-support.ts";
+import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "./test-support.ts";
 
 const PROFILE = "AES_CM_128_HMAC_SHA1_80";
 
@@ -381,6 +381,77 @@ describe("media features: SRTP, transcoding, DTMF interworking, quality", () => 
       );
       assert.equal(relay.portsInUse(), 0); // nothing stays allocated for a refused offer
     } finally {
+      await relay.close();
+    }
+  });
+
+  it("terminates RTCP of a transcoded stream: forwards none, sends its own SR with report blocks to each leg, and gets RTT on both", async () => {
+    // Issue 4 / RFC 3550 7.1: a transcoded stream's RTCP must not be forwarded, so the relay reports itself.
+    const clock = new FakeClock();
+    const relay = createMediaRelay({ address: "127.0.0.1", portMin: 31480, portMax: 31489, clock });
+    const [phone, gateway] = await peers(2);
+    try {
+      const call = relay.createSession();
+      const toGateway = await call.offer("a", sdp(phone!.port, "0", ["a=rtcp-mux"]), { allow: [{ name: "PCMA" }] });
+      const toPhone = await call.answer("b", sdp(gateway!.port, "8", ["a=rtcp-mux"]));
+      call.start();
+      const relayForPhone = readStreams(toPhone)[0]!.port;
+      const relayForGateway = readStreams(toGateway)[0]!.port;
+      for (const seq of [1, 2, 3]) {
+        await phone!.send(rtp(seq, { pt: 0, ssrc: 0x1111 }), relayForPhone);
+        await gateway!.next();
+      }
+      for (const seq of [7, 8]) {
+        await gateway!.send(rtp(seq, { pt: 8, ssrc: 0x2222 }), relayForGateway);
+        await phone!.next();
+      }
+      // The phone's own report describes PCMU packets the gateway never saw as such: not forwarded.
+      await phone!.send(rtcpRr(0x1111), relayForPhone);
+      await until(() => call.stream(0)!.leg("a").stats.dropped.filtered === 1);
+      assert.equal(gateway!.pending(), 0);
+
+      // Time moves in steps until the randomized (2.5-7.5 s) report timer has fired once, and only once.
+      for (let waited = 0; phone!.pending() === 0 && waited < 7500; waited += 500) {
+        clock.advance(500);
+        await settle(20);
+      }
+      const read = async (peer: TestPeer) => {
+        const parsed = parseRtcpCompound((await peer.next()).msg);
+        assert.ok(parsed.ok);
+        const [report, sdes] = parsed.value;
+        assert.equal(report?.kind, "sr");
+        assert.equal(sdes?.kind, "sdes");
+        return report!.kind === "sr" ? report! : assert.fail("not an SR");
+      };
+      const toPhoneSr = await read(phone!);
+      assert.equal(toPhoneSr.ssrc, 0x2222); // the stream the phone gets from us
+      assert.equal(toPhoneSr.packetCount, 2);
+      assert.equal(toPhoneSr.octetCount, 2 * 160);
+      assert.equal(toPhoneSr.reports[0]?.ssrc, 0x1111); // about what the phone sends
+      assert.equal(toPhoneSr.reports[0]?.highestSequence, 3);
+      const toGatewaySr = await read(gateway!);
+      assert.equal(toGatewaySr.ssrc, 0x1111);
+      assert.equal(toGatewaySr.packetCount, 3);
+      assert.equal(toGatewaySr.reports[0]?.ssrc, 0x2222);
+      assert.equal(toGatewaySr.reports[0]?.cumulativeLost, 0);
+
+      // Each endpoint answers our SR after holding it 10 ms (DLSR), 30 ms after this point; the SR
+      // left when the randomized timer fired, which its NTP timestamp tells.
+      clock.advance(30);
+      const sentAt = (toPhoneSr.ntpMsw - 2_208_988_800) * 1000 + (toPhoneSr.ntpLsw * 1000) / 2 ** 32;
+      const expected = clock.wallNow() - sentAt - 10;
+      const answer = (ssrc: number, sr: typeof toPhoneSr) =>
+        marshal([{ kind: "rr", ssrc, reports: [{ ssrc: sr.ssrc, fractionLost: 0, cumulativeLost: 0, highestSequence: 0, jitter: 0, lastSenderReport: ntpMiddle32(sr.ntpMsw, sr.ntpLsw), delaySinceLastSenderReport: 655 }], profileExtension: new Uint8Array(0) }]);
+      await phone!.send(answer(0x1111, toPhoneSr), relayForPhone);
+      await gateway!.send(answer(0x2222, toGatewaySr), relayForGateway);
+      await until(() => call.qualityReport()?.a.received.rttMs !== undefined && call.qualityReport()?.b.received.rttMs !== undefined);
+      const q = call.qualityReport()!;
+      assert.ok(expected >= 30 && expected <= 5030, `our SR left within the report interval (${expected})`);
+      assert.ok(Math.abs(q.a.received.rttMs! - expected) < 1, `rtt a ${q.a.received.rttMs}, expected ${expected}`);
+      assert.ok(Math.abs(q.b.received.rttMs! - expected) < 1, `rtt b ${q.b.received.rttMs}, expected ${expected}`);
+      assert.equal(phone!.pending() + gateway!.pending(), 0, "their reports were not forwarded");
+    } finally {
+      await Promise.all([phone!.close(), gateway!.close()]);
       await relay.close();
     }
   });

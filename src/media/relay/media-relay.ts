@@ -1,4 +1,4 @@
-import { type Clock, randomToken, systemClock } from "../../lib/index.ts";
+import { type Clock, type Timer, randomToken, systemClock } from "../../lib/index.ts";
 import {
   type CodecSpec,
   type MediaDescription,
@@ -168,6 +168,8 @@ function isRelayable(info: StreamInfo): boolean {
 
 const other = (leg: LegName): LegName => (leg === "a" ? "b" : "a");
 const DTMF_INTERVAL_MS = 20;
+// RFC 3550 6.2: 5 s minimum report interval, randomized over 0.5-1.5 of it (6.3.1) so calls do not report in step.
+const RTCP_INTERVAL_MS = 5000;
 
 /** Creates the media relay over a port range; throws MEDIA_BAD_OPTIONS for an unusable address or range. */
 export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
@@ -197,6 +199,21 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
     const listeners = new Set<(event: MediaSessionEvent) => void>();
     let started = false;
     let closing: Promise<void> | undefined;
+    let rtcpTimer: Timer | undefined;
+    // Streams the relay rewrites (SRTP termination, transcoding) get the relay's own RTCP on both legs.
+    const sendOwnRtcp = (): void => {
+      rtcpTimer = undefined;
+      if (closing !== undefined) return;
+      for (const [i, s] of streams.entries()) {
+        const m = medias[i];
+        if (s === undefined || m === undefined || !m.rewriting()) continue;
+        for (const leg of ["a", "b"] as const) {
+          const packet = m.ownRtcp(leg, qualities[i]?.stats(leg), clock.now(), clock.wallNow());
+          if (packet !== undefined) s.inject(leg, "rtcp", packet);
+        }
+      }
+      rtcpTimer = clock.schedule(RTCP_INTERVAL_MS * (0.5 + Math.random()), sendOwnRtcp);
+    };
     // Serializes offer/answer so a re-INVITE racing an allocation cannot interleave.
     let queue: Promise<unknown> = Promise.resolve();
 
@@ -416,6 +433,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         return { a: legQuality("a"), b: legQuality("b") };
       },
       start() {
+        if (!started) rtcpTimer = clock.schedule(RTCP_INTERVAL_MS * (0.5 + Math.random()), sendOwnRtcp);
         started = true;
         for (const s of streams) s?.start();
       },
@@ -429,6 +447,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
       },
       close() {
         closing ??= (async () => {
+          rtcpTimer?.cancel();
           // Wait for an allocation in flight, so its ports are released too.
           await queue;
           await Promise.all(streams.map((s) => s?.close()));

@@ -17,6 +17,8 @@ export interface QualitySinkOptions {
 export interface QualitySink extends ReceiveStatsSink {
   /** Statistics of what the leg's endpoint sent us, if it sent any RTP. */
   snapshot(leg: LegName): ReceiveStatsSnapshot | undefined;
+  /** The live receive statistics of a leg (for the relay's own RTCP report blocks). */
+  stats(leg: LegName): ReceiveStats | undefined;
 }
 
 /** Creates a sink that feeds every accepted RTP packet of each leg into its own ReceiveStats. */
@@ -32,5 +34,6 @@ export function createQualitySink(options: QualitySinkOptions = {}): QualitySink
       s.onPacket(readRtpSequenceNumber(packet), readRtpTimestamp(packet), arrivalMs, packet.length);
     },
     snapshot: (leg) => stats[leg]?.snapshot(),
+    stats: (leg) => stats[leg],
   };
 }

@@ -12,9 +12,10 @@ import {
 } from "../../sdp/index.ts";
 import { DtmfReceiver, dtmfEventCode, dtmfPacketSequence, marshalDtmfEvent, parseDtmfEvent, DTMF_EVENT_SIZE } from "../dtmf-event.ts";
 import { type G711Law, encodeAlaw, encodeUlaw, transcodeRtpPacketG711 } from "../g711.ts";
-import { type EModelCodec, eModelCodecOf, mosFromEModel, ntpMiddle32 } from "../quality.ts";
+import { type EModelCodec, type ReceiveStats, SendStats, eModelCodecOf, mosFromEModel, ntpMiddle32 } from "../quality.ts";
 import type { ReceptionReport } from "../rtcp-receiver-report.ts";
-import { parseRtcpCompound } from "../rtcp-compound.ts";
+import { type RtcpPacket, marshalRtcpCompound, parseRtcpCompound, rtcpCompoundSize } from "../rtcp-compound.ts";
+import { SDES_CNAME } from "../rtcp-sdes.ts";
 import {
   RTP_FIXED_HEADER_SIZE,
   readRtpPayloadType,
@@ -161,6 +162,13 @@ class LegMedia {
   rttMs: number | undefined;
   /** The leg's latest report block about what we send it. */
   report: ReceptionReport | undefined;
+  // For our own RTCP towards this leg (streams the relay rewrites): what we sent it, the source
+  // it sends us, its last SR (for LSR/DLSR), and our SSRC when we only receive.
+  sendStats: SendStats | undefined;
+  remoteSsrc: number | undefined;
+  lastSrLsr = 0;
+  lastSrAt = 0;
+  readonly ownSsrc = randomInt(0, 0x100000000);
   // In-band tone generation towards this leg: the event being played and the samples already sent.
   toneTimestamp = -1;
   toneSamples = 0;
@@ -227,6 +235,7 @@ function usableCrypto(m: MediaDescription): { tag: number; profile: SrtpProfile;
 export class StreamMedia implements PacketProcessor {
   readonly legs: { readonly a: LegMedia; readonly b: LegMedia };
   private offerer: LegName | undefined;
+  private readonly wallOffset: number;
 
   constructor(
     options: { readonly a: LegMediaOptions; readonly b: LegMediaOptions },
@@ -234,6 +243,7 @@ export class StreamMedia implements PacketProcessor {
     private readonly onDigit: (event: DtmfDigitEvent) => void,
   ) {
     this.legs = { a: new LegMedia("a", options.a), b: new LegMedia("b", options.b) };
+    this.wallOffset = clock.wallNow() - clock.now();
   }
 
   /** Applies a leg's options; the DTMF mode applies at once, SRTP from its next offer or answer. */
@@ -382,6 +392,7 @@ export class StreamMedia implements PacketProcessor {
       }
       const pt = readRtpPayloadType(p);
       if (leg.telephoneEvent !== undefined && pt === leg.telephoneEvent.payloadType) this.detect(leg, p);
+      leg.remoteSsrc = readRtpSsrc(p);
       return p;
     }
     let p = packet;
@@ -436,10 +447,61 @@ export class StreamMedia implements PacketProcessor {
       const r = to.send.protectRtp(packet, out);
       return r.ok ? out : "filtered";
     }
+    // A rewritten stream's RTCP would describe packets the other leg never got as sent; ours replaces it.
+    if (this.rewriting()) return "filtered";
+    return this.sealRtcp(to, packet);
+  }
+
+  private sealRtcp(to: LegMedia, packet: Buffer): Buffer | ProcessorDrop {
     if (to.send === undefined) return to.offeredSuites === undefined ? packet : "filtered";
     const out = Buffer.allocUnsafe(packet.length + SRTCP_OVERHEAD);
     const r = to.send.protectRtcp(packet, out);
     return r.ok ? out : "filtered";
+  }
+
+  /**
+   * True when the relay changes the media between the legs: G.711 transcoding, or DTMF
+   * interworking (events withheld for SIP INFO or played as tones, sequence numbers closed up).
+   * RFC 3550 7.1: a translator that transforms the payload "MUST NOT simply forward RTCP
+   * packets", so the relay terminates RTCP and sends its own reports (ownRtcp) to each leg. SRTP
+   * termination alone changes no RTP data (same SSRC, numbers and payload in the clear), so its
+   * RTCP is still forwarded, decrypted and re-protected.
+   */
+  rewriting(): boolean {
+    const { a, b } = this.legs;
+    return a.options.dtmf !== b.options.dtmf || a.action.includes(TRANSCODE) || b.action.includes(TRANSCODE);
+  }
+
+  /**
+   * The relay's own RTCP compound for leg `toName` (RFC 3550 6.1: SR or RR, then SDES CNAME),
+   * protected when the leg uses SRTP: an SR for the stream we send it, with a report block on the
+   * stream it sends us from `received` (LSR/DLSR from its last SR). The SR is remembered so the
+   * leg's next report gives the round trip. Undefined when there is nothing to report yet.
+   */
+  ownRtcp(toName: LegName, received: ReceiveStats | undefined, nowMs: number, wallMs: number): Buffer | undefined {
+    const to = this.legs[toName];
+    const blocks: ReceptionReport[] = [];
+    if (received !== undefined && to.remoteSsrc !== undefined) {
+      const block = received.receptionReport(to.remoteSsrc, nowMs);
+      const dlsr = to.lastSrLsr === 0 ? 0 : Math.max(0, Math.round(((nowMs - to.lastSrAt) * 65536) / 1000));
+      blocks.push({ ...block, lastSenderReport: to.lastSrLsr, delaySinceLastSenderReport: dlsr >>> 0 });
+    }
+    const sending = to.sendStats !== undefined && to.ssrc !== undefined;
+    if (!sending && blocks.length === 0) return undefined;
+    const ssrc = sending ? to.ssrc! : to.ownSsrc;
+    const report: RtcpPacket = sending
+      ? to.sendStats!.senderReport(ssrc, wallMs, blocks)
+      : { kind: "rr", ssrc, reports: blocks, profileExtension: new Uint8Array(0) };
+    if (report.kind === "sr") {
+      to.srLsr[to.srNext] = ntpMiddle32(report.ntpMsw, report.ntpLsw);
+      to.srAt[to.srNext] = nowMs;
+      to.srNext = (to.srNext + 1) % SR_RING;
+    }
+    const packets: RtcpPacket[] = [report, { kind: "sdes", chunks: [{ source: ssrc, items: [{ type: SDES_CNAME, text: `trunkline-${to.ownSsrc.toString(16)}` }] }] }];
+    const clear = Buffer.alloc(rtcpCompoundSize(packets));
+    if (marshalRtcpCompound(packets, clear) < 0) return undefined;
+    const out = this.sealRtcp(to, clear);
+    return typeof out === "string" ? undefined : out;
   }
 
   /**
@@ -497,6 +559,8 @@ export class StreamMedia implements PacketProcessor {
     to.lastSeq = seq;
     to.lastTimestamp = readRtpTimestamp(packet);
     to.lastAt = this.clock.now();
+    // Wall time from the monotonic reading already taken: no second clock read per packet.
+    (to.sendStats ??= new SendStats({ clockRate: mainCodec(to.codecs)?.clockRate ?? 8000 })).onPacketSent(to.lastTimestamp, packet.length - RTP_FIXED_HEADER_SIZE, to.lastAt + this.wallOffset);
   }
 
   private detect(leg: LegMedia, packet: Buffer): void {
@@ -527,6 +591,8 @@ export class StreamMedia implements PacketProcessor {
     const to = this.legs[from.name === "a" ? "b" : "a"];
     for (const p of parsed.value) {
       if (p.kind === "sr") {
+        from.lastSrLsr = ntpMiddle32(p.ntpMsw, p.ntpLsw);
+        from.lastSrAt = arrivalMs;
         to.srLsr[to.srNext] = ntpMiddle32(p.ntpMsw, p.ntpLsw);
         to.srAt[to.srNext] = arrivalMs;
         to.srNext = (to.srNext + 1) % SR_RING;

@@ -102,9 +102,13 @@ export function isTokenString(s: string): boolean {
 
 /** Parses a decimal run of at most `maxDigits` digits; -1 when empty, not digits, or too long. */
 export function parseDigits(s: string, maxDigits: number): number {
-  const n = s.length;
-  if (n === 0) return -1;
-  let i = 0;
+  return parseDigitsAt(s, 0, s.length, maxDigits);
+}
+
+/** parseDigits of s[start..n), without slicing it. */
+export function parseDigitsAt(s: string, start: number, n: number, maxDigits: number): number {
+  if (n === start) return -1;
+  let i = start;
   // Leading zeros carry no value (wsinv uses Max-Forwards 0068), so they do not count toward the limit.
   while (i < n - 1 && s.charCodeAt(i) === 48) i++;
   if (n - i > maxDigits) return -1;

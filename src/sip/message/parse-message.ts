@@ -1,9 +1,9 @@
-import { CR, HT, LF, SP, flatSlice, isToken, isTokenString, parseDigits } from "./chars.ts";
+import { CR, HT, LF, SP, flatSlice, isToken, isTokenString, parseDigits, parseDigitsAt } from "./chars.ts";
 import { HOT_NAME_LENGTH, Hot, canonicalHotAt, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
 import { parseViaInto } from "./parse-via.ts";
-import { Field, attachRawHead } from "./raw-head.ts";
+import { FOLDED_LINE, Field, attachRawHead } from "./raw-head.ts";
 import type { CSeq, HeaderField, NameAddr, ParseError, ParseErrorCode, ParseResult, SipMessage, Via } from "./types.ts";
 
 /** Default cap on one message, datagram or framed (RFC 3261 18.1.1 bounds UDP near 64 KiB anyway). */
@@ -31,7 +31,6 @@ const EMPTY_BODY = Buffer.alloc(0);
 // Header line positions of the head being parsed (parseHead is synchronous and never nests);
 // the used part is copied out for the message.
 const LINES: number[] = [];
-const NOATTACH = process.env["NOATTACH"] === "1";
 
 interface StartLine {
   kind: "request" | "response";
@@ -108,6 +107,12 @@ function parseStartLine(line: string): StartLine | ParseError {
   return start;
 }
 
+/** True when s[start..end) holds a space (the folding made every LWS one). */
+function hasSpace(s: string, start: number, end: number): boolean {
+  const i = s.indexOf(" ", start);
+  return i >= 0 && i < end;
+}
+
 /** Parses a CSeq value at s[start..n): 1*DIGIT LWS Method, the number at most 2^32-1 (RFC 4475 scalar02). */
 function parseCSeq(s: string, start: number, n: number): CSeq | null {
   let i = start;
@@ -134,14 +139,18 @@ function parseCSeq(s: string, start: number, n: number): CSeq | null {
  * Parses the header section (start line and header lines, without the terminating empty line)
  * into a message with an empty body. Hot headers go to the typed fields; others stay raw.
  */
-export function parseHead(text: string): HeadResult {
-  const len = text.length;
+export function parseHead(text: string, end = text.length): HeadResult {
+  // The head may be the start of a longer text (the whole datagram, see parseMessage).
+  const len = end;
   let eol = text.indexOf("\n");
-  if (eol < 0) eol = len;
+  if (eol < 0 || eol > len) eol = len;
   const firstEnd = eol > 0 && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
   const start = parseStartLine(text.slice(0, firstEnd));
   const eol0 = eol + 1 < len ? eol + 1 : len;
-  if ("code" in start) return { message: null, error: withSalvage(start, text), contentLength: scanContentLength(text) };
+  if ("code" in start) {
+    const head = text.slice(0, len);
+    return { message: null, error: withSalvage(start, head), contentLength: scanContentLength(head) };
+  }
 
   const via: Via[] = [];
   const contact: NameAddr[] = [];
@@ -150,11 +159,18 @@ export function parseHead(text: string): HeadResult {
   const headers: HeaderField[] = [];
   let from: NameAddr | null = null;
   let to: NameAddr | null = null;
-  let fromRaw = "";
-  let toRaw = "";
+  // Where the first From/To/CSeq value was read, to compare a repeat with it.
+  let fromSrc = "";
+  let fromS = 0;
+  let fromE = 0;
+  let toSrc = "";
+  let toS = 0;
+  let toE = 0;
+  let cseqSrc = "";
+  let cseqS = 0;
+  let cseqE = 0;
   let callId: string | null = null;
   let cseq: CSeq | null = null;
-  let cseqRaw = "";
   let maxForwards: number | null = null;
   let contentType: string | null = null;
   let contentLength = -1;
@@ -170,7 +186,7 @@ export function parseHead(text: string): HeadResult {
   let pos = eol + 1;
   while (pos < len) {
     eol = text.indexOf("\n", pos);
-    if (eol < 0) eol = len;
+    if (eol < 0 || eol > len) eol = len;
     let lineEnd = eol > pos && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
     if (lineEnd === eol && eol < len) crlf = false;
     let hot = canonicalHotAt(text, pos);
@@ -218,7 +234,7 @@ export function parseHead(text: string): HeadResult {
       value = text.slice(colon + 1, lineEnd).trim();
       while (c === SP || c === HT) {
         eol = text.indexOf("\n", next);
-        if (eol < 0) eol = len;
+        if (eol < 0 || eol > len) eol = len;
         lineEnd = eol > next && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
         const piece = text.slice(next, lineEnd).trim();
         if (piece.length > 0) value = value.length > 0 ? value + " " + piece : piece;
@@ -227,11 +243,12 @@ export function parseHead(text: string): HeadResult {
       }
       src = value;
       folded = true;
-      folds |= 1 << (hot === Hot.None ? Field.Headers : hot);
+      // A folded hot header is rendered whole; a folded other header is rendered alone (FOLDED_LINE).
+      if (hot !== Hot.None) folds |= 1 << hot;
       vStart = 0;
       vEnd = value.length;
     }
-    lines[nLines++] = hot === Hot.None ? Field.Headers : hot;
+    lines[nLines++] = hot === Hot.None ? (folded ? Field.Headers | FOLDED_LINE : Field.Headers) : hot;
     lines[nLines++] = pos;
     lines[nLines++] = next < len ? next : len;
     pos = next;
@@ -246,39 +263,42 @@ export function parseHead(text: string): HeadResult {
       case Hot.From:
       case Hot.To: {
         const isFrom = hot === Hot.From;
-        if (!folded) value = text.slice(vStart, vEnd);
-        const prev = isFrom ? fromRaw : toRaw;
-        if (prev !== "" || (isFrom ? from : to) !== null) {
-          if (prev !== value) error = fail("DUPLICATE_HEADER", "conflicting " + (isFrom ? "From" : "To") + " headers", start, text.slice(headerName, headerNameEnd));
+        if ((isFrom ? from : to) !== null) {
+          const prev = isFrom ? fromSrc.slice(fromS, fromE) : toSrc.slice(toS, toE);
+          if (prev !== src.slice(vStart, vEnd)) error = fail("DUPLICATE_HEADER", "conflicting " + (isFrom ? "From" : "To") + " headers", start, text.slice(headerName, headerNameEnd));
           break;
         }
         const na = parseNameAddrRange(src, vStart, vEnd);
         if (na === null) error = fail("BAD_HEADER_VALUE", "malformed " + (isFrom ? "From" : "To"), start, text.slice(headerName, headerNameEnd));
         else if (isFrom) {
           from = na;
-          fromRaw = value;
+          fromSrc = src;
+          fromS = vStart;
+          fromE = vEnd;
         } else {
           to = na;
-          toRaw = value;
+          toSrc = src;
+          toS = vStart;
+          toE = vEnd;
         }
         break;
       }
       case Hot.CallId:
-        if (!folded) value = text.slice(vStart, vEnd);
         if (callId !== null) {
-          if (callId !== value) error = fail("DUPLICATE_HEADER", "conflicting Call-ID headers", start, text.slice(headerName, headerNameEnd));
-        } else if (value.length === 0 || value.indexOf(" ") >= 0) {
+          if (callId !== src.slice(vStart, vEnd)) error = fail("DUPLICATE_HEADER", "conflicting Call-ID headers", start, text.slice(headerName, headerNameEnd));
+        } else if (vEnd === vStart || hasSpace(src, vStart, vEnd)) {
           error = fail("BAD_HEADER_VALUE", "malformed Call-ID", start, text.slice(headerName, headerNameEnd));
         } else callId = flatSlice(src, vStart, vEnd);
         break;
       case Hot.CSeq:
-        if (!folded) value = text.slice(vStart, vEnd);
         if (cseq !== null) {
-          if (cseqRaw !== value) error = fail("DUPLICATE_HEADER", "conflicting CSeq headers", start, text.slice(headerName, headerNameEnd));
+          if (cseqSrc.slice(cseqS, cseqE) !== src.slice(vStart, vEnd)) error = fail("DUPLICATE_HEADER", "conflicting CSeq headers", start, text.slice(headerName, headerNameEnd));
           break;
         }
         cseq = parseCSeq(src, vStart, vEnd);
-        cseqRaw = value;
+        cseqSrc = src;
+        cseqS = vStart;
+        cseqE = vEnd;
         if (cseq === null) error = fail("BAD_HEADER_VALUE", "malformed CSeq", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.Contact:
@@ -292,7 +312,7 @@ export function parseHead(text: string): HeadResult {
         if (!parseNameAddrList(src, recordRoute, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.MaxForwards: {
-        const mf = parseDigits(src.slice(vStart, vEnd), 3);
+        const mf = parseDigitsAt(src, vStart, vEnd, 3);
         if (mf < 0 || mf > 255) error = fail("BAD_HEADER_VALUE", "malformed Max-Forwards", start, text.slice(headerName, headerNameEnd));
         else if (maxForwards !== null && maxForwards !== mf) error = fail("DUPLICATE_HEADER", "conflicting Max-Forwards headers", start, text.slice(headerName, headerNameEnd));
         else maxForwards = mf;
@@ -305,7 +325,7 @@ export function parseHead(text: string): HeadResult {
         break;
       case Hot.ContentLength: {
         // The value is never used as a length unless it is a plain non-negative number (RFC 4475 ncl).
-        const cl = parseDigits(src.slice(vStart, vEnd), 10);
+        const cl = parseDigitsAt(src, vStart, vEnd, 10);
         if (cl < 0) {
           contentLength = -2;
           error = fail("BAD_CONTENT_LENGTH", "malformed Content-Length", start, text.slice(headerName, headerNameEnd));
@@ -350,7 +370,7 @@ export function parseHead(text: string): HeadResult {
         headers,
         body: EMPTY_BODY,
       };
-      if (crlf && !NOATTACH) attachRawHead(message, text, eol0, lines, nLines, folds);
+      if (crlf) attachRawHead(message, text, len, eol0, lines, nLines, folds);
       return { message, error: null, contentLength };
     }
   }
@@ -373,10 +393,11 @@ export function parseHead(text: string): HeadResult {
       headers,
       body: EMPTY_BODY,
     };
-    if (crlf && !NOATTACH) attachRawHead(message, text, eol0, lines, nLines, folds);
+    if (crlf) attachRawHead(message, text, len, eol0, lines, nLines, folds);
     return { message, error: null, contentLength };
   }
-  return { message: null, error: withSalvage(error!, text), contentLength: contentLength === -2 ? -2 : scanContentLength(text) };
+  const head = text.slice(0, len);
+  return { message: null, error: withSalvage(error!, head), contentLength: contentLength === -2 ? -2 : scanContentLength(head) };
 }
 
 /**
@@ -469,16 +490,41 @@ export function parseMessage(data: Buffer, options?: ParseOptions): ParseResult 
   if (data.length > max) return { ok: false, error: { code: "TOO_LARGE", detail: "message too large" } };
   const begin = skipLeadingCrlf(data, 0);
   if (begin >= data.length) return { ok: false, error: { code: "EMPTY", detail: "empty message" } };
+  // A datagram of usual size is decoded once, whole: when every character came from one byte
+  // (ASCII, or single bytes replaced by U+FFFD), string offsets are byte offsets, and the empty
+  // line is found in the string without a Buffer search. Larger ones decode only their head.
+  if (data.length - begin <= WHOLE_DECODE_LIMIT) {
+    const text = data.toString("utf8", begin);
+    if (text.length === data.length - begin) {
+      let headEnd = text.indexOf("\r\n\r\n");
+      let bodyStart = headEnd + 4;
+      if (headEnd < 0) {
+        // Bare LF line ends are not SIP, but cost nothing to tolerate when CRLF is absent altogether.
+        headEnd = text.indexOf("\n\n");
+        bodyStart = headEnd + 2;
+        // A datagram whose header section is not closed by an empty line is read to its end.
+        if (headEnd < 0) headEnd = bodyStart = text.length;
+      }
+      return withBody(parseHead(text, headEnd), data, begin + bodyStart, text, headEnd);
+    }
+  }
   const found = findHeadEnd(data, begin);
-  // A datagram whose header section is not closed by an empty line is read to its end.
   const headEnd = found === null ? data.length : found.headEnd;
   const bodyStart = found === null ? data.length : found.bodyStart;
-  const head = parseHead(data.toString("utf8", begin, headEnd));
+  const headText = data.toString("utf8", begin, headEnd);
+  return withBody(parseHead(headText), data, bodyStart, headText, headText.length);
+}
+
+// Datagrams up to this size are decoded whole (a typical INVITE with SDP is well under it).
+const WHOLE_DECODE_LIMIT = 4096;
+
+/** Attaches the body after a parsed head: exactly Content-Length bytes, or the rest of the datagram without one. */
+function withBody(head: HeadResult, data: Buffer, bodyStart: number, text: string, headLen: number): ParseResult {
   if (head.message === null) return { ok: false, error: head.error! };
   const available = data.length - bodyStart;
   const cl = head.contentLength;
   if (cl > available) {
-    return { ok: false, error: withSalvage(fail("BODY_TRUNCATED", "body shorter than Content-Length", startOf(head.message), "Content-Length"), data.toString("utf8", begin, headEnd)) };
+    return { ok: false, error: withSalvage(fail("BODY_TRUNCATED", "body shorter than Content-Length", startOf(head.message), "Content-Length"), text.slice(0, headLen)) };
   }
   const m = head.message;
   if (cl === -1) m.body = available > 0 ? data.subarray(bodyStart) : EMPTY_BODY;

@@ -11,19 +11,24 @@ import type { HeaderField, NameAddr, OtherUri, Params, SipMessage, SipUri, TelUr
  * any other field is rendered. Comparing leaves is several times cheaper than rendering them.
  */
 export interface RawHead {
-  /** The header section as decoded (start line through the last header line, no empty line). */
+  /** The decoded text whose first `end` characters are the header section (start line through the last header line, no empty line). */
   readonly text: string;
+  /** Where the header section ends in `text`. */
+  readonly end: number;
   /** Index just past the start line's CRLF. */
   readonly startEnd: number;
-  /** Where the line table starts on the tape: per header line, three numbers: the Field it belongs to, its start, and the index past its CRLF (text.length for the last line). */
+  /** Where the line table starts on the tape: per header line, three numbers: the Field it belongs to (plus FOLDED_LINE), its start, and the index past its CRLF (text.length for the last line). */
   readonly lines: number;
   /** Where the line table ends on the tape. */
   readonly linesEnd: number;
-  /** Bit f set: a line of field f was folded, so its text is not the value; such a field is always rendered. */
+  /** Bit f set: a line of hot field f was folded, so its text is not the value; such a field is always rendered. */
   readonly folded: number;
   /** Entries 0..Field.Count: where each field's segment of leaves starts (the last closes the last segment); then the leaves, in Field order; then the line table. */
   readonly tape: unknown[];
 }
+
+/** Added to the field of a line-table entry for a folded line of an other header: its text is not its value. */
+export const FOLDED_LINE = 16;
 
 /**
  * The fields of a message, as tape segments. The numbers of Via..ContentLength are those of
@@ -297,8 +302,8 @@ function chkField(t: unknown[], i: number, m: SipMessage, f: number): number {
 // the next one overwrites them, at most one message's worth.
 const recording: unknown[] = [];
 
-/** Attaches the received text to a freshly parsed message; `lines` holds `nLines` numbers (three per header line) and may be a reused array. */
-export function attachRawHead(m: SipMessage, text: string, startEnd: number, lines: number[], nLines: number, folded: number): void {
+/** Attaches the received text to a freshly parsed message; `lines` holds `nLines` numbers (three per header line) and may be a reused array; text[0..end) is the header section. */
+export function attachRawHead(m: SipMessage, text: string, end: number, startEnd: number, lines: number[], nLines: number, folded: number): void {
   const t = recording;
   let i = Field.Count + 1;
   for (let f = 0; f < Field.Count; f++) {
@@ -308,7 +313,7 @@ export function attachRawHead(m: SipMessage, text: string, startEnd: number, lin
   t[Field.Count] = i;
   // The line table follows the leaves, so one array holds both.
   for (let k = 0; k < nLines; k++) t[i + k] = lines[k];
-  new Stamped(m, { text, startEnd, lines: i, linesEnd: i + nLines, folded, tape: t.slice(0, i + nLines) });
+  new Stamped(m, { text, end, startEnd, lines: i, linesEnd: i + nLines, folded, tape: t.slice(0, i + nLines) });
 }
 
 /** Bit f set: field f of `m` still holds exactly the values it was parsed with (Field.ContentLength always reads clean). */

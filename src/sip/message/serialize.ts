@@ -1,7 +1,7 @@
 import { serializeNameAddr } from "./parse-name-addr.ts";
 import { serializeUri } from "./parse-uri.ts";
 import { serializeVia } from "./parse-via.ts";
-import { Field, cleanFields, rawHeadOf } from "./raw-head.ts";
+import { FOLDED_LINE, Field, cleanFields, rawHeadOf } from "./raw-head.ts";
 import type { RawHead } from "./raw-head.ts";
 import type { NameAddr, SipMessage } from "./types.ts";
 
@@ -74,14 +74,25 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
   else s = renderStartLine(m);
   let done = 1 << Field.ContentLength;
   const lines = raw.tape as number[];
+  // Index in `headers` of the next other-header line.
+  let other = 0;
   for (let k = raw.lines; k < raw.linesEnd; k += 3) {
-    const f = lines[k]!;
+    const tag = lines[k]!;
+    const f = tag & (FOLDED_LINE - 1);
     const ls = lines[k + 1]!;
     const bit = 1 << f;
     // A list field's lines are all its own; a single-valued field writes only its first line
     // (a repeat was checked to be identical when parsed).
     const listLike = f === Field.Via || f === Field.Contact || f === Field.Route || f === Field.RecordRoute || f === Field.Headers;
-    if ((clean & bit) !== 0 && (listLike || (done & bit) === 0)) {
+    if (f === Field.Headers) other++;
+    if (tag >= FOLDED_LINE && (clean & bit) !== 0) {
+      // A folded line of unchanged other headers: written unfolded, in its place.
+      if (runEnd > runStart) s += text.slice(runStart, runEnd);
+      runStart = runEnd = 0;
+      const h = m.headers[other - 1]!;
+      s += h.name + ": " + h.value + "\r\n";
+      done |= bit;
+    } else if ((clean & bit) !== 0 && (listLike || (done & bit) === 0)) {
       if (runEnd !== ls) {
         if (runEnd > runStart) s += text.slice(runStart, runEnd);
         runStart = ls;
@@ -100,7 +111,7 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
   if (runEnd > runStart) {
     s += text.slice(runStart, runEnd);
     // The last header line ends the text without its CRLF.
-    if (runEnd === text.length) s += "\r\n";
+    if (runEnd === raw.end) s += "\r\n";
   }
   // Fields that had no line: a clean one is still empty; a changed one is written here.
   for (let k = 0; k < ORDER.length; k++) {

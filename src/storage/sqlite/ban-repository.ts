@@ -1,5 +1,7 @@
-// Bans and fraud suspensions, written through on every change (they are rare: a flood bans its
-// source once and is then dropped before parsing) and read once at start.
+// Bans and fraud suspensions, written through on every change and read once at start. Ban writes
+// are grouped: the security guard bans from the packet path, and a flood from many (spoofed)
+// sources must not cost one synchronous commit per datagram, so every change made in one turn of
+// the event loop is committed in one transaction on the next.
 import type BetterSqlite3 from "better-sqlite3";
 import type { BanEntry, FraudRule } from "../../domain/index.ts";
 import type { BanRepository, FraudSuspension, FraudSuspensionRepository } from "../../ports/index.ts";
@@ -23,28 +25,66 @@ function wrap<T>(what: string, fn: () => T): T {
   }
 }
 
+type BanChange = { readonly save: BanEntry } | { readonly remove: string };
+
 /** Bans in the security_bans table. */
 export class SqliteBanRepository implements BanRepository {
   private readonly upsert: BetterSqlite3.Statement<[string, string, string, string, number, number | null, number]>;
   private readonly delete: BetterSqlite3.Statement<[string]>;
   private readonly purge: BetterSqlite3.Statement<[number]>;
   private readonly select: BetterSqlite3.Statement<[number], BanRow>;
+  private readonly commit: BetterSqlite3.Transaction<(changes: readonly BanChange[]) => void>;
+  private pending: BanChange[] = [];
+  private flushed: Promise<void> | null = null;
 
-  constructor(db: BetterSqlite3.Database) {
+  constructor(private readonly db: BetterSqlite3.Database) {
     this.upsert = db.prepare(
       "INSERT OR REPLACE INTO security_bans (address, rule, reason, origin, created_at, expires_at, offence) VALUES (?, ?, ?, ?, ?, ?, ?)",
     );
     this.delete = db.prepare("DELETE FROM security_bans WHERE address = ?");
     this.purge = db.prepare("DELETE FROM security_bans WHERE expires_at IS NOT NULL AND expires_at <= ?");
     this.select = db.prepare("SELECT * FROM security_bans WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at, address");
+    this.commit = db.transaction((changes: readonly BanChange[]) => {
+      for (const c of changes) {
+        if ("save" in c) this.upsert.run(c.save.address, c.save.rule, c.save.reason, c.save.origin, c.save.createdAt, c.save.expiresAt, c.save.offence);
+        else this.delete.run(c.remove);
+      }
+    });
   }
 
-  async save(ban: BanEntry): Promise<void> {
-    wrap("save", () => this.upsert.run(ban.address, ban.rule, ban.reason, ban.origin, ban.createdAt, ban.expiresAt, ban.offence));
+  /** Queues a change; resolves once the transaction holding it is committed. */
+  private queue(change: BanChange): Promise<void> {
+    this.pending.push(change);
+    this.flushed ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        const changes = this.pending;
+        this.pending = [];
+        this.flushed = null;
+        try {
+          // A database closed meanwhile (shutdown) has nothing left to write to.
+          if (this.db.open) wrap("save", () => this.commit.immediate(changes));
+          resolve();
+        } catch (e) {
+          reject(e);
+        }
+      });
+    });
+    return this.flushed;
   }
 
-  async remove(address: string): Promise<void> {
-    wrap("remove", () => this.delete.run(address));
+  /** Commits queued changes now (before the database is closed). */
+  flush(): void {
+    const changes = this.pending;
+    this.pending = [];
+    if (changes.length > 0 && this.db.open) wrap("save", () => this.commit.immediate(changes));
+  }
+
+  save(ban: BanEntry): Promise<void> {
+    return this.queue({ save: { ...ban } });
+  }
+
+  remove(address: string): Promise<void> {
+    return this.queue({ remove: address });
   }
 
   async loadActive(now: number): Promise<BanEntry[]> {

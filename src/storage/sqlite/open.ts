@@ -63,13 +63,14 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const cdrs = new SqliteCdrRepository(db, inMemory ? {} : { path, busyTimeoutMs });
   const sipLadders = new SqliteSipLadderRepository(db, inMemory ? {} : { path, busyTimeoutMs });
+  const bans = new SqliteBanRepository(db);
   return {
     db,
     bindings,
     provisioning,
     cdrs,
     sipLadders,
-    bans: new SqliteBanRepository(db),
+    bans,
     fraudSuspensions: new SqliteFraudSuspensionRepository(db),
     migrationsApplied,
     async close() {
@@ -78,6 +79,11 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
       // write has already been reported to its caller.
       await cdrs.shutdown().catch(() => {});
       await sipLadders.shutdown().catch(() => {});
+      try {
+        bans.flush();
+      } catch {
+        // Only the bans of this last turn are lost; the file is closed anyway.
+      }
       try {
         db.close();
       } catch (cause) {
