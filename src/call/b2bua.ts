@@ -95,7 +95,8 @@ interface ALeg {
   readonly callId: string;
   /** The INVITE came without an SDP offer (late offer: the answer will come in the caller's ACK). */
   readonly offerless: boolean;
-  readonly tx: ServerTransaction;
+  /** Until the final response to the INVITE: the transaction lives on (Timer L) without us needing it. */
+  tx: ServerTransaction | null;
   readonly context: InboundContext;
   /** Requests to the caller go back where it sent from (symmetric signalling survives NAT). */
   readonly flow: SendTarget;
@@ -714,6 +715,9 @@ export class Call {
     }
     this.active = [];
     this.attempt = attempt;
+    // Answered: nothing cancels this INVITE any more, and its transaction (Timer M) reaches us
+    // through AttemptUser, so the attempt need not keep it for the rest of the call.
+    attempt.tx = null;
     if (attempt.dialog !== null && attempt.dialog.id.remoteTag === res.to.params["tag"]) {
       attempt.dialog.receiveResponse(attempt.invite, res);
     } else {
@@ -793,7 +797,8 @@ export class Call {
 
   /** Sends a response on the A leg's INVITE transaction with our tag and Contact; creates the A dialog. */
   private respondA(status: number, phrase: string, headers: HeaderField[], body: Buffer, contentType: string | null): SipResponse | null {
-    if (this.a.finalSent) return null;
+    const tx = this.a.tx;
+    if (this.a.finalSent || tx === null) return null;
     const invite = this.inviteA();
     const res = this.env.stack.response(invite, status, phrase, headers);
     if (status > 100) res.to.params["tag"] = this.a.tag;
@@ -812,8 +817,11 @@ export class Call {
       }
     }
     if (status >= 200) this.a.finalSent = true;
-    this.env.stack.respond(this.a.tx, res);
-    if (status >= 200) this.a.invite = null;
+    this.env.stack.respond(tx, res);
+    if (status >= 200) {
+      this.a.invite = null;
+      this.a.tx = null;
+    }
     return res;
   }
 

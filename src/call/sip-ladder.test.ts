@@ -157,6 +157,30 @@ describe("SIP ladder recorder", () => {
     assert.equal((await repository.get("call-3"))?.length, 1);
   });
 
+  it("copies a live call's bytes out of the transport's shared buffers after compactAfterMs, keeping them intact", async () => {
+    const { clock, recorder } = setup({ compactAfterMs: 2000 });
+    // Two messages in one shared slab, as Node's buffer pool hands them out.
+    const a = Buffer.from(request("INVITE", "held"));
+    const b = Buffer.from(response(200, "OK", "INVITE", "held"));
+    const slab = Buffer.alloc(8192);
+    a.copy(slab, 0);
+    b.copy(slab, 4096);
+    const pa = parsed(a.toString());
+    const pb = parsed(b.toString());
+    recorder.observe("in", pa.message, slab.subarray(0, a.length), "UDP", US, PBX);
+    recorder.link("held", "call-held", "a");
+    recorder.observe("out", pb.message, slab.subarray(4096, 4096 + b.length), "UDP", US, PBX);
+    const before = await recorder.read("call-held");
+    assert.equal(before?.messages[0]?.raw.buffer, slab.buffer, "kept as handed over at first");
+    clock.advance(2000);
+    const after = await recorder.read("call-held");
+    assert.notEqual(after?.messages[0]?.raw.buffer, slab.buffer);
+    assert.equal(after?.messages[0]?.raw.buffer, after?.messages[1]?.raw.buffer, "one buffer of the call's own");
+    assert.equal(after?.messages[0]?.raw.buffer.byteLength, a.length + b.length);
+    assert.deepEqual(Buffer.from(after!.messages[1]!.raw), b);
+    await recorder.stop();
+  });
+
   it("prunes saved ladders older than the retention, periodically", async () => {
     const clock = new FakeClock();
     const repository = new MemorySipLadderRepository();

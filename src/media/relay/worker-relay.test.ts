@@ -3,24 +3,27 @@
 // sockets and the system clock in both. Worker-only cases: pinning, crash recovery.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type SessionDescription, parseSdp, readStreams } from "../../sdp/index.ts";
+import { type SessionDescription, formatCrypto, parseSdp, readStreams } from "../../sdp/index.ts";
 import { dtmfPacketSequence, marshalDtmfEvent, parseDtmfEvent } from "../dtmf-event.ts";
 import { ULAW_TO_ALAW } from "../g711.ts";
 import { parseRtpPacket } from "../rtp-packet.ts";
+import { generateSrtpMasterKey, sdesCryptoAttribute, sdesKeyOf } from "../sdes-key.ts";
+import { createSrtpContext } from "../srtp.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
 import type { MediaRelayControl } from "./relay-control.ts";
 import { type TestPeer, rtp, settle, testPeer, until } from "./test-support.ts";
 import { type WorkerMediaRelay, createWorkerMediaRelay, splitPortRange } from "./worker-relay.ts";
 
-function sdp(port: number, formats: string, extra: readonly string[] = []): SessionDescription {
-  const text = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0", `m=audio ${port} RTP/AVP ${formats}`, ...extra, ""].join("\r\n");
+function sdp(port: number, formats: string, extra: readonly string[] = [], protocol = "RTP/AVP"): SessionDescription {
+  const text = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0", `m=audio ${port} ${protocol} ${formats}`, ...extra, ""].join("\r\n");
   const parsed = parseSdp(text);
   if (!parsed.ok) throw new Error(`bad test SDP: ${parsed.error.code}`);
   return parsed.value;
 }
 
 const TE101 = ["a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15"];
+const PROFILE = "AES_CM_128_HMAC_SHA1_80";
 
 interface Mode {
   readonly name: string;
@@ -106,6 +109,39 @@ for (const mode of modes) {
         assert.ok(p.ok);
         assert.equal(p.value.payloadType, 8);
         assert.ok(p.value.payload.every((o) => o === ULAW_TO_ALAW[0x9c]));
+      } finally {
+        await Promise.all([phone!.close(), gateway!.close()]);
+        await relay.close();
+      }
+    });
+
+    it("terminates SRTP on the PBX leg and relays plain RTP to an RTP-only carrier", async () => {
+      const relay = mode.make({}, mode.base + 60);
+      const [phone, gateway] = await peers(2);
+      try {
+        const call = relay.createSession({ legs: { a: { srtp: "required", dtmf: "rfc4733" }, b: { srtp: "off", dtmf: "rfc4733" } } });
+        const phoneKey = generateSrtpMasterKey();
+        const crypto = `a=crypto:${formatCrypto(sdesCryptoAttribute(1, PROFILE, phoneKey))}`;
+        const toGateway = await call.offer("a", sdp(phone!.port, "0", [crypto], "RTP/SAVP"));
+        assert.equal(toGateway.media[0]!.protocol, "RTP/AVP");
+        const toPhone = await call.answer("b", sdp(gateway!.port, "0"));
+        const ours = readStreams(toPhone)[0]!.crypto[0];
+        assert.ok(ours !== undefined);
+        const ourKey = sdesKeyOf(ours);
+        assert.ok(ourKey.ok);
+        const send = createSrtpContext(PROFILE, phoneKey);
+        const recv = createSrtpContext(PROFILE, ourKey.value.key);
+        assert.ok(send.ok && recv.ok);
+        const wire = Buffer.alloc(172 + 10);
+        assert.ok(send.value.protectRtp(rtp(1), wire).ok);
+        await phone!.send(wire, readStreams(toPhone)[0]!.port);
+        assert.deepEqual((await gateway!.next()).msg, rtp(1));
+        await gateway!.send(rtp(2, { ssrc: 5 }), readStreams(toGateway)[0]!.port);
+        const back = (await phone!.next()).msg;
+        const clear = Buffer.alloc(back.length);
+        const r = recv.value.unprotectRtp(back, clear);
+        assert.ok(r.ok);
+        assert.deepEqual(clear.subarray(0, r.value), rtp(2, { ssrc: 5 }));
       } finally {
         await Promise.all([phone!.close(), gateway!.close()]);
         await relay.close();

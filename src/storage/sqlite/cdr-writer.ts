@@ -99,7 +99,7 @@ const Database = require(workerData.driver);
 const commitBatch = ${commitBatch.toString()};
 const db = new Database(workerData.path);
 db.pragma("journal_mode = WAL");
-db.pragma("synchronous = FULL");
+db.pragma("synchronous = " + workerData.synchronous);
 db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
 const stmt = db.prepare(workerData.sql);
 const port = workerData.port;
@@ -131,12 +131,16 @@ export class WorkerCdrWriter implements CdrWriter {
   private closed: Promise<void> | null = null;
   private failure: RowFailure | null = null;
 
-  constructor(path: string, sql: string, busyTimeoutMs: number) {
+  /**
+   * `synchronous` FULL (default) makes each commit durable with an fsync; NORMAL (WAL) leaves the
+   * fsync to checkpoints, for rows whose loss in a power cut is acceptable (SIP ladders).
+   */
+  constructor(path: string, sql: string, busyTimeoutMs: number, synchronous: "FULL" | "NORMAL" = "FULL") {
     const { port1, port2 } = new MessageChannel();
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { path, sql, busyTimeoutMs, driver, port: port2 },
+      workerData: { path, sql, busyTimeoutMs, synchronous, driver, port: port2 },
       transferList: [port2],
       // It only holds batches in flight: a small young generation keeps its resident memory down.
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
