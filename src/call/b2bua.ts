@@ -392,6 +392,9 @@ export class Call {
   }
 
   private async launch(target: CallTarget): Promise<void> {
+    // The label names the target in the trace and the CDR for the whole call: one flat string
+    // (reading a character flattens it) rather than the pieces it was joined from.
+    target.label.charCodeAt(0);
     let hold: ChannelHold | null = null;
     if (target.carrier !== null) {
       const taken = this.env.channels.take(target.carrier, "outbound");

@@ -4,7 +4,11 @@ import type { CallDetailRecord, CdrAttempt, Disposition, TraceEntry } from "../p
 
 type TraceData = Readonly<Record<string, string | number | boolean | null>>;
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-/** The fields of one trace entry in a row of the flat trace array: at, step, result, detail, data. */
+/**
+ * The fields of one trace entry in a row of the flat trace array: at (milliseconds since the
+ * draft was made: a small integer is stored inline, an epoch time as a 16-byte heap number),
+ * step, result, detail, data.
+ */
 type TraceSlot = number | string | TraceData | undefined;
 const TRACE_WIDTH = 5;
 
@@ -20,11 +24,14 @@ export class CdrDraft {
    * dozen entries) for its whole life, and an object per entry cost more than its text.
    */
   private readonly traceSlots: TraceSlot[] = [];
+  /** Wall time the trace's `at` values count from. */
+  private readonly traceBase: number;
 
   constructor(
     private readonly wallNow: () => number,
     init: { callId: string; direction: Direction; callerRaw: string; calleeRaw: string },
   ) {
+    this.traceBase = wallNow();
     this.fields = {
       id: randomToken(12),
       callId: init.callId,
@@ -35,7 +42,7 @@ export class CdrDraft {
       calleeRaw: init.calleeRaw,
       callerE164: null,
       calleeE164: null,
-      startedAt: wallNow(),
+      startedAt: this.traceBase,
       ringingAt: null,
       answeredAt: null,
       endedAt: null,
@@ -73,7 +80,7 @@ export class CdrDraft {
     // A detail made with a template literal is a tree of string pieces (~190 bytes for 50
     // characters); reading a character makes V8 flatten it into one string (~70 bytes).
     detail.charCodeAt(0);
-    this.traceSlots.push(this.wallNow(), step, result, detail, data);
+    this.traceSlots.push(this.wallNow() - this.traceBase, step, result, detail, data);
   }
 
   /** The trace as entries, oldest first. */
@@ -82,7 +89,7 @@ export class CdrDraft {
     const s = this.traceSlots;
     for (let i = 0; i < s.length; i += TRACE_WIDTH) {
       const data = s[i + 4] as TraceData | undefined;
-      const entry = { at: s[i] as number, step: s[i + 1] as string, result: s[i + 2] as TraceEntry["result"], detail: s[i + 3] as string };
+      const entry = { at: this.traceBase + (s[i] as number), step: s[i + 1] as string, result: s[i + 2] as TraceEntry["result"], detail: s[i + 3] as string };
       out.push(data === undefined ? entry : { ...entry, data });
     }
     return out;

@@ -41,12 +41,23 @@ function copyNameAddr(value: NameAddr): NameAddr {
   return { displayName: value.displayName, uri: value.uri, params: { ...value.params } };
 }
 
+/**
+ * The params of a From/To that had only a tag, which is most of them: one frozen empty object for
+ * every dialog instead of one each (a dialog keeps two for the whole call). Requests built from a
+ * dialog copy params before adding their tag.
+ */
+const NO_PARAMS = Object.freeze({}) as NameAddr["params"];
+
 function withoutTag(value: NameAddr): NameAddr {
   // Built without `delete`: deleting turns the object into a slow dictionary of ~250 bytes, and a
   // dialog keeps two of these for the whole call.
-  const params: NameAddr["params"] = {};
-  for (const name in value.params) if (name !== "tag") params[name] = value.params[name]!;
-  return { displayName: value.displayName, uri: value.uri, params };
+  let params: NameAddr["params"] | null = null;
+  for (const name in value.params) {
+    if (name === "tag") continue;
+    params ??= {};
+    params[name] = value.params[name]!;
+  }
+  return { displayName: value.displayName, uri: value.uri, params: params ?? NO_PARAMS };
 }
 
 /** Options when creating a dialog. */
