@@ -88,8 +88,6 @@ class Ladder {
   dropped = 0;
   /** Monotonic time after which the ended call's ladder is saved; 0 while the call is up. */
   saveAt = 0;
-  /** Messages already copied into a buffer of the ladder's own. */
-  compacted = 0;
   /** Queued for compaction (it has messages still in the transport's buffers). */
   dirty = false;
   constructor(readonly createdAt: number) {}
@@ -105,7 +103,6 @@ class Ladder {
       m.raw = own.subarray(at, at + m.raw.byteLength);
       at += m.raw.byteLength;
     }
-    this.compacted = this.messages.length;
   }
 }
 
@@ -175,14 +172,18 @@ export function createSipLadderRecorder(deps: SipLadderDeps): SipLadderRecorder 
     void p.finally(() => saving.delete(p));
   };
 
+  // Ladders due within this window are saved together: one batch, one hand-over to the writer
+  // thread, one commit (measured: 83 against 216 us of process CPU per ladder at 400 calls/s,
+  // batches of 200 twice a second against batches of 4 a hundred times).
+  const SAVE_BATCH_MS = 500;
   const saveLingering = (): void => {
     lingerTimer = null;
     const now = clock.now();
     let i = 0;
-    while (i < lingering.length && lingering[i]!.saveAt <= now) save(lingering[i++]!);
+    while (i < lingering.length && lingering[i]!.saveAt <= now + SAVE_BATCH_MS) save(lingering[i++]!);
     lingering = lingering.slice(i);
     const next = lingering[0];
-    if (next !== undefined) lingerTimer = clock.schedule(Math.max(1, next.saveAt - now), saveLingering);
+    if (next !== undefined) lingerTimer = clock.schedule(Math.max(SAVE_BATCH_MS, next.saveAt - now), saveLingering);
   };
 
   const prune = (): void => {

@@ -186,6 +186,34 @@ describe("customers", () => {
     assert.equal((await call(app, "GET", "/api/v1/dids/%2B442071234567")).status, 404);
     assert.equal((await call(app, "DELETE", "/api/v1/customers/acme/dids/%2B442071234567")).status, 404);
   });
+
+  test("mutual TLS and fraud settings are accepted as in the YAML schema, read back and put in force", async () => {
+    const { app, policy } = await harness();
+    const fraud = { allowInternational: true, denyPrefixes: ["+1900"], dailySpendCap: 50, sequential: false, actions: { "daily-spend": "block-and-suspend" } };
+    const body = { ...ACME, identification: { ...ACME.identification, tls: { subject: "pbx.acme.example" } }, fraud };
+    const created = await call(app, "POST", "/api/v1/customers", body);
+    assert.equal(created.status, 201, created.body);
+    const tls = { requireClientCert: true, subject: "pbx.acme.example" };
+    assert.deepEqual((created.json()["identification"] as Json)["tls"], tls, "requireClientCert defaults to true");
+    assert.deepEqual((await call(app, "GET", "/api/v1/customers/acme")).json()["fraud"], fraud);
+    assert.deepEqual(policy().customers.get("acme")?.identification.tls, tls);
+    assert.equal(policy().customers.get("acme")?.fraud?.dailySpendCap, 50);
+
+    const off = await call(app, "PUT", "/api/v1/customers/acme", { ...ACME, identification: { ...ACME.identification, tls: { requireClientCert: false } } });
+    assert.equal(off.status, 200, off.body);
+    assert.deepEqual(policy().customers.get("acme")?.identification.tls, { requireClientCert: false });
+
+    const bad = await call(app, "PUT", "/api/v1/customers/acme", {
+      ...ACME,
+      identification: { ...ACME.identification, tls: { subject: "", requireClientCrt: true } },
+      fraud: { actions: { burst: "ignore" } },
+    });
+    assert.equal(bad.status, 400);
+    const paths = issuesOf(bad.json()).map((i) => i.path);
+    for (const path of ["customers[0].identification.tls.subject", "customers[0].identification.tls.requireClientCrt", "customers[0].fraud.actions.burst"]) {
+      assert.ok(paths.includes(path), `${path} in ${paths.join(", ")}`);
+    }
+  });
 });
 
 describe("carriers, routes and rate decks", () => {

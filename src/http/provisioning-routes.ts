@@ -29,21 +29,44 @@ export type CustomerJson = Omit<CustomerTrunk, "dids" | "mode"> & {
   readonly mode: { readonly kind: CustomerMode["kind"]; readonly uri?: string };
 };
 
-/** One provisioning list and how the API maps it. */
-interface Collection<T, B> {
+/** What differs between the provisioning lists; everything else about their routes is the same. */
+interface CollectionSpec<T, B> {
   readonly list: ListName;
   readonly path: string;
   readonly noun: string;
+  /** The plural noun, also the OpenAPI tag of the list's routes. */
+  readonly plural: string;
   readonly schema: JsonSchema;
-  idOf(item: T): string;
-  bodyId(body: B): string;
-  items(p: Provisioning): readonly T[];
-  withItems(p: Provisioning, items: readonly T[]): Provisioning;
+  /** The field that names an item: its URL id, which the body must repeat. */
+  readonly idField: "id" | "carrierId";
   /** The domain object, or the issues found in the body beyond its JSON schema. */
   fromBody(body: B, at: string): T | ApiIssue[];
   toJson(item: T, role: ApiRole): unknown;
   /** Other entries that go with a deleted one (a carrier's rate deck). */
   afterDelete?(p: Provisioning, id: string): Provisioning;
+}
+
+/** One provisioning list and how the API maps it. */
+interface Collection<T, B> extends CollectionSpec<T, B> {
+  idOf(item: T): string;
+  bodyId(body: B): string;
+  items(p: Provisioning): readonly T[];
+  withItems(p: Provisioning, items: readonly T[]): Provisioning;
+}
+
+/** A collection from its spec: items are read and written by list name and named by idField. */
+function collection<K extends CollectionSpec<T, B>["idField"], T extends Record<K, string>, B extends Record<K, string>>(
+  spec: CollectionSpec<T, B> & { readonly idField: K },
+): Collection<T, B> {
+  const name = (x: Record<K, string>): string => x[spec.idField];
+  return {
+    ...spec,
+    idOf: name,
+    bodyId: name,
+    // Each ListName holds the T its spec is declared with; the casts only restate that.
+    items: (p) => p[spec.list] as readonly unknown[] as readonly T[],
+    withItems: (p, items) => ({ ...p, [spec.list]: items }),
+  };
 }
 
 const SECRET = "********";
@@ -65,15 +88,13 @@ function checkCredentials(c: DigestCredentials, at: string, issues: ApiIssue[]):
   if (c.ha1 !== undefined && c.realm === undefined) issues.push({ path: `${at}.realm`, message: "an ha1 is bound to a realm: name it" });
 }
 
-const customers: Collection<CustomerTrunk, CustomerJson> = {
+const customers = collection<"id", CustomerTrunk, CustomerJson>({
   list: "customers",
   path: "/api/v1/customers",
   noun: "customer",
+  plural: "customers",
   schema: customerSchema,
-  idOf: (c) => c.id,
-  bodyId: (b) => b.id,
-  items: (p) => p.customers,
-  withItems: (p, items) => ({ ...p, customers: items }),
+  idField: "id",
   fromBody(body, at) {
     const issues: ApiIssue[] = [];
     const dids: DidSpec[] = [];
@@ -102,17 +123,15 @@ const customers: Collection<CustomerTrunk, CustomerJson> = {
     identification: { ...c.identification, credentials: c.identification.credentials.map((x) => redacted(x, role)) },
     dids: c.dids.map(formatDidSpec),
   }),
-};
+});
 
-const carriers: Collection<CarrierTrunk, CarrierTrunk> = {
+const carriers = collection<"id", CarrierTrunk, CarrierTrunk>({
   list: "carriers",
   path: "/api/v1/carriers",
   noun: "carrier",
+  plural: "carriers",
   schema: carrierSchema,
-  idOf: (c) => c.id,
-  bodyId: (b) => b.id,
-  items: (p) => p.carriers,
-  withItems: (p, items) => ({ ...p, carriers: items }),
+  idField: "id",
   fromBody(body, at) {
     const issues: ApiIssue[] = [];
     checkCidrs(body.sourceCidrs, `${at}.sourceCidrs`, issues);
@@ -123,33 +142,29 @@ const carriers: Collection<CarrierTrunk, CarrierTrunk> = {
   toJson: (c, role) => (c.credentials === undefined ? c : { ...c, credentials: redacted(c.credentials, role) }),
   // A rate deck belongs to its carrier: it goes with it rather than blocking the delete.
   afterDelete: (p, id) => ({ ...p, rateDecks: p.rateDecks.filter((d) => d.carrierId !== id) }),
-};
+});
 
-const routes: Collection<Route, Route> = {
+const routes = collection<"id", Route, Route>({
   list: "routes",
   path: "/api/v1/routes",
   noun: "route",
+  plural: "routes",
   schema: routeSchema,
-  idOf: (r) => r.id,
-  bodyId: (b) => b.id,
-  items: (p) => p.routes,
-  withItems: (p, items) => ({ ...p, routes: items }),
+  idField: "id",
   fromBody: (body) => body,
   toJson: (r) => r,
-};
+});
 
-const rateDecks: Collection<RateDeck, RateDeck> = {
+const rateDecks = collection<"carrierId", RateDeck, RateDeck>({
   list: "rateDecks",
   path: "/api/v1/rate-decks",
   noun: "rate deck",
+  plural: "rate decks",
   schema: rateDeckSchema,
-  idOf: (d) => d.carrierId,
-  bodyId: (b) => b.carrierId,
-  items: (p) => p.rateDecks,
-  withItems: (p, items) => ({ ...p, rateDecks: items }),
+  idField: "carrierId",
   fromBody: (body) => body,
   toJson: (d) => d,
-};
+});
 
 const COLLECTIONS = { customers, carriers, routes, rateDecks } as const;
 
@@ -190,7 +205,8 @@ export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDe
       return result;
     });
 
-  const register = <T, B>(c: Collection<T, B>, tag: string): void => {
+  const register = <T, B>(c: Collection<T, B>): void => {
+    const tag = c.plural;
     const notFound = (id: string): HttpError => new HttpError(404, "NOT_FOUND", `no ${c.noun} ${id}`);
     const find = (p: Provisioning, id: string): number => c.items(p).findIndex((x) => c.idOf(x) === id);
     const build = (body: B, at: string): T => {
@@ -200,7 +216,7 @@ export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDe
     };
 
     const listSchema: JsonSchema = { type: "object", properties: { items: { type: "array", items: c.schema } } };
-    app.get(c.path, { config: { doc: { summary: `List ${c.list === "rateDecks" ? "rate decks" : c.list}`, tags: [tag], response: listSchema } } }, async (request) => {
+    app.get(c.path, { config: { doc: { summary: `List ${c.plural}`, tags: [tag], response: listSchema } } }, async (request) => {
       const role = principalOf(request).role;
       return { items: c.items(await deps.provisioning.load()).map((x) => c.toJson(x, role)) };
     });
@@ -235,7 +251,7 @@ export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDe
           if (index < 0) throw notFound(id);
           const at = `${c.list}[${index}]`;
           if (c.bodyId(body) !== id) {
-            const issue = { path: `${at}.${c.list === "rateDecks" ? "carrierId" : "id"}`, message: `must be ${id}, the id in the URL` };
+            const issue = { path: `${at}.${c.idField}`, message: `must be ${id}, the id in the URL` };
             throw new HttpError(400, "VALIDATION_FAILED", issuesMessage([issue]), [issue]);
           }
           const item = build(body, at);
@@ -257,10 +273,20 @@ export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDe
     });
   };
 
-  register(customers, "customers");
-  register(carriers, "carriers");
-  register(routes, "routes");
-  register(rateDecks, "rate decks");
+  register(customers);
+  register(carriers);
+  register(routes);
+  register(rateDecks);
+
+  /** Replaces one customer's DIDs with what change returns and resolves with the customer; 404 when there is none. */
+  const changeDids = (id: string, change: (current: CustomerTrunk, index: number) => DidSpec[]): Promise<CustomerTrunk> =>
+    mutate((p) => {
+      const index = p.customers.findIndex((c) => c.id === id);
+      const current = p.customers[index];
+      if (current === undefined) throw new HttpError(404, "NOT_FOUND", `no customer ${id}`);
+      const next: CustomerTrunk = { ...current, dids: change(current, index) };
+      return { next: { ...p, customers: p.customers.map((c, i) => (i === index ? next : c)) }, result: next };
+    });
 
   // DIDs live in their customer; these two routes change one without resending the customer.
   app.post(
@@ -269,16 +295,12 @@ export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDe
     async (request, reply) => {
       const id = paramId(request) ?? "";
       const text = (request.body as { did: string }).did;
-      const customer = await mutate((p) => {
-        const index = customers.items(p).findIndex((c) => c.id === id);
-        const current = p.customers[index];
-        if (current === undefined) throw new HttpError(404, "NOT_FOUND", `no customer ${id}`);
+      const customer = await changeDids(id, (current, index) => {
         const parsed = parseDidSpec(text);
         const at = `customers[${index}].dids[${current.dids.length}]`;
         if (!parsed.ok) throw new HttpError(400, "VALIDATION_FAILED", `${at}: ${parsed.error}`, [{ path: at, message: parsed.error }]);
         if (current.dids.some((d) => formatDidSpec(d) === formatDidSpec(parsed.value))) throw new HttpError(409, "ALREADY_EXISTS", `customer ${id} already has ${text}`);
-        const next: CustomerTrunk = { ...current, dids: [...current.dids, parsed.value] };
-        return { next: { ...p, customers: p.customers.map((c, i) => (i === index ? next : c)) }, result: next };
+        return [...current.dids, parsed.value];
       });
       return reply.code(201).send(customers.toJson(customer, "admin"));
     },
@@ -288,13 +310,10 @@ export function registerProvisioningRoutes(app: FastifyInstance, deps: HttpAppDe
     { schema: { params: didParams }, config: { doc: { summary: "Remove a DID or DID range from a customer", tags: ["dids"], status: 204 } } },
     async (request, reply) => {
       const { id, did } = request.params as { id: string; did: string };
-      await mutate((p) => {
-        const index = p.customers.findIndex((c) => c.id === id);
-        const current = p.customers[index];
-        if (current === undefined) throw new HttpError(404, "NOT_FOUND", `no customer ${id}`);
+      await changeDids(id, (current) => {
         const dids = current.dids.filter((d) => formatDidSpec(d) !== did);
         if (dids.length === current.dids.length) throw new HttpError(404, "NOT_FOUND", `customer ${id} has no DID entry ${did}`);
-        return { next: { ...p, customers: p.customers.map((c, i) => (i === index ? { ...current, dids } : c)) }, result: undefined };
+        return dids;
       });
       return reply.code(204).send();
     },

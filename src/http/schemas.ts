@@ -123,6 +123,14 @@ export const customerSchema: JsonSchema = obj(
         cidrs: list({ type: "string" }, { default: [], description: "source addresses or CIDR blocks" }),
         credentials: list(credentials, { default: [] }),
         requireBoth: { type: "boolean" },
+        tls: obj(
+          {
+            requireClientCert: { type: "boolean", default: true },
+            subject: { type: "string", minLength: 1, description: "the certificate's subject CN or one of its subjectAltNames; any verified certificate when absent" },
+          },
+          [],
+          { description: "Mutual TLS: only requests over TLS with a verified client certificate are this customer's." },
+        ),
       },
       [],
       { default: {} },

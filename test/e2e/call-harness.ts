@@ -1,5 +1,7 @@
 // Shared setup of the call-layer interop tests: a SIP stack and the call layer in this process on a
 // free port at 127.0.0.1, provisioned like examples/loopback but with the SIPp peers' free ports.
+import assert from "node:assert/strict";
+import { afterEach } from "node:test";
 import { Writable } from "node:stream";
 import { compilePolicy, defaultFailoverPolicy, type Policy, type Provisioning } from "../../src/domain/index.ts";
 import { createLogger } from "../../src/observability/index.ts";
@@ -9,7 +11,11 @@ import { MemoryBindingRepository, MemoryCdrRepository } from "../../src/storage/
 import type { CallDetailRecord } from "../../src/ports/index.ts";
 import { systemClock, type Clock } from "../../src/lib/index.ts";
 import { freePort } from "../support/ports.ts";
-import { runSipp, type SippRun } from "../support/sipp.ts";
+import { haveSipp, runSipp, type SippRun } from "../support/sipp.ts";
+import { stopAll } from "../support/processes.ts";
+
+/** The `skip` of a describe that needs SIPp. */
+export const skipWithoutSipp: string | false = haveSipp() ? false : "sipp is not installed";
 
 /** Ports of the SIPp peers, each on its own loopback address. */
 export interface PeerPorts {
@@ -108,7 +114,32 @@ export interface CallHarness {
   channels(trunkId: string): number;
   /** Starts SIPp on a loopback address with a scenario, talking to (or waiting for) Trunkline. */
   sipp(address: string, port: number, scenario: string, extra?: { service?: string; caller?: string; pauseMs?: number; client?: boolean; timeoutSec?: number; calls?: number; rate?: number; tcp?: boolean }): SippRun;
+  /** Waits for the SIPp runs to end and asserts that each completed `calls` calls, naming its output and our log when not. */
+  completed(runs: readonly SippRun[], calls?: number): Promise<void>;
+  /** The first closed CDR, once there is one. */
+  closedCdr(): Promise<CallDetailRecord>;
+  /** Asserts that the trunks are back to 0 channels, waiting a little for the last release. */
+  channelsFreed(...trunkIds: string[]): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * For a test file whose tests each start one harness: registers an afterEach that stops every
+ * SIPp and then that harness, so no test leaks processes or ports into the next.
+ */
+export function callHarnessPerTest(): { start: typeof startCallHarness } {
+  let current: CallHarness | undefined;
+  afterEach(async () => {
+    await stopAll();
+    await current?.stop();
+    current = undefined;
+  });
+  return {
+    async start(...args) {
+      current = await startCallHarness(...args);
+      return current;
+    },
+  };
 }
 
 /** Starts the harness; `tweak` may change the provisioning before it is compiled. */
@@ -152,6 +183,10 @@ export async function startCallHarness(
     ...(media !== undefined ? { media } : {}),
     options: { realm: "trunkline.test", nonceSecret: "test-secret", random: () => 0, ...options },
   });
+  const channels = (trunkId: string): number => {
+    const c = layer.channelUse(trunkId);
+    return c.inbound + c.outbound;
+  };
   return {
     stack,
     layer,
@@ -161,9 +196,19 @@ export async function startCallHarness(
     address,
     port,
     logLines,
-    channels(trunkId) {
-      const c = layer.channelUse(trunkId);
-      return c.inbound + c.outbound;
+    channels,
+    async completed(runs, calls = 1) {
+      const results = await Promise.all(runs.map((r) => r.done()));
+      for (const r of results) assert.equal(r.stats.successful, calls, r.output.slice(-1500) + "\n" + logLines.join("\n"));
+    },
+    async closedCdr() {
+      const [cdr] = await cdrs.waitClosed(1);
+      assert.ok(cdr);
+      return cdr;
+    },
+    async channelsFreed(...trunkIds) {
+      await until(() => trunkIds.every((id) => channels(id) === 0));
+      for (const id of trunkIds) assert.equal(channels(id), 0, `channels of ${id}`);
     },
     sipp(localAddress, localPort, scenario, extra = {}) {
       const client = extra.client ?? scenario.startsWith("call-uac");

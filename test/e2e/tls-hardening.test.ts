@@ -17,7 +17,7 @@ import {
   type TlsOptions,
   type TransportOptions,
 } from "../../src/sip/index.ts";
-import { collect, outgoingRequest, rawRequest } from "../../src/sip/transport/test-support.ts";
+import { collect, outgoingRequest, rawRequest } from "../support/transport-peers.ts";
 import { makeCa, makeLeaf, type CertFiles } from "../support/tls.ts";
 
 let dir = "";

@@ -11,7 +11,7 @@ import { generateSrtpMasterKey, sdesCryptoAttribute, sdesKeyOf } from "../sdes-k
 import { type SrtpContext, type SrtpMasterKey, createSrtpContext } from "../srtp.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
-import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "./test-support.ts";
+import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
 const PROFILE = "AES_CM_128_HMAC_SHA1_80";
 

@@ -4,7 +4,7 @@ import { FakeClock } from "../../lib/index.ts";
 import { type SessionDescription, parseSdp, readStreams, serializeSdp } from "../../sdp/index.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
-import { rtcpRr, rtp, testPeer, until } from "./test-support.ts";
+import { rtcpRr, rtp, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
 function sdp(address: string, port: number, extra: readonly string[] = []): SessionDescription {
   const text = [

@@ -4,7 +4,7 @@ import { FakeClock } from "../../lib/index.ts";
 import { createPortAllocator } from "./port-allocator.ts";
 import { createQualitySink } from "./quality-sink.ts";
 import { type RelayEvent, type RelaySessionOptions, RelaySession } from "./relay-session.ts";
-import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "./test-support.ts";
+import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
 const allocator = createPortAllocator({ address: "127.0.0.1", portMin: 31100, portMax: 31199 });
 const allocator6 = createPortAllocator({ address: "::1", portMin: 31100, portMax: 31119 });

@@ -12,7 +12,7 @@ import { createSrtpContext } from "../srtp.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
 import type { MediaRelayControl } from "./relay-control.ts";
-import { type TestPeer, rtp, settle, testPeer, until } from "./test-support.ts";
+import { type TestPeer, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 import { type WorkerMediaRelay, createWorkerMediaRelay, splitPortRange } from "./worker-relay.ts";
 
 function sdp(port: number, formats: string, extra: readonly string[] = [], protocol = "RTP/AVP"): SessionDescription {

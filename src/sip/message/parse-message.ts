@@ -3,7 +3,7 @@ import { HOT_NAME_LENGTH, Hot, canonicalHotAt, hotHeaderAt } from "./header-name
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
 import { parseViaInto } from "./parse-via.ts";
-import { FOLDED_LINE, Field, attachRawHead } from "./raw-head.ts";
+import { FOLDED_LINE, Field, LINE_START, attachRawHead } from "./raw-head.ts";
 import type { CSeq, HeaderField, NameAddr, ParseError, ParseErrorCode, ParseResult, SipMessage, Via } from "./types.ts";
 
 /** Default cap on one message, datagram or framed (RFC 3261 18.1.1 bounds UDP near 64 KiB anyway). */
@@ -248,9 +248,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
       vStart = 0;
       vEnd = value.length;
     }
-    lines[nLines++] = hot === Hot.None ? (folded ? Field.Headers | FOLDED_LINE : Field.Headers) : hot;
-    lines[nLines++] = pos;
-    lines[nLines++] = next < len ? next : len;
+    lines[nLines++] = pos * LINE_START + (hot === Hot.None ? (folded ? Field.Headers | FOLDED_LINE : Field.Headers) : hot);
     pos = next;
 
     switch (hot) {

@@ -122,6 +122,11 @@ describe("serializing a parsed message from its received text", () => {
     assert.equal(text.split("Subject: a b\r\n").length, 2, text);
   });
 
+  it("writes a datagram that ended without the empty line with one", () => {
+    const m = parsed("OPTIONS sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h.example;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 OPTIONS\r\n");
+    assert.ok(assertWritten(m).endsWith("\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"));
+  });
+
   it("writes a message received with bare LF line ends with CRLF only", () => {
     const m = parsed("OPTIONS sip:b@example.com SIP/2.0\nVia: SIP/2.0/UDP h.example;branch=z9hG4bK1\nFrom: <sip:a@example.com>;tag=1\nTo: <sip:b@example.com>\nCall-ID: c1\nCSeq: 1 OPTIONS\n\n");
     const text = assertWritten(m);

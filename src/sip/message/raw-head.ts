@@ -17,7 +17,7 @@ export interface RawHead {
   readonly end: number;
   /** Index just past the start line's CRLF. */
   readonly startEnd: number;
-  /** Where the line table starts on the tape: per header line, three numbers: the Field it belongs to (plus FOLDED_LINE), its start, and the index past its CRLF (text.length for the last line). */
+  /** Where the line table starts on the tape: per header line, its start times LINE_START plus its Field (plus FOLDED_LINE); a line ends where the next starts, the last at `end`. */
   readonly lines: number;
   /** Where the line table ends on the tape. */
   readonly linesEnd: number;
@@ -29,6 +29,9 @@ export interface RawHead {
 
 /** Added to the field of a line-table entry for a folded line of an other header: its text is not its value. */
 export const FOLDED_LINE = 16;
+
+/** A line-table entry is start * LINE_START + field: one number per header line. */
+export const LINE_START = 32;
 
 /**
  * The fields of a message, as tape segments. The numbers of Via..ContentLength are those of
@@ -302,7 +305,7 @@ function chkField(t: unknown[], i: number, m: SipMessage, f: number): number {
 // the next one overwrites them, at most one message's worth.
 const recording: unknown[] = [];
 
-/** Attaches the received text to a freshly parsed message; `lines` holds `nLines` numbers (three per header line) and may be a reused array; text[0..end) is the header section. */
+/** Attaches the received text to a freshly parsed message; `lines` holds `nLines` line-table entries and may be a reused array; text[0..end) is the header section. */
 export function attachRawHead(m: SipMessage, text: string, end: number, startEnd: number, lines: number[], nLines: number, folded: number): void {
   const t = recording;
   let i = Field.Count + 1;

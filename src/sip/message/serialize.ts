@@ -1,7 +1,7 @@
 import { serializeNameAddr } from "./parse-name-addr.ts";
 import { serializeUri } from "./parse-uri.ts";
 import { serializeVia } from "./parse-via.ts";
-import { FOLDED_LINE, Field, cleanFields, rawHeadOf } from "./raw-head.ts";
+import { FOLDED_LINE, Field, LINE_START, cleanFields, rawHeadOf } from "./raw-head.ts";
 import type { RawHead } from "./raw-head.ts";
 import type { NameAddr, SipMessage } from "./types.ts";
 
@@ -76,10 +76,11 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
   const lines = raw.tape as number[];
   // Index in `headers` of the next other-header line.
   let other = 0;
-  for (let k = raw.lines; k < raw.linesEnd; k += 3) {
-    const tag = lines[k]!;
+  for (let k = raw.lines; k < raw.linesEnd; k++) {
+    const entry = lines[k]!;
+    const tag = entry % LINE_START;
     const f = tag & (FOLDED_LINE - 1);
-    const ls = lines[k + 1]!;
+    const ls = (entry - tag) / LINE_START;
     const bit = 1 << f;
     // A list field's lines are all its own; a single-valued field writes only its first line
     // (a repeat was checked to be identical when parsed).
@@ -97,7 +98,7 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
         if (runEnd > runStart) s += text.slice(runStart, runEnd);
         runStart = ls;
       }
-      runEnd = lines[k + 2]!;
+      runEnd = k + 1 < raw.linesEnd ? (lines[k + 1]! - (lines[k + 1]! % LINE_START)) / LINE_START : raw.end;
       done |= bit;
     } else {
       if (runEnd > runStart) s += text.slice(runStart, runEnd);
@@ -110,8 +111,9 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
   }
   if (runEnd > runStart) {
     s += text.slice(runStart, runEnd);
-    // The last header line ends the text without its CRLF.
-    if (runEnd === raw.end) s += "\r\n";
+    // The last header line ends the header section without its CRLF (unless a datagram ended
+    // without the empty line, right after it).
+    if (runEnd === raw.end && text.charCodeAt(runEnd - 1) !== 10) s += "\r\n";
   }
   // Fields that had no line: a clean one is still empty; a changed one is written here.
   for (let k = 0; k < ORDER.length; k++) {

@@ -4,7 +4,7 @@ import { FakeClock } from "../../lib/index.ts";
 import type { SipResponse } from "../message/index.ts";
 import { createTransactionLayer } from "./index.ts";
 import type { ClientTransaction, ResponseSource } from "./index.ts";
-import { FakeTransport, flush, inbound, makeRequest, makeResponse, target } from "./testing.ts";
+import { FakeTransport, flush, inbound, makeRequest, makeResponse, target } from "../../../test/support/fake-transport.ts";
 
 const T1 = 500;
 const T2 = 4000;

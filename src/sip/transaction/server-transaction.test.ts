@@ -5,7 +5,7 @@ import { createResponse, type SipRequest } from "../message/index.ts";
 import type { InboundContext } from "../transport/index.ts";
 import { createTransactionLayer } from "./index.ts";
 import type { ServerFailure, ServerTransaction } from "./index.ts";
-import { FakeTransport, flush, inbound, makeRequest } from "./testing.ts";
+import { FakeTransport, flush, inbound, makeRequest } from "../../../test/support/fake-transport.ts";
 
 const T1 = 500;
 const T2 = 4000;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../../lib/index.ts";
 import { createResponse, parseMessage, type SipRequest } from "../message/index.ts";
 import { createTransport } from "./create-transport.ts";
-import { collect, outgoingRequest, pause, rawRequest, tcpClient, tcpServerPeer, udpPeer } from "./test-support.ts";
+import { collect, outgoingRequest, pause, rawRequest, tcpClient, tcpServerPeer, udpPeer } from "../../../test/support/transport-peers.ts";
 import { TransportError, type ListenOptions, type SipTransport, type TransportOptions } from "./types.ts";
 
 const onError = (): void => {};

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createResponse, type SipMessage, type SipRequest } from "../message/index.ts";
 import { createTransport } from "./create-transport.ts";
-import { collect, outgoingRequest, rawRequest, tcpClient, udpPeer } from "./test-support.ts";
+import { collect, outgoingRequest, rawRequest, tcpClient, udpPeer } from "../../../test/support/transport-peers.ts";
 import type { Endpoint, MessageTap, SipTransport, TransportProtocol } from "./types.ts";
 
 interface Seen {

@@ -8,7 +8,7 @@ import { connect as tlsConnect } from "node:tls";
 import { once } from "node:events";
 import { createResponse, type SipRequest } from "../message/index.ts";
 import { createTransport } from "./create-transport.ts";
-import { collect, outgoingRequest, pause, rawRequest, streamReader } from "./test-support.ts";
+import { collect, outgoingRequest, pause, rawRequest, streamReader } from "../../../test/support/transport-peers.ts";
 import type { SipTransport, TlsOptions, TransportOptions } from "./types.ts";
 
 let dir = "";

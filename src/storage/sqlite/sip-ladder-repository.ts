@@ -4,9 +4,9 @@
 // which costs a quarter of JSON with base64 inside (measured ~26 vs ~100 us for a 14-message call)
 // and keeps the bytes as they were. Writes go through the same group-commit writer as CDRs
 // (cdr-writer.ts: a worker thread for a file database, so SQLite never stalls SIP), with their
-// own statement and thread, but with synchronous=NORMAL: a ladder is diagnostics, and an fsync
-// per commit tripled its cost (measured ~370 against ~120 us of process CPU per saved ladder
-// at 400 calls/s); a power cut may lose the last ladders, never a CDR (those commit FULL).
+// own statement and thread, but with synchronous=NORMAL: a ladder is diagnostics, not worth an
+// fsync per commit (the recorder hands ladders over in batches, so commits are few anyway); a
+// power cut may lose the last ladders, never a CDR (those commit FULL).
 import type BetterSqlite3 from "better-sqlite3";
 import type { SipLadderMessage, SipLadderRepository } from "../../ports/index.ts";
 import { StorageError } from "../errors.ts";

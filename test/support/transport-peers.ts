@@ -1,10 +1,10 @@
-// Helpers for this folder's tests: raw loopback peers that speak SIP as text, so the transport is
+// Helpers for the SIP transport tests: raw loopback peers that speak SIP as text, so the transport is
 // checked against bytes on real sockets rather than against itself.
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
 import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
-import { createRequest, type SipMessage, type SipRequest } from "../message/index.ts";
-import type { DropReason, InboundContext, SipTransport } from "./types.ts";
+import { createRequest, type SipMessage, type SipRequest } from "../../src/sip/message/index.ts";
+import type { DropReason, InboundContext, SipTransport } from "../../src/sip/transport/index.ts";
 
 /** A raw SIP request as text; `via` is the whole Via value. */
 export function rawRequest(method: string, via: string, options: { callId?: string; body?: string; uri?: string } = {}): string {

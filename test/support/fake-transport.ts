@@ -1,4 +1,6 @@
-import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from "../message/index.ts";
+// A fake transport and message builders for the transaction state-machine tests (test-only code,
+// kept out of src so `npm run build` does not ship it).
+import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from "../../src/sip/message/index.ts";
 import {
   TransportError,
   type DropReason,
@@ -7,7 +9,7 @@ import {
   type SendTarget,
   type SipTransport,
   type TransportProtocol,
-} from "../transport/index.ts";
+} from "../../src/sip/transport/index.ts";
 
 /** A recorded send of the fake transport. */
 export type SentMessage =

@@ -1,5 +1,5 @@
 // Helpers for the relay's socket tests: a UDP endpoint standing in for a phone or a gateway,
-// and RTP/RTCP datagrams built by hand. Used only by *.test.ts and the benchmark.
+// and RTP/RTCP datagrams built by hand. Test-only: kept out of src so the build does not ship it.
 import { type RemoteInfo, type Socket, createSocket } from "node:dgram";
 import { setTimeout as sleep } from "node:timers/promises";
 
