@@ -88,9 +88,12 @@ export class CdrDraft {
     const out: TraceEntry[] = [];
     const s = this.traceSlots;
     for (let i = 0; i < s.length; i += TRACE_WIDTH) {
+      const at = this.traceBase + (s[i] as number);
+      const step = s[i + 1] as string;
+      const result = s[i + 2] as TraceEntry["result"];
+      const detail = s[i + 3] as string;
       const data = s[i + 4] as TraceData | undefined;
-      const entry = { at: this.traceBase + (s[i] as number), step: s[i + 1] as string, result: s[i + 2] as TraceEntry["result"], detail: s[i + 3] as string };
-      out.push(data === undefined ? entry : { ...entry, data });
+      out.push(data === undefined ? { at, step, result, detail } : { at, step, result, detail, data });
     }
     return out;
   }

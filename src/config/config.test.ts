@@ -38,6 +38,7 @@ describe("config defaults", () => {
           userAgent: "Trunkline",
         },
         storage: { driver: "sqlite", path: "./data/trunkline.db" },
+        trace: { sipLadder: { enabled: true, retentionHours: 24, maxMessagesPerCall: 200 } },
         log: { level: "info" },
         http: { listen: "127.0.0.1:8080", enabled: true, tokens: [] },
         calls: {

@@ -1,23 +1,14 @@
 // A burst through the B2BUA: 200 calls at 100 per second, each held 300 ms, SIPp on both sides.
 // Every call must succeed, every CDR be written, and channels and dialogs come back to zero.
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { haveSipp } from "../support/sipp.ts";
-import { stopAll } from "../support/processes.ts";
-import { startCallHarness, until, type CallHarness } from "./call-harness.ts";
+import { callHarnessPerTest, skipWithoutSipp as skip } from "./call-harness.ts";
 
-const skip = haveSipp() ? false : "sipp is not installed";
-let h: CallHarness | undefined;
-
-afterEach(async () => {
-  await stopAll();
-  await h?.stop();
-  h = undefined;
-});
+const harness = callHarnessPerTest();
 
 describe("load", { skip }, () => {
   test("200 calls at 100 cps: all answered, 200 CDRs, channels back to 0", async () => {
-    h = await startCallHarness((p) => ({
+    const h = await harness.start((p) => ({
       ...p,
       customers: p.customers.map((c) => (c.id === "loadtest" ? { ...c, limits: { channels: 100, cps: 200 } } : c)),
     }));
@@ -28,9 +19,7 @@ describe("load", { skip }, () => {
     assert.equal(b.stats.successful, 200, b.output.slice(-1500));
     const cdrs = await h.cdrs.waitClosed(200);
     assert.equal(cdrs.filter((c) => c.disposition === "answered").length, 200);
-    await until(() => h!.channels("alpha") === 0 && h!.channels("loadtest") === 0);
-    assert.equal(h.channels("loadtest"), 0);
-    assert.equal(h.channels("alpha"), 0);
+    await h.channelsFreed("loadtest", "alpha");
     assert.equal(h.layer.activeCalls().length, 0);
   });
 });

@@ -4,7 +4,7 @@
 // every channel is back to 0.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { callHarnessPerTest, skipWithoutSipp as skip, until } from "./call-harness.ts";
+import { callHarnessPerTest, skipWithoutSipp as skip } from "./call-harness.ts";
 
 const harness = callHarnessPerTest();
 

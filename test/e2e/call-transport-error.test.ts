@@ -1,22 +1,13 @@
 // The transport-error ending: a gateway reached over TCP refuses the connection, the call layer
 // sees the synthesized 503 (RFC 3261 8.1.3.1), fails over to the next gateway, and every channel
 // taken for the failed attempt is released. With no gateway left the PBX gets a final error.
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { haveSipp } from "../support/sipp.ts";
-import { stopAll } from "../support/processes.ts";
 import { freePort } from "../support/ports.ts";
-import { startCallHarness, until, type CallHarness } from "./call-harness.ts";
+import { callHarnessPerTest, skipWithoutSipp as skip } from "./call-harness.ts";
 import type { Provisioning } from "../../src/domain/index.ts";
 
-const skip = haveSipp() ? false : "sipp is not installed";
-let h: CallHarness | undefined;
-
-afterEach(async () => {
-  await stopAll();
-  await h?.stop();
-  h = undefined;
-});
+const harness = callHarnessPerTest();
 
 /** Points alpha's first gateway at a TCP port nobody listens on. */
 function refusingGateway(deadPort: number, keepSecond: boolean) {
@@ -41,37 +32,28 @@ function refusingGateway(deadPort: number, keepSecond: boolean) {
 describe("transport errors", { skip }, () => {
   test("a refused TCP connection fails over to gateway 2 and releases the first attempt's channel", async () => {
     const deadPort = await freePort("127.0.2.1");
-    h = await startCallHarness(refusingGateway(deadPort, true));
+    const h = await harness.start(refusingGateway(deadPort, true));
     const gw2 = h.sipp("127.0.2.2", h.ports.gw2, "call-uas.xml");
     const pbx = h.sipp("127.0.4.1", 0, "call-uac.xml");
-    const [a, b] = await Promise.all([pbx.done(), gw2.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-1500) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-1500));
-    const [cdr] = await h.cdrs.waitClosed(1);
-    assert.ok(cdr);
+    await h.completed([pbx, gw2]);
+    const cdr = await h.closedCdr();
     assert.equal(cdr.disposition, "answered");
     assert.deepEqual(
       cdr.attempts.map((x) => [x.gatewayId, x.outcome]),
       [["alpha-gw1", "transport-error"], ["alpha-gw2", "answered"]],
     );
-    await until(() => h!.channels("loadtest") === 0 && h!.channels("alpha") === 0);
-    assert.equal(h.channels("loadtest"), 0);
-    assert.equal(h.channels("alpha"), 0);
+    await h.channelsFreed("loadtest", "alpha");
   });
 
   test("with no gateway left the PBX gets a final error, the CDR says why, no channel is held", async () => {
     const deadPort = await freePort("127.0.2.1");
-    h = await startCallHarness(refusingGateway(deadPort, false));
+    const h = await harness.start(refusingGateway(deadPort, false));
     const pbx = h.sipp("127.0.4.1", 0, "call-uac-503.xml");
-    const a = await pbx.done();
-    assert.equal(a.stats.successful, 1, a.output.slice(-1500) + "\n" + h.logLines.join("\n"));
-    const [cdr] = await h.cdrs.waitClosed(1);
-    assert.ok(cdr);
+    await h.completed([pbx]);
+    const cdr = await h.closedCdr();
     assert.equal(cdr.disposition, "failed");
     assert.deepEqual(cdr.attempts.map((x) => x.outcome), ["transport-error"]);
-    await until(() => h!.channels("loadtest") === 0 && h!.channels("alpha") === 0);
-    assert.equal(h.channels("loadtest"), 0);
-    assert.equal(h.channels("alpha"), 0);
+    await h.channelsFreed("loadtest", "alpha");
     assert.equal(h.layer.activeCalls().length, 0);
   });
 });
