@@ -402,12 +402,17 @@ export function sipStackOptions(config: Config, logger: Logger): SipStackOptions
     maxMessageSize: sip.maxMessageSize,
     maxConnections: sip.maxConnections,
     idleTimeoutMs: sip.idleTimeoutMs,
+    messageTimeoutMs: sip.messageTimeoutMs,
     timers: { t1: sip.timers.t1Ms, t2: sip.timers.t2Ms, t4: sip.timers.t4Ms },
     userAgent: sip.userAgent,
     // 100rel: reliable provisionals are passed end to end by the call layer (RFC 3262).
     capabilities: { supported: ["100rel", "timer", "replaces", "path"] },
     logger,
-    onError: (error) => logger.error({ err: error, code: error.code }, "transport error"),
+    onError: (error) => {
+      if (error.code === "ERR_TRANSPORT_SLOW" && error.remote !== undefined) {
+        securityEvent(logger, { source: `${error.remote.address}:${error.remote.port}`, reason: "slow-sender", detail: error.message });
+      } else logger.error({ err: error, code: error.code }, "transport error");
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import {
   planDelivery,
   planRoute,
   refusal,
+  storedHa1,
   type CarrierTrunk,
   type CustomerTrunk,
   type DigestCredentials,
@@ -20,7 +21,6 @@ import type { Clock } from "../lib/index.ts";
 import type { BindingRepository } from "../ports/index.ts";
 import {
   getHeaders,
-  computeHa1,
   parseUri,
   selectCredentials,
   serializeUri,
@@ -120,11 +120,9 @@ function authenticate(env: PipelineEnv, input: PipelineInput, customer: Customer
     now: env.clock.wallNow(),
     nonceCounts: env.nonceCounts,
     lookup: (username, algorithm) => {
-      if (username !== verify.username) return undefined;
-      if (verify.password !== undefined) return { ha1: computeHa1(username, env.realm, verify.password, algorithm) };
-      // A stored HA1 is MD5 of user:realm:password for its own realm; it cannot serve SHA-256 or another realm.
-      if (verify.ha1 !== undefined && algorithm === "MD5" && (verify.realm ?? env.realm) === env.realm) return { ha1: verify.ha1 };
-      return undefined;
+      // The stored hash of the algorithm the response used (customers keep no password), in our realm only.
+      const ha1 = storedHa1(verify, username, env.realm, algorithm);
+      return ha1 === undefined ? undefined : { ha1 };
     },
   });
   if (result.ok) {

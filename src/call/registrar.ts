@@ -11,11 +11,10 @@ import type { Logger } from "../observability/index.ts";
 import { securityEvent } from "../observability/index.ts";
 import type { Binding, BindingRepository, BindingTransport } from "../ports/index.ts";
 import type { CustomerTrunk, DigestCredentials, Policy } from "../domain/index.ts";
-import { clientCertificateRefusal } from "../domain/index.ts";
+import { clientCertificateRefusal, storedHa1 } from "../domain/index.ts";
 import {
   NonceCountTracker,
   canonicalHeaderName,
-  computeHa1,
   createChallenge,
   getHeader,
   parseUri,
@@ -163,12 +162,9 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
   const ha1Of = (username: string, algorithm: DigestAlgorithm): { ha1: string } | undefined => {
     const found = owner(username);
     if (found === undefined) return undefined;
-    const c = found.credentials;
-    if (c.realm !== undefined && c.realm !== cfg.realm) return undefined;
-    if (c.password !== undefined) return { ha1: computeHa1(username, cfg.realm, c.password, algorithm) };
-    // A stored ha1 is MD5 of user:realm:password; it cannot answer a SHA-256 response.
-    if (c.ha1 !== undefined && algorithm === "MD5") return { ha1: c.ha1 };
-    return undefined;
+    // The stored hash of the response's algorithm (customers keep no password), in our realm only.
+    const ha1 = storedHa1(found.credentials, username, cfg.realm, algorithm);
+    return ha1 === undefined ? undefined : { ha1 };
   };
 
   const send = (req: SipRequest, tx: ServerTransaction, status: number, reason?: string, headers: HeaderField[] = []): void => {

@@ -35,6 +35,7 @@ describe("config defaults", () => {
           maxMessageSize: 65536,
           maxConnections: 10000,
           idleTimeoutMs: 600000,
+          messageTimeoutMs: 20000,
           userAgent: "Trunkline",
         },
         storage: { driver: "sqlite", path: "./data/trunkline.db" },

@@ -98,10 +98,12 @@ const credentialsSchema = section({
   username: nonEmptyString("a user name"),
   password: nonEmptyString("a password").optional(),
   ha1: z.string({ error: "expected 32 hex digits" }).regex(/^[0-9a-fA-F]{32}$/, { error: "expected 32 hex digits (MD5 of user:realm:password)" }).optional(),
+  ha1Sha256: z.string({ error: "expected 64 hex digits" }).regex(/^[0-9a-fA-F]{64}$/, { error: "expected 64 hex digits (SHA-256 of user:realm:password)" }).optional(),
   realm: nonEmptyString("a realm").optional(),
 }).superRefine((c, ctx) => {
-  if (c.password === undefined && c.ha1 === undefined) ctx.addIssue({ code: "custom", path: ["password"], message: "expected a password (or ha1)" });
-  if (c.ha1 !== undefined && c.realm === undefined) ctx.addIssue({ code: "custom", path: ["realm"], message: "an ha1 is bound to a realm: name it" });
+  // A customer's password is hashed (MD5 and SHA-256 HA1) before it is stored; see domain/credentials.ts.
+  if (c.password === undefined && c.ha1 === undefined && c.ha1Sha256 === undefined) ctx.addIssue({ code: "custom", path: ["password"], message: "expected a password (or ha1, ha1Sha256)" });
+  if ((c.ha1 !== undefined || c.ha1Sha256 !== undefined) && c.realm === undefined) ctx.addIssue({ code: "custom", path: ["realm"], message: "an ha1 is bound to a realm: name it" });
 });
 
 // Limits sit directly in the trunk mapping (`channels: 10`), as operators say them.
@@ -314,7 +316,7 @@ function limitsOf(t: CustomerInput | CarrierInput): TrunkLimits {
 }
 
 function credentialsOf(a: NonNullable<CustomerInput["auth"]>): DigestCredentials {
-  return compact({ username: a.username, password: a.password, ha1: a.ha1, realm: a.realm });
+  return compact({ username: a.username, password: a.password, ha1: a.ha1, ha1Sha256: a.ha1Sha256, realm: a.realm });
 }
 
 function failoverOf(f: z.output<typeof failoverSchema>): FailoverPolicy {

@@ -74,6 +74,8 @@ const sipSchema = section({
   maxMessageSize: intRange(1024, 1_048_576).default(65536),
   maxConnections: positiveInt().default(10000),
   idleTimeoutMs: positiveInt().default(600_000),
+  /** A TCP/TLS message must be complete this long after its first byte, or the connection is closed (slow senders). */
+  messageTimeoutMs: positiveInt().default(20_000),
   userAgent: z.string({ error: "expected a string" }).max(200, { error: "expected at most 200 characters" }).default("Trunkline"),
 }).superRefine((sip, ctx) => {
   const seen = new Set<string>();

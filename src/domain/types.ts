@@ -39,9 +39,16 @@ export type DidSpec =
 /** Digest credentials a trunk authenticates with (ours for customers, theirs for carriers). */
 export interface DigestCredentials {
   readonly username: string;
-  /** Plain password, or `ha1` (MD5 of user:realm:password) when the secret must not be stored. */
+  /**
+   * Plain password. A carrier's stays as given (we answer its challenges, in a realm it names only
+   * then); a customer's is replaced by `ha1` and `ha1Sha256` before it is stored (hashCredentials).
+   */
   readonly password?: string;
+  /** MD5(user:realm:password), hex. */
   readonly ha1?: string;
+  /** SHA-256(user:realm:password), hex (RFC 7616). */
+  readonly ha1Sha256?: string;
+  /** The realm the hashes were computed in; absent means the server's `calls.realm`. */
   readonly realm?: string;
 }
 

@@ -32,8 +32,10 @@ const list = (items: JsonSchema, extra: JsonSchema = {}): JsonSchema => ({ type:
 const credentials = obj(
   {
     username: { type: "string", minLength: 1 },
+    // A customer's password is stored only as its MD5 and SHA-256 HA1 in calls.realm; a carrier's as given.
     password: { type: "string", minLength: 1 },
     ha1: str("^[0-9a-fA-F]{32}$", "MD5 of user:realm:password, instead of password"),
+    ha1Sha256: str("^[0-9a-fA-F]{64}$", "SHA-256 of user:realm:password, instead of password"),
     realm: { type: "string", minLength: 1 },
   },
   ["username"],

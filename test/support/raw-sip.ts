@@ -64,15 +64,13 @@ export async function udpPeer(address: string, port: number, target: { address: 
   };
 }
 
-/** A TCP peer connected to the target. */
-export async function tcpPeer(target: { address: string; port: number }): Promise<RawPeer & { readonly closed: boolean }> {
-  const sock: TcpSocket = connect({ host: target.address, port: target.port });
-  await once(sock, "connect");
-  const received: Received[] = [];
-  // Framed here by Content-Length alone, so an incomplete stateless reply is still seen.
+/**
+ * A stream's data handler that splits SIP messages into `received`. Framed by Content-Length
+ * alone (no full parse), so an incomplete stateless reply is still seen.
+ */
+export function framer(received: Received[]): (chunk: Buffer) => void {
   let pending = Buffer.alloc(0);
-  let closed = false;
-  sock.on("data", (chunk) => {
+  return (chunk) => {
     pending = Buffer.concat([pending, chunk]);
     for (;;) {
       const end = pending.indexOf("\r\n\r\n");
@@ -84,7 +82,16 @@ export async function tcpPeer(target: { address: string; port: number }): Promis
       received.push(readReceived(pending.subarray(0, total)));
       pending = pending.subarray(total);
     }
-  });
+  };
+}
+
+/** A TCP peer connected to the target. */
+export async function tcpPeer(target: { address: string; port: number }): Promise<RawPeer & { readonly closed: boolean }> {
+  const sock: TcpSocket = connect({ host: target.address, port: target.port });
+  await once(sock, "connect");
+  const received: Received[] = [];
+  let closed = false;
+  sock.on("data", framer(received));
   sock.on("close", () => (closed = true));
   sock.on("error", () => (closed = true));
   return {

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { readReceived, type Received } from "./raw-sip.ts";
+import { framer, type Received } from "./raw-sip.ts";
 
 /** A PEM certificate and its key on disk. */
 export interface CertFiles {
@@ -72,20 +72,7 @@ export async function tlsPeer(target: { address: string; port: number }, options
   const socket = connect({ host: target.address, port: target.port, ...options });
   const received: Received[] = [];
   let closed = false;
-  let pending = Buffer.alloc(0);
-  socket.on("data", (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    for (;;) {
-      const end = pending.indexOf("\r\n\r\n");
-      if (end < 0) break;
-      const head = pending.subarray(0, end).toString("latin1");
-      const cl = /^(?:Content-Length|l)\s*:\s*(\d+)/im.exec(head);
-      const total = end + 4 + (cl ? Number(cl[1]) : 0);
-      if (pending.length < total) break;
-      received.push(readReceived(pending.subarray(0, total)));
-      pending = pending.subarray(total);
-    }
-  });
+  socket.on("data", framer(received));
   socket.on("close", () => (closed = true));
   await once(socket, "secureConnect");
   socket.on("error", () => (closed = true));

@@ -202,6 +202,38 @@ test("idle timeout closes a connection with no traffic (fake clock)", async () =
   });
 });
 
+test("slow sender: a message still incomplete after messageTimeoutMs closes the connection (fake clock)", async () => {
+  const clock = new FakeClock();
+  const errors: TransportError[] = [];
+  const options = { listen: [{ protocol: "TCP" as const, address: "127.0.0.1", port: 0 }], messageTimeoutMs: 1000, clock, onError: (e: TransportError) => errors.push(e) };
+  await withTransport(options, async (t) => {
+    const inbox = collect(t);
+    const { socket, reader } = await tcpClient("127.0.0.1", portOf(t, "TCP"));
+    try {
+      // Whole messages, even many of them, never start the deadline.
+      socket.write(rawRequest("OPTIONS", "SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKslow1"));
+      await inbox.message();
+      clock.advance(1500);
+      assert.equal(await reader.closedWithin(100), false, "a connection between messages is not slow");
+      const trickle = rawRequest("OPTIONS", "SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKslow2");
+      socket.write(trickle.slice(0, 20));
+      await pause(50);
+      clock.advance(600);
+      socket.write(trickle.slice(20, 40)); // trickling bytes is traffic, but not progress to a whole message
+      await pause(50);
+      clock.advance(300);
+      assert.equal(await reader.closedWithin(100), false, "within the deadline");
+      clock.advance(200);
+      assert.equal(await reader.closedWithin(), true, "closed once the message is overdue");
+      const slow = errors.find((e) => e.code === "ERR_TRANSPORT_SLOW");
+      assert.ok(slow, "reported as a slow sender");
+      assert.equal(slow.remote?.address, "127.0.0.1");
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
 test("connection limit: further connections are refused and reported", async () => {
   await withTransport({ listen: [{ protocol: "TCP", address: "127.0.0.1", port: 0 }], maxConnections: 1 }, async (t) => {
     const inbox = collect(t);

@@ -34,6 +34,7 @@ const DEFAULTS = {
   maxMessageSize: 65536,
   maxConnections: 10000,
   idleTimeoutMs: 600_000,
+  messageTimeoutMs: 20_000,
   udpMtuThreshold: 1300,
   connectTimeoutMs: 10_000,
 } as const;
@@ -88,6 +89,7 @@ class Transport implements SipTransport {
         clock: this.clock,
         maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
         idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+        messageTimeoutMs: options.messageTimeoutMs ?? DEFAULTS.messageTimeoutMs,
         connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
         tls: options.tls,
         createFramer: () => new StreamFramer({ maxMessageSize }),

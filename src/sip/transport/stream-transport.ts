@@ -11,6 +11,8 @@ import { TransportError, type ConnectionGate, type Endpoint, type TlsEvent, type
 export interface Framer {
   push(chunk: Buffer): ParseResult[];
   readonly broken: boolean;
+  /** Bytes held that are not yet a whole message. */
+  readonly buffered: number;
 }
 
 export type StreamProtocol = Exclude<TransportProtocol, "UDP">;
@@ -29,6 +31,9 @@ export interface Connection {
   readonly tlsPeer: TlsPeer | null;
   lastActivity: number;
   idleTimer: Timer | null;
+  /** When the framer last went from holding nothing to holding part of a message; 0 while it holds nothing. */
+  partialSince: number;
+  partialTimer: Timer | null;
   closing: boolean;
 }
 
@@ -36,6 +41,8 @@ export interface StreamLayerOptions {
   readonly clock: Clock;
   readonly maxConnections: number;
   readonly idleTimeoutMs: number;
+  /** A message begun on a connection must be complete within this time (slow-sender defence). */
+  readonly messageTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly tls: TlsOptions | undefined;
   readonly createFramer: () => Framer;
@@ -323,6 +330,8 @@ export class StreamLayer {
       tlsPeer: protocol === "TLS" ? tlsPeerOf(socket as TLSSocket) : null,
       lastActivity: this.options.clock.now(),
       idleTimer: null,
+      partialSince: 0,
+      partialTimer: null,
       closing: false,
     };
     this.table.add(connection);
@@ -346,7 +355,34 @@ export class StreamLayer {
       return;
     }
     this.events.onResults(connection, connection.framer.push(chunk));
-    if (connection.framer.broken) this.end(connection);
+    if (connection.framer.broken) {
+      this.end(connection);
+      return;
+    }
+    if (connection.framer.buffered === 0) connection.partialSince = 0;
+    else if (connection.partialSince === 0) {
+      connection.partialSince = connection.lastActivity;
+      if (connection.partialTimer === null) this.armPartial(connection, this.options.messageTimeoutMs);
+    }
+  }
+
+  // A peer that trickles a message byte by byte keeps the idle timer happy forever (slowloris);
+  // a begun message must be complete within messageTimeoutMs. Like armIdle, the timer is re-armed
+  // lazily, so a connection whose chunks often end mid-message does not churn timers.
+  private armPartial(connection: Connection, ms: number): void {
+    connection.partialTimer = this.options.clock.schedule(ms, () => {
+      connection.partialTimer = null;
+      if (connection.closing || connection.partialSince === 0) return;
+      const partialFor = this.options.clock.now() - connection.partialSince;
+      if (partialFor < this.options.messageTimeoutMs) {
+        this.armPartial(connection, this.options.messageTimeoutMs - partialFor);
+        return;
+      }
+      this.events.onError(
+        new TransportError("ERR_TRANSPORT_SLOW", `${connection.protocol} connection ${connection.id} from ${connection.remote.address}:${connection.remote.port} closed: a message was incomplete after ${partialFor} ms`, { remote: connection.remote }),
+      );
+      this.destroy(connection);
+    });
   }
 
   // One timer per connection, re-armed lazily: traffic only stamps lastActivity, so a busy
@@ -395,6 +431,8 @@ export class StreamLayer {
     if (connection.outbound) this.outbound--;
     connection.idleTimer?.cancel();
     connection.idleTimer = null;
+    connection.partialTimer?.cancel();
+    connection.partialTimer = null;
     this.table.remove(connection);
   }
 

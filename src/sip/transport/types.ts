@@ -72,18 +72,24 @@ export type TransportErrorCode =
   | "ERR_TRANSPORT_BIND"
   | "ERR_TRANSPORT_RESOLVE"
   | "ERR_TRANSPORT_HANDLER"
-  | "ERR_TRANSPORT_TLS";
+  | "ERR_TRANSPORT_TLS"
+  /** A stream peer too slow to complete a message (closed as a slow-sender attack). */
+  | "ERR_TRANSPORT_SLOW";
 
 /** An operational transport failure: a stable code and the underlying cause. */
 export class TransportError extends Error {
   constructor(
     readonly code: TransportErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; remote?: Endpoint },
   ) {
     super(message, options);
     this.name = "TransportError";
+    this.remote = options?.remote;
   }
+
+  /** The peer the failure concerns, when there is one (security events name it as the source). */
+  readonly remote: Endpoint | undefined;
 }
 
 /**
@@ -177,6 +183,8 @@ export interface TransportOptions {
   readonly maxConnections?: number;
   /** A connection with no traffic for this long is closed. Default 600000 (10 min). */
   readonly idleTimeoutMs?: number;
+  /** A TCP/TLS message must arrive whole within this time from its first byte, or the connection is closed. Default 20000. */
+  readonly messageTimeoutMs?: number;
   /** RFC 3261 18.1.1: requests larger than this go over TCP when a TCP listener exists. Default 1300. */
   readonly udpMtuThreshold?: number;
   /** Timeout for establishing an outbound TCP/TLS connection. Default 10000. */
