@@ -8,7 +8,7 @@ import type { Storage } from "./ports/index.ts";
 import { openStorage } from "./storage/index.ts";
 import { randomBytes } from "node:crypto";
 import { createSipStack, type SipStack, type SipStackOptions, type TlsEvent } from "./sip/index.ts";
-import { compilePolicy, type Policy, type Provisioning } from "./domain/index.ts";
+import { compilePolicy, hashProvisioningSecrets, type Policy, type Provisioning } from "./domain/index.ts";
 import { buildHttpApp, observeClosedCdrs, registerServerMetrics, type ApplyResult } from "./http/index.ts";
 import {
   createCallLayer,
@@ -114,15 +114,17 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
   let httpAddress: { address: string; port: number } | null = null;
   // The call layer reads `policy` once per new call, so swapping it here never touches calls in progress.
   const applyProvisioning = async (next: Provisioning): Promise<ApplyResult> => {
-    const compiled = compilePolicy(next);
+    // Customers' passwords become HA1 hashes before anything keeps them (policy or database).
+    const hashed = hashProvisioningSecrets(next, config.calls.realm);
+    const compiled = compilePolicy(hashed);
     if (!compiled.ok) return { ok: false, errors: compiled.error };
-    await storage.provisioning.replace(next);
+    await storage.provisioning.replace(hashed);
     policy = compiled.value;
     log.info({ customers: next.customers.length, carriers: next.carriers.length, routes: next.routes.length }, "provisioning applied");
     return { ok: true };
   };
   try {
-    storage = await openStorage(config.storage);
+    storage = await openStorage({ ...config.storage, realm: config.calls.realm });
     stoppers.push({ name: "storage", stop: () => storage.close() });
     log.info({ driver: config.storage.driver, path: config.storage.path, migrationsApplied: storage.migrationsApplied }, "storage open");
     const sipLadder = startSipLadder(config, storage, logger, stoppers);
@@ -149,7 +151,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     // Calls that were up when the last process died get their records closed before new ones start.
     const interrupted = await storage.cdrs.closeInterrupted(Date.now());
     if (interrupted > 0) log.warn({ interrupted }, "closed call records left open by the previous run");
-    if (config.provisioning !== undefined) await storage.provisioning.replace(config.provisioning);
+    if (config.provisioning !== undefined) await storage.provisioning.replace(hashProvisioningSecrets(config.provisioning, config.calls.realm));
     const compiled = compilePolicy(await storage.provisioning.load());
     if (!compiled.ok) throw new ProvisioningError(compiled.error);
     policy = compiled.value;
@@ -166,6 +168,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       clock: systemClock,
       logger: callLog.child({ component: "registrar" }),
       onAuthFailure: (source, account) => security.recordAuthFailure(source, account),
+      accountLock: (account) => security.accountLock(account),
       options: {
         realm: config.calls.realm,
         nonceSecret,
@@ -232,6 +235,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       clock: systemClock,
       logger: callLog,
       onAuthFailure: (source, account) => security.recordAuthFailure(source, account),
+      accountLock: (account) => security.accountLock(account),
       ...(health === null ? {} : { health }),
       ...(sipLadder === null ? {} : { sipLadder }),
       fraud,

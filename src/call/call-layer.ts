@@ -121,6 +121,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     random: options.random ?? Math.random,
     forking: options.registrationForking ?? "parallel",
     isDown: (id) => deps.health?.isDown(id) ?? false,
+    ...(deps.accountLock === undefined ? {} : { accountLock: deps.accountLock }),
     ourHost: (protocol) => {
       const a = advertised(protocol);
       return `${a.host}`;

@@ -21,6 +21,7 @@ import type { Clock } from "../lib/index.ts";
 import type { BindingRepository } from "../ports/index.ts";
 import {
   getHeaders,
+  parseCredentials,
   parseUri,
   selectCredentials,
   serializeUri,
@@ -63,6 +64,8 @@ export interface PipelineEnv {
   readonly aorsOf: (customer: CustomerTrunk) => string[];
   /** Toll-fraud rules and per-customer state, judged once the destination and its rate are known. */
   readonly fraud: FraudEngine;
+  /** The lock on a digest account (security.auth.accountLock), if in force: its INVITEs get 403 unchecked. */
+  readonly accountLock?: (account: string) => { readonly reason: string } | undefined;
 }
 
 /** The facts of one new INVITE as the steps see them. */
@@ -112,6 +115,12 @@ function authenticate(env: PipelineEnv, input: PipelineInput, customer: Customer
   const values = getHeaders(input.request, "Proxy-Authorization");
   const header = selectCredentials(values, env.realm);
   if (header === undefined) return { kind: "challenge", stale: false, reason: `${customer.name}: credentials for realm ${env.realm} required` };
+  const tried = parseCredentials(header);
+  const lock = tried.ok ? env.accountLock?.(tried.value.username) : undefined;
+  if (lock !== undefined) {
+    // Refused without checking the response: a right guess during the lock must not be told apart.
+    return refuse(refusal("bad-credentials", `${customer.name}: ${lock.reason}`), input.cdr, "authenticate", "account-locked");
+  }
   const result = verifyCredentials({
     header,
     method: input.request.method,

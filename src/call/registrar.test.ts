@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { FakeClock, newCallId, newTag } from "../lib/index.ts";
 import { createLogger, type Logger } from "../observability/index.ts";
-import { compilePolicy, type CustomerTrunk, type Policy } from "../domain/index.ts";
+import { compilePolicy, hashCredentials, type CustomerTrunk, type Policy } from "../domain/index.ts";
 import { customer } from "../domain/test-fixtures.ts";
 import {
   answerChallenge,
@@ -42,7 +42,9 @@ function policyOf(customers: CustomerTrunk[]): Policy {
   return p.value;
 }
 
-const acme = customer({ id: "acme", mode: { kind: "registration" }, identification: { cidrs: [], credentials: [{ username: "acme", password: "s3cret" }] } });
+// Provisioned with a password, kept as its MD5 and SHA-256 HA1 only, as storage keeps it.
+const acmeCredentials = hashCredentials({ username: "acme", password: "s3cret" }, REALM);
+const acme = customer({ id: "acme", mode: { kind: "registration" }, identification: { cidrs: [], credentials: [acmeCredentials] } });
 const hashed = customer({
   id: "hashed",
   mode: { kind: "registration" },
@@ -215,6 +217,39 @@ describe("registrar (RFC 3261 10.3)", () => {
       assert.equal(found[0]!.receivedFrom.transport, "udp");
     });
   }
+
+  test("the credentials the algorithms above verified against hold no password, only both HA1", () => {
+    assert.equal(acmeCredentials.password, undefined);
+    assert.equal(acmeCredentials.ha1, computeHa1("acme", REALM, "s3cret", "MD5"));
+    assert.equal(acmeCredentials.ha1Sha256, computeHa1("acme", REALM, "s3cret", "SHA-256"));
+  });
+
+  test("a stored MD5 ha1 alone cannot verify a SHA-256 response", async () => {
+    const res = await client.register({ user: "hashed", password: "pw2", algorithm: "SHA-256", contacts: [{ ...contact(5070), uri: uri("sip:hashed@10.0.0.1:5070") }] });
+    assert.deepEqual(res.map((r) => r.status), [401, 403]);
+  });
+
+  test("a locked account's REGISTER is 403 even with the right password, with an account-locked security event", async () => {
+    registrar.stop();
+    const locked = new Set(["acme"]);
+    registrar = createRegistrar({
+      stack: server,
+      policy: () => policyOf([acme, hashed, staticOne]),
+      bindings,
+      clock,
+      logger: log.logger,
+      accountLock: (account) => (locked.has(account) ? { reason: `account ${account} locked for 300 s more` } : undefined),
+      options: { realm: REALM, nonceSecret: "test-secret", minExpires: 60, maxExpires: 3600, defaultExpires: 1800 },
+    });
+    const res = await client.register({ password: "s3cret", contacts: [contact(5060)] });
+    assert.deepEqual(res.map((r) => r.status), [401, 403]);
+    assert.deepEqual(await registrar.lookup("acme"), []);
+    const event = log.lines.find((l) => l["security"] === true && l["reason"] === "account-locked");
+    assert.equal(event?.["account"], "acme");
+    locked.clear();
+    const after = await client.register({ password: "s3cret", contacts: [contact(5060)] });
+    assert.deepEqual(after.map((r) => r.status), [401, 200]);
+  });
 
   test("a stored MD5 ha1 authenticates with MD5", async () => {
     const res = await client.register({ user: "hashed", password: "pw2", algorithm: "MD5", contacts: [{ ...contact(5070), uri: uri("sip:hashed@10.0.0.1:5070") }] });

@@ -15,6 +15,7 @@ import { clientCertificateRefusal, storedHa1 } from "../domain/index.ts";
 import {
   NonceCountTracker,
   canonicalHeaderName,
+  parseCredentials,
   createChallenge,
   getHeader,
   parseUri,
@@ -59,6 +60,8 @@ export interface RegistrarDeps {
   options: RegistrarOptions;
   /** Told of every failed digest (the 403 path), with the source address and the username tried. */
   onAuthFailure?: (source: string, account: string | undefined) => void;
+  /** The lock on a digest account (security.auth.accountLock), if in force: its REGISTERs get 403 unchecked. */
+  accountLock?: (account: string) => { readonly reason: string } | undefined;
 }
 
 /** A running registrar. */
@@ -191,6 +194,15 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       challenge(req, tx, false);
       return undefined;
     }
+    const source = `${context.remote.address}:${context.remote.port}`;
+    const tried = parseCredentials(header);
+    const lock = tried.ok ? deps.accountLock?.(tried.value.username) : undefined;
+    if (lock !== undefined && tried.ok) {
+      // Refused without checking the response: a right guess during the lock must not be told apart.
+      securityEvent(log, { source, reason: "account-locked", detail: lock.reason, account: tried.value.username, method: "REGISTER", callId: req.callId });
+      send(req, tx, 403);
+      return undefined;
+    }
     const result = verifyCredentials({
       header,
       method: req.method,
@@ -201,7 +213,6 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       nonceCounts,
     });
     if (result.ok) return result.username;
-    const source = `${context.remote.address}:${context.remote.port}`;
     switch (result.reason) {
       case "stale":
         challenge(req, tx, true);

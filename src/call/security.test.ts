@@ -83,6 +83,38 @@ describe("security guard", () => {
     assert.deepEqual(g.listBans().map((b) => b.address), ["203.0.113.8"], "carrier addresses are trusted");
   });
 
+  it("locks no account by default, however many sources fail against it", () => {
+    const g = guard(new FakeClock(), { auth: { perAccount: { maxFailures: 2, windowSeconds: 60 } } });
+    for (let i = 1; i <= 6; i++) g.recordAuthFailure(`203.0.113.${i}`, "acme");
+    assert.equal(g.accountLock("acme"), undefined);
+  });
+
+  it("with accountLock on, locks an account after perAccount failures from many sources, longer on repeat, then lets it go", () => {
+    const clock = new FakeClock();
+    const g = guard(clock, { auth: { maxFailures: 50, perAccount: { maxFailures: 3, windowSeconds: 60 }, accountLock: { enabled: true, baseSeconds: 10, maxSeconds: 25 } } });
+    const fail = (): void => {
+      for (let i = 1; i <= 3; i++) g.recordAuthFailure(`203.0.113.${i}`, "acme");
+    };
+    const lockedFor = (): number => {
+      const lock = g.accountLock("acme");
+      assert.ok(lock !== undefined, "locked");
+      return lock.until - clock.wallNow();
+    };
+    g.recordAuthFailure("203.0.113.1", "acme");
+    g.recordAuthFailure("203.0.113.2", "acme");
+    assert.equal(g.accountLock("acme"), undefined);
+    g.recordAuthFailure("203.0.113.3", "acme");
+    assert.equal(lockedFor(), 10_000);
+    assert.equal(g.accountLock("other"), undefined, "only that account");
+    clock.advance(10_000);
+    assert.equal(g.accountLock("acme"), undefined);
+    fail();
+    assert.equal(lockedFor(), 20_000, "the second lock is twice as long");
+    clock.advance(20_000);
+    fail();
+    assert.equal(lockedFor(), 25_000, "capped at maxSeconds");
+  });
+
   it("adds, expires and lifts manual bans; refuses to ban a trusted address", () => {
     const clock = new FakeClock();
     const g = guard(clock, { trustedNetworks: ["10.0.0.0/8"] });

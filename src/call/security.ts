@@ -38,7 +38,14 @@ export interface SecuritySettings {
   readonly maxConnectionsPerSource: number;
   readonly scanners: { readonly patterns?: readonly string[] | undefined };
   readonly limits: { readonly maxHeaders: number; readonly maxHeaderLength: number; readonly maxVias: number; readonly maxBody: number };
-  readonly auth: { readonly maxFailures: number; readonly windowSeconds: number };
+  readonly auth: {
+    readonly maxFailures: number;
+    readonly windowSeconds: number;
+    /** Absent: the tracker's default (10 in 5 min). */
+    readonly perAccount?: { readonly maxFailures: number; readonly windowSeconds: number };
+    /** Absent or disabled: accounts are never locked (a lock is a denial of service an attacker can aim). */
+    readonly accountLock?: { readonly enabled: boolean; readonly baseSeconds: number; readonly maxSeconds: number };
+  };
 }
 
 export interface SecurityGuardDeps {
@@ -65,6 +72,8 @@ export interface SecurityGuard {
   readonly connectionGate: ConnectionGate;
   /** A failed digest authentication (the 403 paths of registrar and call layer). */
   recordAuthFailure(source: string, account: string | undefined): void;
+  /** The lock on a digest account, if one is in force: its authentications are refused (403) unchecked. */
+  accountLock(account: string): { readonly until: number; readonly reason: string } | undefined;
   listBans(): BanEntry[];
   addBan(address: string, options: { readonly seconds?: number; readonly reason?: string; readonly by?: string }): BanChange;
   liftBan(address: string): BanChange;
@@ -148,8 +157,13 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     trusted,
   });
   const scanners = createScannerDetector({ patterns: settings.scanners.patterns ?? DEFAULT_SCANNER_USER_AGENTS, banMs });
+  const { perAccount, accountLock } = settings.auth;
   const auth = new AuthFailureTracker({
     perSource: { maxFailures: settings.auth.maxFailures, windowMs: settings.auth.windowSeconds * 1000 },
+    ...(perAccount === undefined ? {} : { perAccount: { maxFailures: perAccount.maxFailures, windowMs: perAccount.windowSeconds * 1000 } }),
+    ...(accountLock?.enabled === true
+      ? { accountLock: { baseMs: accountLock.baseSeconds * 1000, maxMs: Math.max(accountLock.baseSeconds, accountLock.maxSeconds) * 1000 } }
+      : {}),
     banMs,
     trusted,
   });
@@ -235,6 +249,10 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
           logDomainEvent(logger, outcome.event);
         }
       }
+    },
+    accountLock(account) {
+      const lock = auth.lockOf(account, clock.wallNow());
+      return lock === undefined ? undefined : { until: lock.until, reason: lock.reason };
     },
     listBans: () => bans.list(clock.wallNow()),
     addBan(address, options) {

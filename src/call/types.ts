@@ -46,6 +46,8 @@ export interface CallLayerDeps {
   readonly health?: { isDown(gatewayId: string): boolean };
   /** Told of every failed digest on an INVITE (the 403 path): source address and username tried. */
   readonly onAuthFailure?: (source: string, account: string | undefined) => void;
+  /** The lock on a digest account (security.auth.accountLock), if in force: its INVITEs get 403 unchecked. */
+  readonly accountLock?: (account: string) => { readonly reason: string } | undefined;
   /** Per-call SIP capture: each leg's Call-ID is linked to the call, the ladder finished when the record closes. */
   readonly sipLadder?: { link(sipCallId: string, callId: string, leg: "a" | "b"): void; finish(callId: string): void };
   /** Toll-fraud engine (main.ts builds it with the configured ranges, webhook and stored suspensions); default: shipped ranges, no webhook. */

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { loadConfigFile } from "../config/index.ts";
 import { openStorage } from "../storage/index.ts";
 import { runCli, type CliIo } from "./run.ts";
@@ -97,6 +99,33 @@ describe("trunkline apply", () => {
     const again = memoryIo();
     assert.equal(await runCli(["apply", "-f", t.file(changed), "-c", t.config], again), 0);
     assert.equal(again.stdout(), "no changes\n");
+  });
+
+  it("stores a customer's password only as HA1 in the server's calls.realm; the same file again is no change, a new password is", async () => {
+    const t = setup("ha1");
+    writeFileSync(t.config, `storage:\n  path: ${JSON.stringify(t.db)}\nlog:\n  level: silent\ncalls:\n  realm: apply.test\n`);
+    const withPassword = (password: string): string =>
+      PROVISIONING.replace('      sourceAddresses: ["127.0.1.0/24"]\n', `      auth: { username: acme, password: ${password} }\n`);
+    const first = memoryIo();
+    assert.equal(await runCli(["apply", "-f", t.file(withPassword("Apply-Secret-1")), "-c", t.config], first), 0, first.stderr());
+    assert.equal(first.stdout().includes("Apply-Secret-1"), false);
+    const md5 = createHash("md5").update("acme:apply.test:Apply-Secret-1").digest("hex");
+    const sha = createHash("sha256").update("acme:apply.test:Apply-Secret-1").digest("hex");
+    assert.deepEqual((await stored(t.config)).customers[0]?.identification.credentials, [{ username: "acme", realm: "apply.test", ha1: md5, ha1Sha256: sha }]);
+    const db = new Database(t.db, { readonly: true });
+    try {
+      const docs = db.prepare<[], { doc: string }>("SELECT doc FROM provisioning_customers").all();
+      assert.equal(JSON.stringify(docs).includes("Apply-Secret-1"), false);
+    } finally {
+      db.close();
+    }
+
+    const again = memoryIo();
+    assert.equal(await runCli(["apply", "-f", t.file(withPassword("Apply-Secret-1")), "--dry-run", "-c", t.config], again), 0, again.stderr());
+    assert.equal(again.stdout(), "no changes\ndry run: nothing stored\n");
+    const changed = memoryIo();
+    assert.equal(await runCli(["apply", "-f", t.file(withPassword("Apply-Secret-2")), "--dry-run", "-c", t.config], changed), 0, changed.stderr());
+    assert.equal(changed.stdout(), "~ customer acme\n1 change: 0 added, 1 changed, 0 removed\ndry run: nothing stored\n");
   });
 
   it("an invalid file is refused with every error named by path, and nothing is stored", async () => {

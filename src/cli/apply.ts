@@ -3,6 +3,7 @@
 // provisioning at start; the API applies changes to a running server at once.
 import { readFile } from "node:fs/promises";
 import { formatConfigIssue, parseConfigText, type Config } from "../config/index.ts";
+import { hashProvisioningSecrets } from "../domain/index.ts";
 import type { ProvisioningRepository } from "../ports/index.ts";
 import { openStorage } from "../storage/index.ts";
 
@@ -87,10 +88,13 @@ export async function runApplyCommand(config: Config, file: string, dryRun: bool
   // The same schema as the config's provisioning section, so every error names its path.
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) return { ok: false, errors: parsed.error.map(formatConfigIssue) };
-  const next = parsed.value.provisioning;
-  if (next === undefined) return { ok: false, errors: [`${file}: no provisioning: section (customers, carriers, routes)`] };
+  const given = parsed.value.provisioning;
+  if (given === undefined) return { ok: false, errors: [`${file}: no provisioning: section (customers, carriers, routes)`] };
+  // Hashed in the server's realm as the server stores them, so re-applying the same passwords
+  // compares equal to the stored hashes (no change) and no password is stored.
+  const next = hashProvisioningSecrets(given, config.calls.realm);
 
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage({ ...config.storage, realm: config.calls.realm });
   try {
     const diff = diffProvisioning(await storage.provisioning.load(), next);
     let out = formatDiff(diff);

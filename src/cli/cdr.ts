@@ -129,7 +129,7 @@ export async function runCdrCommand(config: Config, command: CdrCommand): Promis
   const path = config.storage.path;
   // Listing must not leave an empty database behind when the path is wrong.
   if (path !== ":memory:" && !existsSync(path)) throw new CdrCommandError("CDR_NO_DATABASE", `no database at ${path} (check storage.path or --config)`);
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage({ ...config.storage, realm: config.calls.realm });
   try {
     const { rows, total } = await storage.cdrs.search(command.query);
     return { text: formatCdrs(rows, command.format, command.withTrace), shown: rows.length, total };

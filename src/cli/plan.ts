@@ -207,7 +207,7 @@ export async function planFromStorage(config: Config, command: Extract<PlanComma
   // Planning must not leave an empty database behind when the path is wrong.
   if (path !== ":memory:" && !existsSync(path)) throw new PlanCommandError("PLAN_NO_DATABASE", `no database at ${path} (check storage.path or --config)`);
   const from = now - command.days * DAY_MS;
-  const storage = await openStorage(config.storage);
+  const storage = await openStorage({ ...config.storage, realm: config.calls.realm });
   const usage: CallUsage[] = [];
   let provisioning;
   try {

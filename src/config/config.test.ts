@@ -73,7 +73,7 @@ describe("config defaults", () => {
           maxConnectionsPerSource: 20,
           scanners: {},
           limits: { maxHeaders: 100, maxHeaderLength: 4096, maxVias: 70, maxBody: 32768 },
-          auth: { maxFailures: 5, windowSeconds: 60 },
+          auth: { maxFailures: 5, windowSeconds: 60, perAccount: { maxFailures: 10, windowSeconds: 300 }, accountLock: { enabled: false, baseSeconds: 300, maxSeconds: 3600 } },
           fraud: { webhookTimeoutMs: 2000 },
         },
       });

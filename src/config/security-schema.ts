@@ -55,6 +55,22 @@ export const securitySchema = section({
   auth: section({
     maxFailures: positiveInt().default(5),
     windowSeconds: positiveInt().default(60),
+    /** Failures against one account (from any source) within the window: the last source is banned, and the account locked if accountLock is on. */
+    perAccount: section({
+      maxFailures: positiveInt().default(10),
+      windowSeconds: positiveInt().default(300),
+    }).prefault({}),
+    /**
+     * Lock an account after perAccount failures: its authentications get 403 for baseSeconds,
+     * doubling on each repeat within a day up to maxSeconds. Off by default because a lock is a
+     * denial of service an attacker can aim: anyone who knows a username can keep a customer's
+     * PBX out with wrong passwords. Turn it on against guessing spread over many sources.
+     */
+    accountLock: section({
+      enabled: z.boolean({ error: "expected true or false" }).default(false),
+      baseSeconds: positiveInt().default(300),
+      maxSeconds: positiveInt().default(3600),
+    }).prefault({}),
   }).prefault({}),
   /** Toll-fraud engine: where alerts go and which number ranges it knows (policies are per customer). */
   fraud: section({

@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { compilePolicy, type Policy, type Provisioning } from "../domain/index.ts";
 import { createMetricsRegistry } from "../observability/index.ts";
@@ -301,13 +302,15 @@ describe("auth", () => {
     assert.equal((await call(app, "DELETE", "/api/v1/calls/x", undefined, "read-token")).status, 403);
   });
 
-  test("the read role sees credentials redacted; admin sees them", async () => {
+  test("a customer's password is kept by nobody, only its HA1s: the read role sees them redacted, admin sees the hashes", async () => {
     const { app } = await harness({ tokens });
     await call(app, "POST", "/api/v1/customers", ACME, "admin-token");
     const asRead = (await call(app, "GET", "/api/v1/customers/acme", undefined, "read-token")).json();
-    assert.deepEqual((asRead["identification"] as { credentials: Json[] }).credentials[0], { username: "acme", password: "********" });
+    assert.deepEqual((asRead["identification"] as { credentials: Json[] }).credentials[0], { username: "acme", realm: "trunkline", ha1: "********", ha1Sha256: "********" });
     const asAdmin = (await call(app, "GET", "/api/v1/customers/acme", undefined, "admin-token")).json();
-    assert.deepEqual((asAdmin["identification"] as { credentials: Json[] }).credentials[0], { username: "acme", password: "acme-secret" });
+    // Memory storage hashes in the default realm, as SQLite does in calls.realm (issue 5).
+    const ha1 = (alg: string): string => createHash(alg).update("acme:trunkline:acme-secret").digest("hex");
+    assert.deepEqual((asAdmin["identification"] as { credentials: Json[] }).credentials[0], { username: "acme", realm: "trunkline", ha1: ha1("md5"), ha1Sha256: ha1("sha256") });
   });
 
   test("/metrics needs a token only off loopback; /openapi.json and /docs are open", async () => {

@@ -71,9 +71,15 @@ function collection<K extends CollectionSpec<T, B>["idField"], T extends Record<
 
 const SECRET = "********";
 
+/** Credentials as a role may see them: every password-equivalent (the password, either HA1) masked but for admins. */
 function redacted(c: DigestCredentials, role: ApiRole): DigestCredentials {
   if (role === "admin") return c;
-  return { ...c, ...(c.password === undefined ? {} : { password: SECRET }), ...(c.ha1 === undefined ? {} : { ha1: SECRET }) };
+  return {
+    ...c,
+    ...(c.password === undefined ? {} : { password: SECRET }),
+    ...(c.ha1 === undefined ? {} : { ha1: SECRET }),
+    ...(c.ha1Sha256 === undefined ? {} : { ha1Sha256: SECRET }),
+  };
 }
 
 function checkCidrs(list: readonly string[], at: string, issues: ApiIssue[]): void {

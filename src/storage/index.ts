@@ -12,13 +12,15 @@ export interface StorageOptions {
   readonly driver: "sqlite";
   /** Database file, or `:memory:`. */
   readonly path: string;
+  /** The digest realm (`calls.realm`) customers' passwords are hashed in; default "trunkline". */
+  readonly realm?: string;
 }
 
 /** Opens the configured storage backend and migrates it; throws StorageError on failure. */
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   switch (options.driver) {
     case "sqlite":
-      return openSqliteStorage({ path: options.path });
+      return openSqliteStorage({ path: options.path, ...(options.realm === undefined ? {} : { realm: options.realm }) });
     default: {
       const driver: string = options.driver;
       throw new StorageError("STORAGE_UNKNOWN_DRIVER", `unknown storage driver "${driver}"`);

@@ -2,18 +2,24 @@
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { after, afterEach, beforeEach, describe, it } from "node:test";
 import { defaultFailoverPolicy, type Provisioning } from "../domain/index.ts";
 import type { Storage } from "../ports/index.ts";
 import { createMemoryStorage, openSqliteStorage } from "./index.ts";
 
+// Computed here, not with the code under test: HA1 = H(user:realm:password) (RFC 7616 3.4.2).
+const md5 = (text: string): string => createHash("md5").update(text).digest("hex");
+const sha256 = (text: string): string => createHash("sha256").update(text).digest("hex");
+const ACME_HASHED = { username: "acme", realm: "trunkline", ha1: md5("acme:trunkline:s3cret"), ha1Sha256: sha256("acme:trunkline:s3cret") };
+
 const FULL: Provisioning = {
   customers: [
     {
       id: "acme",
       name: "Acme Corp",
-      identification: { cidrs: ["192.0.2.0/24"], credentials: [{ username: "acme", password: "s3cret" }], requireBoth: true },
+      identification: { cidrs: ["192.0.2.0/24"], credentials: [ACME_HASHED], requireBoth: true },
       mode: { kind: "static", uri: "sip:192.0.2.10:5060" },
       dids: [{ kind: "range", from: "+15550100000", to: "+15550100099" }, { kind: "number", number: "+442071234567" }],
       limits: { channels: 10, cps: 2.5, overLimitStatus: 486 },
@@ -84,6 +90,16 @@ for (const [name, open] of implementations) {
       assert.deepEqual(await storage.provisioning.load(), FULL);
     });
 
+    it("keeps no customer password, only its MD5 and SHA-256 HA1 in the realm; a carrier's password stays", async () => {
+      const plain = structuredClone(FULL) as { customers: Array<{ identification: { credentials: unknown[] } }> } & Provisioning;
+      plain.customers[0]!.identification.credentials = [{ username: "acme", password: "s3cret" }];
+      await storage.provisioning.replace(plain);
+      const got = await storage.provisioning.load();
+      assert.deepEqual(got.customers[0]?.identification.credentials, [ACME_HASHED]);
+      assert.equal(JSON.stringify(got.customers).includes("s3cret"), false);
+      assert.deepEqual(got.carriers[0]?.credentials, { username: "us", password: "p" });
+    });
+
     it("replaces the whole set, dropping what the new one lacks", async () => {
       await storage.provisioning.replace(FULL);
       const smaller: Provisioning = { ...FULL, customers: [FULL.customers[1]!], routes: [], rateDecks: [] };
@@ -114,6 +130,23 @@ describe("SQLite provisioning", () => {
     } finally {
       await s.close();
     }
+  });
+
+  it("writes no customer password into the database file (every row of every table read back)", async () => {
+    const path = join(dir, "no-password.db");
+    const s = openSqliteStorage({ path, realm: "example.net" });
+    const plain = structuredClone(FULL) as { customers: Array<{ identification: { credentials: unknown[] } }> } & Provisioning;
+    plain.customers[0]!.identification.credentials = [{ username: "acme", password: "Sup3r-Secret-Value" }];
+    await s.provisioning.replace(plain);
+    const rows: string[] = [];
+    for (const { name } of s.db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").all()) {
+      for (const row of s.db.prepare(`SELECT * FROM "${name}"`).all()) rows.push(JSON.stringify(row));
+    }
+    await s.close();
+    const all = rows.join("\n");
+    assert.equal(all.includes("Sup3r-Secret-Value"), false);
+    assert.equal(all.includes(md5("acme:example.net:Sup3r-Secret-Value")), true);
+    assert.equal(all.includes(sha256("acme:example.net:Sup3r-Secret-Value")), true);
   });
 
   it("survives a reopen", async () => {

@@ -112,8 +112,8 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
   if (runEnd > runStart) {
     s += text.slice(runStart, runEnd);
     // The last header line ends the header section without its CRLF (unless a datagram ended
-    // without the empty line, right after it).
-    if (runEnd === raw.end && text.charCodeAt(runEnd - 1) !== 10) s += "\r\n";
+    // without the empty line, right after it). A bare CR there was read as the line's end: only its LF is missing.
+    if (runEnd === raw.end && text.charCodeAt(runEnd - 1) !== 10) s += text.charCodeAt(runEnd - 1) === 13 ? "\n" : "\r\n";
   }
   // Fields that had no line: a clean one is still empty; a changed one is written here.
   for (let k = 0; k < ORDER.length; k++) {

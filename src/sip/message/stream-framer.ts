@@ -75,6 +75,12 @@ export class StreamFramer {
         break;
       }
       const bodyStart = headEnd + 4;
+      // Judged before parsing, as when the empty line has not arrived yet: the error must not
+      // depend on how the bytes were chunked, and an oversize head is not worth parsing.
+      if (bodyStart > this.max) {
+        this.breakWith(out, makeError("TOO_LARGE", "header section too large", null, null));
+        break;
+      }
       const headText = this.buf.toString("utf8", 0, headEnd);
       const head = parseHead(headText);
       const cl = head.contentLength;

@@ -1,4 +1,4 @@
-import type { Provisioning } from "../../domain/index.ts";
+import { hashProvisioningSecrets, type Provisioning } from "../../domain/index.ts";
 import type { ProvisioningRepository } from "../../ports/index.ts";
 
 const EMPTY: Provisioning = { customers: [], carriers: [], routes: [], rateDecks: [] };
@@ -7,11 +7,19 @@ const EMPTY: Provisioning = { customers: [], carriers: [], routes: [], rateDecks
 export class MemoryProvisioningRepository implements ProvisioningRepository {
   private current: Provisioning = EMPTY;
 
+  private readonly realm: string;
+
+  /** `realm`: the digest realm customers' passwords are hashed in, as the SQLite repository does. */
+  constructor(realm = "trunkline") {
+    this.realm = realm;
+  }
+
   async load(): Promise<Provisioning> {
     return structuredClone(this.current);
   }
 
   async replace(provisioning: Provisioning): Promise<void> {
-    this.current = structuredClone(provisioning);
+    // Like SQLite: no customer password is kept, only its HA1 hashes.
+    this.current = structuredClone(hashProvisioningSecrets(provisioning, this.realm));
   }
 }

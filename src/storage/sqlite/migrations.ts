@@ -1,5 +1,12 @@
 import type BetterSqlite3 from "better-sqlite3";
+import { hashCustomerCredentials, type CustomerTrunk } from "../../domain/index.ts";
 import { StorageError } from "../errors.ts";
+
+/** What a data migration may need to know of the server's settings. */
+export interface MigrationContext {
+  /** The digest realm of our challenges (`calls.realm`): customers' HA1 hashes are computed in it. */
+  readonly realm: string;
+}
 
 /** One schema step. Never edit a migration that has shipped: add a new one. */
 export interface Migration {
@@ -7,6 +14,23 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /** A data step run after `sql`, in the same transaction, for what SQL alone cannot compute. */
+  readonly run?: (db: BetterSqlite3.Database, context: MigrationContext) => void;
+}
+
+/** The realm of the `calls.realm` default, for opening a database without a server config. */
+export const DEFAULT_MIGRATION_CONTEXT: MigrationContext = { realm: "trunkline" };
+
+/** 0006: every stored customer password becomes its MD5 and SHA-256 HA1, and the password is dropped. */
+function hashStoredCustomerPasswords(db: BetterSqlite3.Database, context: MigrationContext): void {
+  const rows = db.prepare<[], { id: string; doc: string }>("SELECT id, doc FROM provisioning_customers").all();
+  const update = db.prepare<[string, string]>("UPDATE provisioning_customers SET doc = ? WHERE id = ?");
+  for (const row of rows) {
+    // Written by the provisioning repository from typed values; the json_valid CHECK keeps them parseable.
+    const customer: CustomerTrunk = JSON.parse(row.doc);
+    const hashed = hashCustomerCredentials(customer, context.realm);
+    if (hashed !== customer) update.run(JSON.stringify(hashed), row.id);
+  }
 }
 
 /** The schema, oldest first. */
@@ -140,6 +164,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sip_ladders_saved_at ON sip_ladders (saved_at);
     `,
   },
+  {
+    version: 6,
+    name: "customer-credentials-ha1",
+    // Customers' passwords become HA1 hashes (domain/credentials.ts). Carriers' credentials are left
+    // as they are: we answer a carrier's challenge in a realm it names only then, so no hash can be
+    // computed in advance and the password must stay usable.
+    sql: "",
+    run: hashStoredCustomerPasswords,
+  },
 ];
 
 /** The id a migration is reported under, e.g. `0001-registrar-bindings`. */
@@ -152,7 +185,13 @@ export function migrationId(m: Migration): string {
  * IMMEDIATE transaction together with its schema_migrations row, so a crash leaves either all of it
  * or none, and two processes starting at once cannot both apply it (the second re-checks under the lock).
  */
-export function runMigrations(db: BetterSqlite3.Database, migrations: readonly Migration[], now: () => number = Date.now): string[] {
+export function runMigrations(
+  db: BetterSqlite3.Database,
+  migrations: readonly Migration[],
+  options: { readonly now?: () => number; readonly context?: MigrationContext } = {},
+): string[] {
+  const now = options.now ?? Date.now;
+  const context = options.context ?? DEFAULT_MIGRATION_CONTEXT;
   for (let i = 1; i < migrations.length; i++) {
     if ((migrations[i]?.version ?? 0) <= (migrations[i - 1]?.version ?? 0)) {
       throw new Error(`migrations out of order at index ${i}`);
@@ -184,7 +223,8 @@ export function runMigrations(db: BetterSqlite3.Database, migrations: readonly M
         }
         return false;
       }
-      db.exec(m.sql);
+      if (m.sql !== "") db.exec(m.sql);
+      m.run?.(db, context);
       insert.run(m.version, m.name, now());
       return true;
     });

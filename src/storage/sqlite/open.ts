@@ -9,7 +9,7 @@ import { SqliteBindingRepository } from "./binding-repository.ts";
 import { SqliteCdrRepository } from "./cdr-repository.ts";
 import { SqliteProvisioningRepository } from "./provisioning-repository.ts";
 import { SqliteSipLadderRepository } from "./sip-ladder-repository.ts";
-import { MIGRATIONS, runMigrations, type Migration } from "./migrations.ts";
+import { DEFAULT_MIGRATION_CONTEXT, MIGRATIONS, runMigrations, type Migration } from "./migrations.ts";
 
 /** Options of openSqliteStorage. */
 export interface SqliteStorageOptions {
@@ -19,6 +19,8 @@ export interface SqliteStorageOptions {
   readonly migrations?: readonly Migration[];
   /** Milliseconds to wait for another connection's lock before failing with SQLITE_BUSY. Default 5000. */
   readonly busyTimeoutMs?: number;
+  /** The digest realm (`calls.realm`) customers' passwords are hashed in; default "trunkline". */
+  readonly realm?: string;
 }
 
 /** SQLite storage; `db` is exposed for tests and maintenance tools, not for the call layer. */
@@ -52,14 +54,14 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
 
   let migrationsApplied: string[];
   try {
-    migrationsApplied = runMigrations(db, options.migrations ?? MIGRATIONS);
+    migrationsApplied = runMigrations(db, options.migrations ?? MIGRATIONS, { context: { realm: options.realm ?? DEFAULT_MIGRATION_CONTEXT.realm } });
   } catch (e) {
     db.close();
     throw e;
   }
 
   const bindings = new SqliteBindingRepository(db);
-  const provisioning = new SqliteProvisioningRepository(db);
+  const provisioning = new SqliteProvisioningRepository(db, { realm: options.realm ?? DEFAULT_MIGRATION_CONTEXT.realm });
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
   const cdrs = new SqliteCdrRepository(db, inMemory ? {} : { path, busyTimeoutMs });
   const sipLadders = new SqliteSipLadderRepository(db, inMemory ? {} : { path, busyTimeoutMs });

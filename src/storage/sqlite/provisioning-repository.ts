@@ -7,8 +7,10 @@
 //   per entity for the API to read, diff and (later) update one at a time.
 // `replace` deletes and re-inserts every row in one IMMEDIATE transaction: readers see the old
 // set or the new one, never a mix.
+// Customers' passwords never reach the file: replace() hashes any still present (the callers
+// already do, with the server's realm; this is the last line), see domain/credentials.ts.
 import type BetterSqlite3 from "better-sqlite3";
-import type { CarrierTrunk, CustomerTrunk, Provisioning, RateDeck, Route } from "../../domain/index.ts";
+import { hashProvisioningSecrets, type CarrierTrunk, type CustomerTrunk, type Provisioning, type RateDeck, type Route } from "../../domain/index.ts";
 import type { ProvisioningRepository } from "../../ports/index.ts";
 import { StorageError } from "../errors.ts";
 
@@ -32,14 +34,15 @@ export class SqliteProvisioningRepository implements ProvisioningRepository {
   private readonly replaceAll: BetterSqlite3.Transaction<(p: Provisioning) => void>;
   private readonly loadAll: BetterSqlite3.Transaction<() => Provisioning>;
 
-  constructor(db: BetterSqlite3.Database) {
+  constructor(db: BetterSqlite3.Database, options: { readonly realm: string } = { realm: "trunkline" }) {
     const kinds = Object.keys(TABLES) as Kind[];
     const map = <T>(fn: (k: Kind) => T): Record<Kind, T> =>
       Object.fromEntries(kinds.map((k) => [k, fn(k)])) as Record<Kind, T>;
     this.select = map((k) => db.prepare<[], DocRow>(`SELECT doc FROM ${TABLES[k].table} ORDER BY position`));
     this.insert = map((k) => db.prepare<[string, number, string]>(`INSERT INTO ${TABLES[k].table} (${TABLES[k].key}, position, doc) VALUES (?, ?, ?)`));
     const clear = kinds.map((k) => db.prepare(`DELETE FROM ${TABLES[k].table}`));
-    this.replaceAll = db.transaction((p: Provisioning) => {
+    this.replaceAll = db.transaction((given: Provisioning) => {
+      const p = hashProvisioningSecrets(given, options.realm);
       for (const stmt of clear) stmt.run();
       p.customers.forEach((c, i) => this.insert.customers.run(c.id, i, JSON.stringify(c)));
       p.carriers.forEach((c, i) => this.insert.carriers.run(c.id, i, JSON.stringify(c)));

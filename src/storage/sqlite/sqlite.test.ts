@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,7 +29,7 @@ describe("SQLite storage", () => {
   it("applies migrations once: a reopened file applies none and keeps its data", async () => {
     const path = join(dir, "reopen.db");
     const first = await openStorage({ driver: "sqlite", path });
-    assert.deepEqual(first.migrationsApplied, ["0001-registrar-bindings", "0002-provisioning", "0003-cdrs", "0004-bans", "0005-sip-ladders"]);
+    assert.deepEqual(first.migrationsApplied, ["0001-registrar-bindings", "0002-provisioning", "0003-cdrs", "0004-bans", "0005-sip-ladders", "0006-customer-credentials-ha1"]);
     await first.bindings.upsert({
       aor: "sip:alice@example.com",
       contact: "sip:alice@192.0.2.1",
@@ -59,6 +60,7 @@ describe("SQLite storage", () => {
         { version: 3, name: "cdrs" },
         { version: 4, name: "bans" },
         { version: 5, name: "sip-ladders" },
+        { version: 6, name: "customer-credentials-ha1" },
       ]);
     } finally {
       db.close();
@@ -69,11 +71,46 @@ describe("SQLite storage", () => {
     const db = new Database(":memory:");
     try {
       const extra: Migration = { version: 100, name: "extra", sql: "CREATE TABLE extra (x INTEGER)" };
-      assert.deepEqual(runMigrations(db, MIGRATIONS), ["0001-registrar-bindings", "0002-provisioning", "0003-cdrs", "0004-bans", "0005-sip-ladders"]);
+      assert.deepEqual(runMigrations(db, MIGRATIONS), ["0001-registrar-bindings", "0002-provisioning", "0003-cdrs", "0004-bans", "0005-sip-ladders", "0006-customer-credentials-ha1"]);
       assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), ["0100-extra"]);
       assert.deepEqual(runMigrations(db, [...MIGRATIONS, extra]), []);
     } finally {
       db.close();
+    }
+  });
+
+  it("0006 turns stored customer passwords into MD5 and SHA-256 HA1 in the server's realm and leaves carriers' passwords", async () => {
+    const path = join(dir, "pre-0006.db");
+    const before = new Database(path);
+    const customer = (id: string, credentials: unknown[]): string =>
+      JSON.stringify({ id, name: id, identification: { cidrs: [], credentials }, mode: { kind: "registration" }, dids: [], limits: {}, outbound: { allowedPrefixes: ["+"], callerId: "any" }, failover: { uris: [] } });
+    try {
+      runMigrations(before, MIGRATIONS.filter((m) => m.version <= 5));
+      const insert = before.prepare("INSERT INTO provisioning_customers (id, position, doc) VALUES (?, ?, ?)");
+      insert.run("acme", 0, customer("acme", [{ username: "acme", password: "Old-Plain-1" }]));
+      insert.run("own-realm", 1, customer("own-realm", [{ username: "o", password: "Old-Plain-2", realm: "other.example" }]));
+      insert.run("hashed", 2, customer("hashed", [{ username: "h", ha1: "0123456789abcdef0123456789abcdef", realm: "example.net" }]));
+      before.prepare("INSERT INTO provisioning_carriers (id, position, doc) VALUES (?, ?, ?)").run("alpha", 0, JSON.stringify({ id: "alpha", credentials: { username: "us", password: "Carrier-Pass" } }));
+    } finally {
+      before.close();
+    }
+    const s = openSqliteStorage({ path, realm: "example.net" });
+    try {
+      assert.deepEqual(s.migrationsApplied, ["0006-customer-credentials-ha1"]);
+      const docs = s.db.prepare<[], { doc: string }>("SELECT doc FROM provisioning_customers ORDER BY position").all().map((r) => r.doc);
+      assert.equal(docs.some((d) => d.includes("Old-Plain")), false);
+      const h = (alg: string, text: string): string => createHash(alg).update(text).digest("hex");
+      const creds = docs.map((d) => JSON.parse(d).identification.credentials[0]);
+      assert.deepEqual(creds, [
+        { username: "acme", realm: "example.net", ha1: h("md5", "acme:example.net:Old-Plain-1"), ha1Sha256: h("sha256", "acme:example.net:Old-Plain-1") },
+        // A credential that named its realm is hashed in that realm.
+        { username: "o", realm: "other.example", ha1: h("md5", "o:other.example:Old-Plain-2"), ha1Sha256: h("sha256", "o:other.example:Old-Plain-2") },
+        { username: "h", ha1: "0123456789abcdef0123456789abcdef", realm: "example.net" },
+      ]);
+      const carrier = s.db.prepare<[], { doc: string }>("SELECT doc FROM provisioning_carriers").get();
+      assert.deepEqual(JSON.parse(carrier?.doc ?? "{}").credentials, { username: "us", password: "Carrier-Pass" });
+    } finally {
+      await s.close();
     }
   });
 
