@@ -313,6 +313,17 @@ describe("auth", () => {
     assert.deepEqual((asAdmin["identification"] as { credentials: Json[] }).credentials[0], { username: "acme", realm: "trunkline", ha1: ha1("md5"), ha1Sha256: ha1("sha256") });
   });
 
+  test("a customer provisioned with a SHA-256 HA1 alone is accepted; hashes without a realm are a 400 naming it", async () => {
+    const { app } = await harness({ tokens });
+    const sha = createHash("sha256").update("acme:trunkline:acme-secret").digest("hex");
+    const withSha = { ...ACME, identification: { credentials: [{ username: "acme", ha1Sha256: sha, realm: "trunkline" }] } };
+    assert.equal((await call(app, "POST", "/api/v1/customers", withSha, "admin-token")).status, 201);
+    const noRealm = { ...ACME, id: "acme2", name: "acme2", identification: { credentials: [{ username: "acme2", ha1Sha256: sha }] } };
+    const refused = await call(app, "POST", "/api/v1/customers", noRealm, "admin-token");
+    assert.equal(refused.status, 400);
+    assert.match(refused.body, /credentials\[0\]\.realm/);
+  });
+
   test("/metrics needs a token only off loopback; /openapi.json and /docs are open", async () => {
     const local = await harness({ tokens });
     assert.equal((await call(local.app, "GET", "/metrics")).status, 200);

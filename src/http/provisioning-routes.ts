@@ -90,8 +90,8 @@ function checkCidrs(list: readonly string[], at: string, issues: ApiIssue[]): vo
 }
 
 function checkCredentials(c: DigestCredentials, at: string, issues: ApiIssue[]): void {
-  if (c.password === undefined && c.ha1 === undefined) issues.push({ path: `${at}.password`, message: "expected a password (or ha1)" });
-  if (c.ha1 !== undefined && c.realm === undefined) issues.push({ path: `${at}.realm`, message: "an ha1 is bound to a realm: name it" });
+  if (c.password === undefined && c.ha1 === undefined && c.ha1Sha256 === undefined) issues.push({ path: `${at}.password`, message: "expected a password (or ha1, ha1Sha256)" });
+  if ((c.ha1 !== undefined || c.ha1Sha256 !== undefined) && c.realm === undefined) issues.push({ path: `${at}.realm`, message: "an ha1 is bound to a realm: name it" });
 }
 
 const customers = collection<"id", CustomerTrunk, CustomerJson>({
