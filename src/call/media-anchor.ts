@@ -24,6 +24,29 @@ export type MediaAnchorEvent =
   /** A digit from `fromLeg`'s RFC 4733 events that `toLeg` (DTMF mode info) must get as SIP INFO. */
   | { readonly type: "dtmf-info"; readonly toLeg: CallLeg; readonly digit: string; readonly durationMs: number };
 
+/** A listener of one call's media events. */
+export type MediaAnchorListener = (event: MediaAnchorEvent) => void;
+
+/**
+ * listen() for an anchor: adds the listener to the call's set, or, before the call has media, to
+ * an early set the call takes over once its media is made; returns the unsubscribe function.
+ */
+export function addMediaListener(
+  current: Set<MediaAnchorListener> | undefined,
+  early: Map<string, Set<MediaAnchorListener>>,
+  callId: string,
+  listener: MediaAnchorListener,
+): () => void {
+  let set = current ?? early.get(callId);
+  if (set === undefined) {
+    set = new Set();
+    early.set(callId, set);
+  }
+  set.add(listener);
+  const listeners = set;
+  return () => listeners.delete(listener);
+}
+
 /** Why the anchor refused a body: 488 with a Warning (codec, SRTP) or 503 (no ports). */
 export class MediaAnchorError extends Error {
   override readonly name = "MediaAnchorError";

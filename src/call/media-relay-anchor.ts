@@ -16,7 +16,7 @@ import {
 } from "../media/index.ts";
 import type { CallMediaQuality, LegMediaQuality, MediaDirectionQuality } from "../ports/index.ts";
 import { type CodecSpec, type SessionDescription, parseCodecSpec, parseSdp, serializeSdp } from "../sdp/index.ts";
-import { type CallLeg, type CallMediaPolicy, type MediaAnchor, type MediaAnchorEvent, MediaAnchorError } from "./media-anchor.ts";
+import { addMediaListener, type CallLeg, type CallMediaPolicy, type MediaAnchor, type MediaAnchorEvent, MediaAnchorError } from "./media-anchor.ts";
 
 interface CallMedia {
   /** null: direct media, SDP passes through. */
@@ -143,15 +143,7 @@ export function relayMediaAnchor(relay: MediaRelayControl): MediaAnchor {
       calls.get(callId)?.session?.start();
     },
     listen(callId, listener) {
-      const entry = calls.get(callId);
-      let set = entry?.listeners ?? early.get(callId);
-      if (set === undefined) {
-        set = new Set();
-        early.set(callId, set);
-      }
-      set.add(listener);
-      const listeners = set;
-      return () => listeners.delete(listener);
+      return addMediaListener(calls.get(callId)?.listeners, early, callId, listener);
     },
     async sendDtmf(callId, toLeg, digit, durationMs) {
       const session = calls.get(callId)?.session;

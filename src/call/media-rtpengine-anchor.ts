@@ -23,7 +23,7 @@ import { isBencodeDict } from "../media/index.ts";
 import type { Logger } from "../observability/index.ts";
 import type { CallMediaQuality, LegMediaQuality, MediaDirectionQuality } from "../ports/index.ts";
 import { type StreamInfo, isAuxiliaryCodec, parseSdp, readStreams } from "../sdp/index.ts";
-import { type CallLeg, type CallMediaPolicy, type MediaAnchor, type MediaAnchorEvent, MediaAnchorError } from "./media-anchor.ts";
+import { addMediaListener, type CallLeg, type CallMediaPolicy, type MediaAnchor, type MediaAnchorEvent, MediaAnchorError } from "./media-anchor.ts";
 
 /** Options of the rtpengine-backed anchor; the ng client is owned by the caller. */
 export interface RtpengineAnchorOptions {
@@ -388,15 +388,7 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
       entry.poll = clock.schedule(statsIntervalMs, () => void poll(callId, entry));
     },
     listen(callId, listener) {
-      const entry = calls.get(callId);
-      let set = entry?.listeners ?? early.get(callId);
-      if (set === undefined) {
-        set = new Set();
-        early.set(callId, set);
-      }
-      set.add(listener);
-      const listeners = set;
-      return () => listeners.delete(listener);
+      return addMediaListener(calls.get(callId)?.listeners, early, callId, listener);
     },
     async sendDtmf(callId, toLeg, digit, durationMs) {
       const entry = calls.get(callId);

@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { CdrDraft } from "../call/index.ts";
 import { createMetricsRegistry } from "../observability/index.ts";
 import type { CallDetailRecord } from "../ports/index.ts";
 import { MemoryCdrRepository } from "../storage/index.ts";
@@ -153,31 +154,9 @@ describe("server metrics", () => {
   });
 });
 
+/** A fresh outbound record from acme to alpha, made by the draft the call layer uses. */
 function cdr(id: string): CallDetailRecord {
-  return {
-    id,
-    callId: `${id}@pbx`,
-    direction: "outbound",
-    customerId: "acme",
-    carrierId: "alpha",
-    attempts: [],
-    callerRaw: "100",
-    calleeRaw: "200",
-    callerE164: null,
-    calleeE164: null,
-    startedAt: 1000,
-    ringingAt: null,
-    answeredAt: null,
-    endedAt: null,
-    durationMs: 0,
-    finalStatus: null,
-    q850Cause: null,
-    disposition: null,
-    hangupBy: null,
-    endReason: null,
-    ratePerMinute: null,
-    cost: null,
-    currency: null,
-    trace: [],
-  };
+  const draft = new CdrDraft(() => 1000, { callId: `${id}@pbx`, direction: "outbound", callerRaw: "100", calleeRaw: "200" });
+  draft.set({ customerId: "acme", carrierId: "alpha" });
+  return { ...draft.record(), id };
 }

@@ -5,7 +5,7 @@
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
-import { haveSipp, runSipp } from "../support/sipp.ts";
+import { haveSipp, runSipp, type SippRun } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
 import { freePort } from "../support/ports.ts";
 import { startCallHarness, until, type CallHarness } from "./call-harness.ts";
@@ -44,7 +44,13 @@ async function workerHarness(oneWayAfterMs: number): Promise<{ h: CallHarness; r
   return { h: await startCallHarness(undefined, {}, systemClock, relayMediaAnchor(r)), relay: r };
 }
 
-async function bind(address: string, port: number): Promise<{ socket: Socket; received: Buffer[] }> {
+/** A UDP socket standing in for one side's RTP endpoint, keeping what it receives. */
+interface Bound {
+  readonly socket: Socket;
+  readonly received: Buffer[];
+}
+
+async function bind(address: string, port: number): Promise<Bound> {
   const socket = createSocket("udp4");
   const received: Buffer[] = [];
   socket.on("message", (m) => received.push(m));
@@ -70,31 +76,50 @@ async function sendRtp(socket: Socket, port: number, count: number, ssrc: number
   }
 }
 
+/** Sends 25 packets each way through the relay's ports for the two legs; most must arrive. */
+async function rtpBothWays(pbxMedia: Bound, gwMedia: Bound, aPort: number, bPort: number): Promise<void> {
+  await Promise.all([sendRtp(pbxMedia.socket, aPort, 25, 0x1111), sendRtp(gwMedia.socket, bPort, 25, 0x2222)]);
+  await until(() => gwMedia.received.length >= 25 && pbxMedia.received.length >= 25, 2000);
+  assert.ok(gwMedia.received.length >= 20, `gateway got ${gwMedia.received.length} RTP packets`);
+  assert.ok(pbxMedia.received.length >= 20, `PBX got ${pbxMedia.received.length} RTP packets`);
+}
+
+/**
+ * A media call from the PBX (127.0.4.1) through Trunkline to the carrier (127.0.2.1), SIPp on both
+ * sides with a bound RTP socket each; resolves once the call is answered.
+ */
+async function mediaCall(hh: CallHarness, uas = "media-uas.xml"): Promise<{ pbxMedia: Bound; gwMedia: Bound; pbx: SippRun; gw: SippRun }> {
+  const rtpA = await freePort("127.0.4.1");
+  const rtpB = await freePort("127.0.2.1");
+  const pbxMedia = await bind("127.0.4.1", rtpA);
+  const gwMedia = await bind("127.0.2.1", rtpB);
+  const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
+  const gw = runSipp({ ...common, scenario: uas, localAddress: "127.0.2.1", localPort: hh.ports.gw1, keys: { rtp: String(rtpB) } });
+  const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${hh.address}:${hh.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
+  await until(() => hh.layer.activeCalls().some((c) => c.state === "answered"), 5000);
+  return { pbxMedia, gwMedia, pbx, gw };
+}
+
+/** Both SIPp sides ran their scenario to the end (the failure message carries their output and our log). */
+async function bothSucceeded(hh: CallHarness, pbx: SippRun, gw: SippRun): Promise<void> {
+  const [a, b] = await Promise.all([pbx.done(), gw.done()]);
+  assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + hh.logLines.join("\n"));
+  assert.equal(b.stats.successful, 1, b.output.slice(-3000) + "\n" + hh.logLines.join("\n"));
+}
+
 describe("media through the relay", { skip }, () => {
   test("SDP on both legs points at the relay, RTP crosses both ways, the CDR counts the packets", async () => {
     h = await harness(60_000);
-    const rtpA = await freePort("127.0.4.1");
-    const rtpB = await freePort("127.0.2.1");
-    const pbxMedia = await bind("127.0.4.1", rtpA);
-    const gwMedia = await bind("127.0.2.1", rtpB);
-    const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
-    const gw = runSipp({ ...common, scenario: "media-uas.xml", localAddress: "127.0.2.1", localPort: h.ports.gw1, keys: { rtp: String(rtpB) } });
-    const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${h.address}:${h.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
+    const { pbxMedia, gwMedia, pbx, gw } = await mediaCall(h);
     const r = relay;
     assert.ok(r);
-    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
     const stream = r.activeSessions()[0]?.stream(0);
     assert.ok(stream, "a relay session with one stream");
     const aPort = stream.leg("a").local.rtpPort;
     const bPort = stream.leg("b").local.rtpPort;
     assert.ok(aPort >= PORT_MIN && aPort <= PORT_MAX + 1 && bPort >= PORT_MIN && bPort <= PORT_MAX + 1);
-    await Promise.all([sendRtp(pbxMedia.socket, aPort, 25, 0x1111), sendRtp(gwMedia.socket, bPort, 25, 0x2222)]);
-    await until(() => gwMedia.received.length >= 25 && pbxMedia.received.length >= 25, 2000);
-    assert.ok(gwMedia.received.length >= 20, `gateway got ${gwMedia.received.length} RTP packets`);
-    assert.ok(pbxMedia.received.length >= 20, `PBX got ${pbxMedia.received.length} RTP packets`);
-    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    await rtpBothWays(pbxMedia, gwMedia, aPort, bPort);
+    await bothSucceeded(h, pbx, gw);
     const [cdr] = await h.cdrs.waitClosed(1);
     assert.ok(cdr);
     assert.equal(cdr.disposition, "answered");
@@ -108,16 +133,9 @@ describe("media through the relay", { skip }, () => {
 
   test("DTMF: INFO from an info-mode carrier becomes RFC 4733 towards the PBX, the PBX's events become INFO", async () => {
     h = await harness(60_000, (p) => ({ ...p, carriers: p.carriers.map((c) => (c.id === "alpha" ? { ...c, media: { dtmf: "info" } } : c)) }));
-    const rtpA = await freePort("127.0.4.1");
-    const rtpB = await freePort("127.0.2.1");
-    const pbxMedia = await bind("127.0.4.1", rtpA);
-    await bind("127.0.2.1", rtpB);
-    const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
-    const gw = runSipp({ ...common, scenario: "media-uas-info.xml", localAddress: "127.0.2.1", localPort: h.ports.gw1, keys: { rtp: String(rtpB) } });
-    const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${h.address}:${h.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
+    const { pbxMedia, pbx, gw } = await mediaCall(h, "media-uas-info.xml");
     const r = relay;
     assert.ok(r);
-    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
     const aPort = r.activeSessions()[0]?.stream(0)?.leg("a").local.rtpPort;
     assert.ok(aPort !== undefined);
     // Digit 7 from the carrier's INFO reaches the PBX as telephone-event packets.
@@ -138,9 +156,7 @@ describe("media through the relay", { skip }, () => {
       pbxMedia.socket.send(b, aPort, "127.0.0.1");
       await new Promise((res) => setTimeout(res, 20));
     }
-    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-3000) + "\n" + h.logLines.join("\n"));
+    await bothSucceeded(h, pbx, gw);
   });
 
   test("late offer: the callee's offer in the 2xx and the caller's answer in the ACK are anchored too", async () => {
@@ -157,9 +173,7 @@ describe("media through the relay", { skip }, () => {
     await until(() => r.activeSessions()[0]?.stream(0)?.leg("a").remote?.port === rtpA, 3000);
     const stream = r.activeSessions()[0]?.stream(0);
     assert.equal(stream?.leg("a").remote?.port, rtpA, "the ACK's answer reached the relay");
-    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    await bothSucceeded(h, pbx, gw);
     const [cdr] = await h.cdrs.waitClosed(1);
     assert.ok(cdr?.media, "CDR has media quality");
     assert.equal(pbxMedia.received.length, 0);
@@ -183,9 +197,7 @@ describe("media through the relay", { skip }, () => {
     h = await harness(1500);
     const gw = h.sipp("127.0.2.1", h.ports.gw1, "call-uas.xml");
     const pbx = h.sipp("127.0.4.1", 0, "call-uac-wait-bye.xml");
-    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    await bothSucceeded(h, pbx, gw);
     const [cdr] = await h.cdrs.waitClosed(1);
     assert.ok(cdr);
     assert.equal(cdr.disposition, "answered");
@@ -198,25 +210,13 @@ describe("media through the relay", { skip }, () => {
   test("relay in worker threads: RTP crosses both ways, the CDR counts it, ports are free after the call", async () => {
     const w = await workerHarness(0);
     h = w.h;
-    const rtpA = await freePort("127.0.4.1");
-    const rtpB = await freePort("127.0.2.1");
-    const pbxMedia = await bind("127.0.4.1", rtpA);
-    const gwMedia = await bind("127.0.2.1", rtpB);
-    const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
-    const gw = runSipp({ ...common, scenario: "media-uas.xml", localAddress: "127.0.2.1", localPort: h.ports.gw1, keys: { rtp: String(rtpB) } });
-    const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${h.address}:${h.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
-    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
+    const { pbxMedia, gwMedia, pbx, gw } = await mediaCall(h);
     const session = w.relay.activeSessions()[0];
     const aPort = session?.localPort("a");
     const bPort = session?.localPort("b");
     assert.ok(aPort !== undefined && bPort !== undefined && aPort >= 41500 && bPort <= 41599, `relay ports ${aPort} ${bPort}`);
-    await Promise.all([sendRtp(pbxMedia.socket, aPort, 25, 0x1111), sendRtp(gwMedia.socket, bPort, 25, 0x2222)]);
-    await until(() => gwMedia.received.length >= 25 && pbxMedia.received.length >= 25, 2000);
-    assert.ok(gwMedia.received.length >= 20, `gateway got ${gwMedia.received.length} RTP packets`);
-    assert.ok(pbxMedia.received.length >= 20, `PBX got ${pbxMedia.received.length} RTP packets`);
-    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    await rtpBothWays(pbxMedia, gwMedia, aPort, bPort);
+    await bothSucceeded(h, pbx, gw);
     const [cdr] = await h.cdrs.waitClosed(1);
     assert.ok(cdr?.media, "CDR has media quality");
     assert.ok(cdr.media.a.received.packets >= 20, JSON.stringify(cdr.media));
@@ -228,20 +228,11 @@ describe("media through the relay", { skip }, () => {
   test("one-way audio: the PBX sends RTP, the carrier none; the CDR trace and the log say so, the call goes on", async () => {
     const w = await workerHarness(600);
     h = w.h;
-    const rtpA = await freePort("127.0.4.1");
-    const rtpB = await freePort("127.0.2.1");
-    const pbxMedia = await bind("127.0.4.1", rtpA);
-    const gwMedia = await bind("127.0.2.1", rtpB);
-    const common = { timeoutSec: 15, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
-    const gw = runSipp({ ...common, scenario: "media-uas.xml", localAddress: "127.0.2.1", localPort: h.ports.gw1, keys: { rtp: String(rtpB) } });
-    const pbx = runSipp({ ...common, scenario: "media-uac.xml", remote: `${h.address}:${h.port}`, localAddress: "127.0.4.1", localPort: 0, keys: { rtp: String(rtpA), caller: "+15550100005" }, callDurationMs: 2500 });
-    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
+    const { pbxMedia, gwMedia, pbx, gw } = await mediaCall(h);
     const aPort = w.relay.activeSessions()[0]?.localPort("a");
     assert.ok(aPort !== undefined);
     await sendRtp(pbxMedia.socket, aPort, 50, 0x1111);
-    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
-    assert.equal(a.stats.successful, 1, a.output.slice(-2000) + "\n" + h.logLines.join("\n"));
-    assert.equal(b.stats.successful, 1, b.output.slice(-2000));
+    await bothSucceeded(h, pbx, gw);
     assert.ok(gwMedia.received.length >= 40, `gateway got ${gwMedia.received.length} RTP packets`);
     const [cdr] = await h.cdrs.waitClosed(1);
     assert.ok(cdr);

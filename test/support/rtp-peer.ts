@@ -2,6 +2,7 @@
 // and RTP/RTCP datagrams built by hand. Test-only: kept out of src so the build does not ship it.
 import { type RemoteInfo, type Socket, createSocket } from "node:dgram";
 import { setTimeout as sleep } from "node:timers/promises";
+import { type SessionDescription, parseSdp } from "../../src/sdp/index.ts";
 
 /** A datagram and where it came from. */
 export interface Received {
@@ -97,4 +98,15 @@ export async function until(cond: () => boolean, timeoutMs = 1000): Promise<void
 /** Waits so that a datagram that should not arrive has had its chance to. */
 export function settle(ms = 80): Promise<void> {
   return sleep(ms).then(() => undefined);
+}
+
+/** RFC 4733 telephone-event on payload type 101, digits 0-15, as SDP attribute lines. */
+export const TE101: readonly string[] = ["a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15"];
+
+/** A one-stream audio SDP from 127.0.0.1 at `port` offering `formats`, with `extra` attribute lines. */
+export function audioSdp(port: number, formats: string, extra: readonly string[] = [], protocol = "RTP/AVP"): SessionDescription {
+  const text = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0", `m=audio ${port} ${protocol} ${formats}`, ...extra, ""].join("\r\n");
+  const parsed = parseSdp(text);
+  if (!parsed.ok) throw new Error(`bad test SDP: ${parsed.error.code}`);
+  return parsed.value;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FakeClock } from "../../lib/index.ts";
-import { type SessionDescription, formatCrypto, parseSdp, readStreams, serializeSdp } from "../../sdp/index.ts";
+import { type SessionDescription, formatCrypto, readStreams, serializeSdp } from "../../sdp/index.ts";
 import { DtmfReceiver, dtmfPacketSequence, marshalDtmfEvent, parseDtmfEvent } from "../dtmf-event.ts";
 import { ALAW_TO_LINEAR, ALAW_TO_ULAW, ULAW_TO_ALAW } from "../g711.ts";
 import { ntpMiddle32 } from "../quality.ts";
@@ -11,18 +11,9 @@ import { generateSrtpMasterKey, sdesCryptoAttribute, sdesKeyOf } from "../sdes-k
 import { type SrtpContext, type SrtpMasterKey, createSrtpContext } from "../srtp.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
-import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
+import { type TestPeer, TE101, audioSdp as sdp, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
 const PROFILE = "AES_CM_128_HMAC_SHA1_80";
-
-function sdp(port: number, formats: string, extra: readonly string[] = [], protocol = "RTP/AVP"): SessionDescription {
-  const text = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0", `m=audio ${port} ${protocol} ${formats}`, ...extra, ""].join("\r\n");
-  const parsed = parseSdp(text);
-  if (!parsed.ok) throw new Error(`bad test SDP: ${parsed.error.code}`);
-  return parsed.value;
-}
-
-const TE101 = ["a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15"];
 
 function ctx(key: SrtpMasterKey): SrtpContext {
   const c = createSrtpContext(PROFILE, key);

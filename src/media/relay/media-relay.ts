@@ -24,16 +24,17 @@ import {
 } from "./relay-session.ts";
 import { type DtmfDigitEvent, type LegMediaOptions, type LegQuality, DEFAULT_LEG_MEDIA, StreamMedia } from "./stream-media.ts";
 
-/** How the relay binds and how its sessions behave unless a session says otherwise. */
-export interface MediaRelayOptions {
+/**
+ * How a relay binds and how its sessions behave unless a session says otherwise: the settings
+ * the in-thread relay, the worker relay and each worker's relay share.
+ */
+export interface RelaySettings {
   /** Local media address to bind (IPv4 or IPv6). */
   readonly address: string;
   /** The address written into SDP, when the bound one is not what endpoints reach (1:1 NAT). Default: address. */
   readonly advertiseAddress?: string;
   readonly portMin: number;
   readonly portMax: number;
-  readonly clock?: Clock;
-  readonly logger?: RelayLogger;
   readonly strict?: StrictOption;
   readonly latchWindowMs?: number;
   readonly mediaTimeoutMs?: number;
@@ -41,6 +42,25 @@ export interface MediaRelayOptions {
   readonly socketBufferBytes?: number;
   /** Keep RFC 3550 receive statistics (loss, jitter) per stream and leg with quality.ts. Default true. */
   readonly quality?: boolean;
+}
+
+/** The optional settings `from` sets, with the unset ones left out rather than undefined (a worker gets them as its init). */
+export function setRelaySettings(from: RelaySettings): Omit<RelaySettings, "address" | "portMin" | "portMax"> {
+  return {
+    ...(from.advertiseAddress === undefined ? {} : { advertiseAddress: from.advertiseAddress }),
+    ...(from.strict === undefined ? {} : { strict: from.strict }),
+    ...(from.latchWindowMs === undefined ? {} : { latchWindowMs: from.latchWindowMs }),
+    ...(from.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: from.mediaTimeoutMs }),
+    ...(from.oneWayAfterMs === undefined ? {} : { oneWayAfterMs: from.oneWayAfterMs }),
+    ...(from.socketBufferBytes === undefined ? {} : { socketBufferBytes: from.socketBufferBytes }),
+    ...(from.quality === undefined ? {} : { quality: from.quality }),
+  };
+}
+
+/** Options of the in-thread relay: the shared settings plus its clock, logger and stats sink. */
+export interface MediaRelayOptions extends RelaySettings {
+  readonly clock?: Clock;
+  readonly logger?: RelayLogger;
   /** Supplies a receive-statistics sink per stream instead of the built-in quality one. */
   readonly statsSink?: (sessionId: string, streamIndex: number) => ReceiveStatsSink | undefined;
 }

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { MediaRelayError, isMediaRelayError } from "./errors.ts";
-import { type MediaSession, createMediaRelay } from "./media-relay.ts";
+import { type MediaSession, createMediaRelay, setRelaySettings } from "./media-relay.ts";
 import type { RelayLogger } from "./relay-session.ts";
 import type { AnchoredReply, FromWorker, SessionReport, StreamPorts, ToWorker, WorkerError, WorkerRelayInit } from "./worker-protocol.ts";
 
@@ -39,13 +39,7 @@ const relay = createMediaRelay({
   portMin: init.portMin,
   portMax: init.portMax,
   logger,
-  ...(init.advertiseAddress === undefined ? {} : { advertiseAddress: init.advertiseAddress }),
-  ...(init.strict === undefined ? {} : { strict: init.strict }),
-  ...(init.latchWindowMs === undefined ? {} : { latchWindowMs: init.latchWindowMs }),
-  ...(init.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: init.mediaTimeoutMs }),
-  ...(init.oneWayAfterMs === undefined ? {} : { oneWayAfterMs: init.oneWayAfterMs }),
-  ...(init.socketBufferBytes === undefined ? {} : { socketBufferBytes: init.socketBufferBytes }),
-  ...(init.quality === undefined ? {} : { quality: init.quality }),
+  ...setRelaySettings(init),
 });
 // Sessions whose call was answered: the ones whose quality is pushed.
 const started = new Set<string>();

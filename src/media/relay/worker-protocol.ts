@@ -5,22 +5,12 @@
  */
 import type { SessionDescription } from "../../sdp/index.ts";
 import type { MediaRelayErrorCode } from "./errors.ts";
-import type { MediaSessionEvent, MediaSessionOptions, OfferOptions, StreamQuality } from "./media-relay.ts";
-import type { LegName, StrictOption } from "./relay-session.ts";
+import type { MediaSessionEvent, MediaSessionOptions, OfferOptions, RelaySettings, StreamQuality } from "./media-relay.ts";
+import type { LegName } from "./relay-session.ts";
 
 /** What a worker's relay is created with: its own slice of the port range and the shared settings. */
-export interface WorkerRelayInit {
+export interface WorkerRelayInit extends RelaySettings {
   readonly index: number;
-  readonly address: string;
-  readonly advertiseAddress?: string;
-  readonly portMin: number;
-  readonly portMax: number;
-  readonly strict?: StrictOption;
-  readonly latchWindowMs?: number;
-  readonly mediaTimeoutMs?: number;
-  readonly oneWayAfterMs?: number;
-  readonly socketBufferBytes?: number;
-  readonly quality?: boolean;
   /** How often the worker pushes the quality of its answered sessions; 0: only on request and at close. */
   readonly reportIntervalMs: number;
   /** Forward debug-level relay logs (off unless the main logger wants them: they come per offer). */

@@ -3,7 +3,7 @@
 // sockets and the system clock in both. Worker-only cases: pinning, crash recovery.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type SessionDescription, formatCrypto, parseSdp, readStreams } from "../../sdp/index.ts";
+import { formatCrypto, readStreams } from "../../sdp/index.ts";
 import { dtmfPacketSequence, marshalDtmfEvent, parseDtmfEvent } from "../dtmf-event.ts";
 import { ULAW_TO_ALAW } from "../g711.ts";
 import { parseRtpPacket } from "../rtp-packet.ts";
@@ -12,17 +12,9 @@ import { createSrtpContext } from "../srtp.ts";
 import { isMediaRelayError } from "./errors.ts";
 import { type MediaSessionEvent, createMediaRelay } from "./media-relay.ts";
 import type { MediaRelayControl } from "./relay-control.ts";
-import { type TestPeer, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
+import { type TestPeer, TE101, audioSdp as sdp, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 import { type WorkerMediaRelay, createWorkerMediaRelay, splitPortRange } from "./worker-relay.ts";
 
-function sdp(port: number, formats: string, extra: readonly string[] = [], protocol = "RTP/AVP"): SessionDescription {
-  const text = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0", `m=audio ${port} ${protocol} ${formats}`, ...extra, ""].join("\r\n");
-  const parsed = parseSdp(text);
-  if (!parsed.ok) throw new Error(`bad test SDP: ${parsed.error.code}`);
-  return parsed.value;
-}
-
-const TE101 = ["a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-15"];
 const PROFILE = "AES_CM_128_HMAC_SHA1_80";
 
 interface Mode {

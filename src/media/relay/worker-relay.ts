@@ -14,9 +14,9 @@ import { Worker } from "node:worker_threads";
 import { randomToken } from "../../lib/index.ts";
 import type { SessionDescription } from "../../sdp/index.ts";
 import { MediaRelayError } from "./errors.ts";
-import type { MediaSessionEvent, MediaSessionOptions, OfferOptions, StreamQuality } from "./media-relay.ts";
+import { setRelaySettings, type MediaSessionEvent, type MediaSessionOptions, type OfferOptions, type RelaySettings, type StreamQuality } from "./media-relay.ts";
 import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
-import type { LegName, RelayLogger, StrictOption } from "./relay-session.ts";
+import type { LegName, RelayLogger } from "./relay-session.ts";
 import { type LegMediaOptions, DEFAULT_LEG_MEDIA } from "./stream-media.ts";
 import type { AnchoredReply, FromWorker, SessionReport, StreamPorts, ToWorker, WorkerError, WorkerRelayInit } from "./worker-protocol.ts";
 
@@ -27,19 +27,9 @@ export interface WorkerRelayLogger extends RelayLogger {
 }
 
 /** Options of the worker relay: those of the in-thread relay (no clock: workers run on real time) plus the thread count. */
-export interface WorkerMediaRelayOptions {
-  readonly address: string;
-  readonly advertiseAddress?: string;
-  readonly portMin: number;
-  readonly portMax: number;
+export interface WorkerMediaRelayOptions extends RelaySettings {
   /** Threads; "auto" (default): one per core. The port range is split between them. */
   readonly workers?: number | "auto";
-  readonly strict?: StrictOption;
-  readonly latchWindowMs?: number;
-  readonly mediaTimeoutMs?: number;
-  readonly oneWayAfterMs?: number;
-  readonly socketBufferBytes?: number;
-  readonly quality?: boolean;
   /** How often workers push the quality of answered calls. Default 1000 ms. */
   readonly reportIntervalMs?: number;
   readonly logger?: WorkerRelayLogger;
@@ -314,13 +304,7 @@ export function createWorkerMediaRelay(options: WorkerMediaRelayOptions): Worker
           portMax: range.portMax,
           reportIntervalMs: options.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
           debug,
-          ...(options.advertiseAddress === undefined ? {} : { advertiseAddress: options.advertiseAddress }),
-          ...(options.strict === undefined ? {} : { strict: options.strict }),
-          ...(options.latchWindowMs === undefined ? {} : { latchWindowMs: options.latchWindowMs }),
-          ...(options.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: options.mediaTimeoutMs }),
-          ...(options.oneWayAfterMs === undefined ? {} : { oneWayAfterMs: options.oneWayAfterMs }),
-          ...(options.socketBufferBytes === undefined ? {} : { socketBufferBytes: options.socketBufferBytes }),
-          ...(options.quality === undefined ? {} : { quality: options.quality }),
+          ...setRelaySettings(options),
         },
         logger,
       ),

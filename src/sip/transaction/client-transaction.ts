@@ -2,7 +2,7 @@ import type { Timer } from "../../lib/index.ts";
 import type { SipRequest, SipResponse } from "../message/index.ts";
 import { TransportError, type SendTarget } from "../transport/index.ts";
 import { buildNon2xxAck, synthesizeResponse } from "./build.ts";
-import type { FinalWait, TransactionHost } from "./host.ts";
+import { cancelTimer, startFinalWait, stopFinalWait, type FinalWait, type TransactionHost } from "./host.ts";
 import type {
   CancelOptions,
   ClientTransaction,
@@ -15,11 +15,6 @@ import type {
 function asTransportError(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   return new TransportError("ERR_TRANSPORT_SEND", error instanceof Error ? error.message : String(error), { cause: error });
-}
-
-function cancelTimer(timer: Timer | null): null {
-  if (timer !== null) timer.cancel();
-  return null;
 }
 
 /**
@@ -101,7 +96,7 @@ export class InviteClientTransaction implements ClientTransaction {
           this.stopCallingTimers();
           this.state = "Accepted";
           this.invite = null;
-          this.beginWait("64*T1");
+          this.wait = startFinalWait(this.host, this, "64*T1");
           this.user.onFinal(response, this, "network");
         } else {
           this.stopCallingTimers();
@@ -112,7 +107,7 @@ export class InviteClientTransaction implements ClientTransaction {
           }
           this.user.onFinal(response, this, "network");
           if (this.reliable) this.terminate();
-          else this.beginWait("D");
+          else this.wait = startFinalWait(this.host, this, "D");
         }
         return;
       case "Completed":
@@ -148,10 +143,7 @@ export class InviteClientTransaction implements ClientTransaction {
   /** Stops every timer without telling the TU (layer close). */
   dispose(): void {
     this.stopCallingTimers();
-    if (this.wait !== null) {
-      this.host.stopWait(this, this.wait);
-      this.wait = null;
-    }
+    this.wait = stopFinalWait(this.host, this, this.wait);
     this.cancelGuard = cancelTimer(this.cancelGuard);
     this.state = "Terminated";
   }
@@ -160,11 +152,6 @@ export class InviteClientTransaction implements ClientTransaction {
   expire(): void {
     this.wait = null;
     this.terminate();
-  }
-
-  private beginWait(wait: FinalWait): void {
-    this.wait = wait;
-    this.host.startWait(this, wait);
   }
 
   private fireCancel(options: CancelOptions): void {
@@ -293,17 +280,14 @@ export class NonInviteClientTransaction implements ClientTransaction {
     this.state = "Completed";
     this.user.onFinal(response, this, "network");
     if (this.reliable) this.terminate();
-    else this.beginWait("T4");
+    else this.wait = startFinalWait(this.host, this, "T4");
   }
 
   /** Stops every timer without telling the TU (layer close). */
   dispose(): void {
     this.timerE = cancelTimer(this.timerE);
     this.timerF = cancelTimer(this.timerF);
-    if (this.wait !== null) {
-      this.host.stopWait(this, this.wait);
-      this.wait = null;
-    }
+    this.wait = stopFinalWait(this.host, this, this.wait);
     this.state = "Terminated";
   }
 
@@ -311,11 +295,6 @@ export class NonInviteClientTransaction implements ClientTransaction {
   expire(): void {
     this.wait = null;
     this.terminate();
-  }
-
-  private beginWait(wait: FinalWait): void {
-    this.wait = wait;
-    this.host.startWait(this, wait);
   }
 
   private send(): void {

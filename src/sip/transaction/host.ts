@@ -1,4 +1,4 @@
-import type { Clock } from "../../lib/index.ts";
+import type { Clock, Timer } from "../../lib/index.ts";
 import type { SipRequest } from "../message/index.ts";
 import type { InboundContext, SendTarget, SipTransport } from "../transport/index.ts";
 import type { CancelOptions, TimerValues } from "./types.ts";
@@ -32,6 +32,7 @@ export interface TransactionHost {
    * Starts the final wait of tx: tx.expire() is called when it is over. The layer keeps one queue,
    * and one clock timer, per wait length for all its transactions: a held call's INVITE
    * transactions sit in Timer L and M for 32 s, and a timer each is most of what they weigh.
+   * Never expires tx before it returns (startFinalWait records the wait after the call).
    */
   startWait(tx: Expiring, wait: FinalWait): void;
   /** Ends the final wait of tx early without expiring it (layer close). */
@@ -40,4 +41,22 @@ export interface TransactionHost {
   deliverAck(ack: SipRequest, context: InboundContext): void;
   /** Counts a transaction that timed out. */
   timedOut(side: "client" | "server", method: string): void;
+}
+
+/** Cancels a timer if there is one; returns null to clear the field that held it. */
+export function cancelTimer(timer: Timer | null): null {
+  if (timer !== null) timer.cancel();
+  return null;
+}
+
+/** Puts tx in the layer's queue for `wait`; returns `wait` for the field that records it. */
+export function startFinalWait(host: TransactionHost, tx: Expiring, wait: FinalWait): FinalWait {
+  host.startWait(tx, wait);
+  return wait;
+}
+
+/** Takes tx out of the layer's queue for `wait` if it is in one; returns null to clear the field. */
+export function stopFinalWait(host: TransactionHost, tx: Expiring, wait: FinalWait | null): null {
+  if (wait !== null) host.stopWait(tx, wait);
+  return null;
 }

@@ -1,17 +1,12 @@
 import type { Timer } from "../../lib/index.ts";
 import { createResponse, type SipRequest, type SipResponse } from "../message/index.ts";
 import type { InboundContext } from "../transport/index.ts";
-import type { FinalWait, TransactionHost } from "./host.ts";
+import { cancelTimer, startFinalWait, stopFinalWait, type FinalWait, type TransactionHost } from "./host.ts";
 import type { InviteServerState, NonInviteServerState, ServerFailure, ServerTransaction } from "./types.ts";
 
 function toTagOf(response: SipResponse): string | undefined {
   const tag = response.to.params["tag"];
   return typeof tag === "string" ? tag : undefined;
-}
-
-function cancelTimer(timer: Timer | null): null {
-  if (timer !== null) timer.cancel();
-  return null;
 }
 
 /**
@@ -75,7 +70,7 @@ export class InviteServerTransaction implements ServerTransaction {
         this.acceptedToTag = toTagOf(response);
         this.lastResponse = null;
         this.invite = null;
-        this.beginWait("64*T1");
+        this.wait = startFinalWait(this.host, this, "64*T1");
         this.send(response);
       } else {
         this.state = "Completed";
@@ -104,7 +99,7 @@ export class InviteServerTransaction implements ServerTransaction {
       this.timerH = cancelTimer(this.timerH);
       this.state = "Confirmed";
       if (this.reliable) this.terminate();
-      else this.beginWait("T4");
+      else this.wait = startFinalWait(this.host, this, "T4");
     } else if (this.state === "Accepted") {
       this.host.deliverAck(ack, context);
     }
@@ -127,10 +122,7 @@ export class InviteServerTransaction implements ServerTransaction {
     this.trying100 = cancelTimer(this.trying100);
     this.timerG = cancelTimer(this.timerG);
     this.timerH = cancelTimer(this.timerH);
-    if (this.wait !== null) {
-      this.host.stopWait(this, this.wait);
-      this.wait = null;
-    }
+    this.wait = stopFinalWait(this.host, this, this.wait);
     this.state = "Terminated";
   }
 
@@ -138,11 +130,6 @@ export class InviteServerTransaction implements ServerTransaction {
   expire(): void {
     this.wait = null;
     this.terminate();
-  }
-
-  private beginWait(wait: FinalWait): void {
-    this.wait = wait;
-    this.host.startWait(this, wait);
   }
 
   private send(response: SipResponse): void {
@@ -230,7 +217,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
     this.state = "Completed";
     this.send(response);
     if (this.reliable) this.terminate();
-    else this.beginWait("64*T1");
+    else this.wait = startFinalWait(this.host, this, "64*T1");
   }
 
   /** A retransmission of the request (17.2.2). */
@@ -240,10 +227,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
 
   /** Stops every timer without telling the TU (layer close). */
   dispose(): void {
-    if (this.wait !== null) {
-      this.host.stopWait(this, this.wait);
-      this.wait = null;
-    }
+    this.wait = stopFinalWait(this.host, this, this.wait);
     this.state = "Terminated";
   }
 
@@ -251,11 +235,6 @@ export class NonInviteServerTransaction implements ServerTransaction {
   expire(): void {
     this.wait = null;
     this.terminate();
-  }
-
-  private beginWait(wait: FinalWait): void {
-    this.wait = wait;
-    this.host.startWait(this, wait);
   }
 
   private send(response: SipResponse): void {

@@ -13,7 +13,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { DISPOSITIONS, type CallDetailRecord, type CallMediaQuality, type CdrAttempt, type CdrQuery, type CdrRepository, type Disposition, type TraceEntry } from "../../ports/index.ts";
 import { DEFAULT_CDR_PAGE, interruptedRecord } from "../cdr-rules.ts";
 import { StorageError } from "../errors.ts";
-import { InlineCdrWriter, WorkerCdrWriter, type CdrWriter, type RowParams } from "./cdr-writer.ts";
+import { GroupCommitQueue, InlineCdrWriter, WorkerCdrWriter, type RowParams } from "./cdr-writer.ts";
 
 interface CdrRow {
   id: string;
@@ -113,12 +113,6 @@ const COLUMNS = [
   "hangup_by", "end_reason", "rate_per_minute", "cost", "currency", "attempts", "trace", "closed",
 ] as const;
 
-interface Pending {
-  readonly params: RowParams;
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 /** Where the CDR rows are committed; see the comment at the top of this file. */
 export interface SqliteCdrOptions {
   /** The database file; a worker thread commits to it. Omitted (`:memory:`): commits inline on `db`. */
@@ -129,14 +123,10 @@ export interface SqliteCdrOptions {
 /** CDRs in SQLite with group commit; see the comment at the top of this file. */
 export class SqliteCdrRepository implements CdrRepository {
   private readonly write: BetterSqlite3.Statement<[RowParams]>;
-  private readonly writer: CdrWriter;
+  private readonly writes: GroupCommitQueue;
   private readonly getStmt: BetterSqlite3.Statement<[string], CdrRow>;
   private readonly openRows: BetterSqlite3.Statement<[], CdrRow>;
   private readonly interrupt: BetterSqlite3.Transaction<(now: number) => number>;
-  private queue: Pending[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
-  /** Batches handed to the writer and not yet committed; reads wait for them. */
-  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly db: BetterSqlite3.Database,
@@ -145,7 +135,8 @@ export class SqliteCdrRepository implements CdrRepository {
     // REPLACE: close() overwrites the open row; a close() with no open() before it still lands.
     const sql = `INSERT OR REPLACE INTO cdrs (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})`;
     this.write = db.prepare(sql);
-    this.writer = options.path === undefined ? new InlineCdrWriter(db, sql) : new WorkerCdrWriter(options.path, sql, options.busyTimeoutMs ?? 5000);
+    const writer = options.path === undefined ? new InlineCdrWriter(db, sql) : new WorkerCdrWriter(options.path, sql, options.busyTimeoutMs ?? 5000);
+    this.writes = new GroupCommitQueue(writer, "CDR");
     this.getStmt = db.prepare("SELECT * FROM cdrs WHERE id = ?");
     this.openRows = db.prepare("SELECT * FROM cdrs WHERE closed = 0");
     this.interrupt = db.transaction((now: number) => {
@@ -165,41 +156,17 @@ export class SqliteCdrRepository implements CdrRepository {
 
   private enqueue(record: CallDetailRecord, closed: boolean): Promise<void> {
     // Serialized now, so a caller changing its object after the call cannot change the row.
-    const params = toParams(record, closed);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ params, resolve, reject });
-      this.scheduled ??= setImmediate(() => void this.flush());
-    });
+    return this.writes.push(toParams(record, closed));
   }
 
   /** Hands every queued write to the writer now; resolves once all writes so far are committed. */
-  async flush(): Promise<void> {
-    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
-    const batch = this.queue;
-    if (batch.length > 0) {
-      this.queue = [];
-      const done = this.writer.write(batch.map((p) => p.params)).then((results) => {
-        batch.forEach((p, i) => {
-          const failure = results[i];
-          if (failure === null) {
-            p.resolve();
-            return;
-          }
-          const cause = Object.assign(new Error(failure?.message ?? "not written"), { code: failure?.code });
-          p.reject(new StorageError("STORAGE_QUERY_FAILED", `CDR ${String(p.params[0])}: write failed`, { cause }));
-        });
-      });
-      this.inFlight.add(done);
-      void done.finally(() => this.inFlight.delete(done));
-    }
-    await Promise.all(this.inFlight);
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   /** Commits what is queued and lets go of the writer; storage close calls it before closing the database. */
-  async shutdown(): Promise<void> {
-    await this.flush();
-    await this.writer.close();
+  shutdown(): Promise<void> {
+    return this.writes.close();
   }
 
   async closeInterrupted(now: number): Promise<number> {

@@ -7,6 +7,7 @@
 import { createRequire } from "node:module";
 import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import type BetterSqlite3 from "better-sqlite3";
+import { StorageError } from "../errors.ts";
 
 /** One row's values in the statement's column order (a Uint8Array is a BLOB). */
 export type RowParams = readonly (string | number | null | Uint8Array)[];
@@ -196,5 +197,66 @@ export class WorkerCdrWriter implements CdrWriter {
     this.failure ??= failure;
     for (const done of this.waiting.values()) done.resolve(Array.from({ length: done.count }, () => failure));
     this.waiting.clear();
+  }
+}
+
+interface PendingRow {
+  readonly params: RowParams;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit in front of a writer: push() queues a row and resolves only once the transaction
+ * holding it has committed; the queue is handed over on the next turn of the event loop, so every
+ * row pushed while the loop was busy shares one commit. `what` names the rows in errors.
+ */
+export class GroupCommitQueue {
+  private queue: PendingRow[] = [];
+  private scheduled: NodeJS.Immediate | undefined;
+  /** Batches handed to the writer and not yet committed; reads wait for them. */
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly writer: CdrWriter,
+    private readonly what: string,
+  ) {}
+
+  /** Queues one row; resolves once it is committed, rejects with STORAGE_QUERY_FAILED otherwise. */
+  push(params: RowParams): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ params, resolve, reject });
+      this.scheduled ??= setImmediate(() => void this.flush());
+    });
+  }
+
+  /** Hands every queued row to the writer now; resolves once all rows so far are committed. */
+  async flush(): Promise<void> {
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const batch = this.queue;
+    if (batch.length > 0) {
+      this.queue = [];
+      const done = this.writer.write(batch.map((p) => p.params)).then((results) => {
+        batch.forEach((p, i) => {
+          const failure = results[i];
+          if (failure === null) {
+            p.resolve();
+            return;
+          }
+          const cause = Object.assign(new Error(failure?.message ?? "not written"), { code: failure?.code });
+          p.reject(new StorageError("STORAGE_QUERY_FAILED", `${this.what} ${String(p.params[0])}: write failed`, { cause }));
+        });
+      });
+      this.inFlight.add(done);
+      void done.finally(() => this.inFlight.delete(done));
+    }
+    await Promise.all(this.inFlight);
+  }
+
+  /** Commits what is queued, then lets go of the writer. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.writer.close();
   }
 }

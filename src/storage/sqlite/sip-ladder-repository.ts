@@ -10,16 +10,10 @@
 import type BetterSqlite3 from "better-sqlite3";
 import type { SipLadderMessage, SipLadderRepository } from "../../ports/index.ts";
 import { StorageError } from "../errors.ts";
-import { InlineCdrWriter, WorkerCdrWriter, type CdrWriter, type RowParams } from "./cdr-writer.ts";
+import { GroupCommitQueue, InlineCdrWriter, WorkerCdrWriter } from "./cdr-writer.ts";
 
 /** One message's metadata: at, direction, leg, protocol, local address and port, remote address and port, byte length. */
 type StoredMeta = [number, "in" | "out", "a" | "b", "UDP" | "TCP" | "TLS", string, number, string, number, number];
-
-interface Pending {
-  readonly params: RowParams;
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 /** Where ladder rows are committed: a worker for a file database, inline for `:memory:`. */
 export interface SqliteSipLadderOptions {
@@ -58,50 +52,26 @@ function guarded<T>(what: string, fn: () => T): T {
 
 /** SIP ladders in SQLite with group commit. */
 export class SqliteSipLadderRepository implements SipLadderRepository {
-  private readonly writer: CdrWriter;
+  private readonly writes: GroupCommitQueue;
   private readonly getStmt: BetterSqlite3.Statement<[string], { messages: Buffer }>;
   private readonly pruneStmt: BetterSqlite3.Statement<[number]>;
-  private queue: Pending[] = [];
-  private scheduled: NodeJS.Immediate | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(db: BetterSqlite3.Database, options: SqliteSipLadderOptions = {}) {
     const sql = "INSERT OR REPLACE INTO sip_ladders (call_id, saved_at, messages) VALUES (?, ?, ?)";
-    this.writer = options.path === undefined ? new InlineCdrWriter(db, sql) : new WorkerCdrWriter(options.path, sql, options.busyTimeoutMs ?? 5000, "NORMAL");
+    const writer = options.path === undefined ? new InlineCdrWriter(db, sql) : new WorkerCdrWriter(options.path, sql, options.busyTimeoutMs ?? 5000, "NORMAL");
+    this.writes = new GroupCommitQueue(writer, "SIP ladder");
     this.getStmt = db.prepare("SELECT messages FROM sip_ladders WHERE call_id = ?");
     this.pruneStmt = db.prepare("DELETE FROM sip_ladders WHERE saved_at < ?");
   }
 
   save(callId: string, savedAt: number, messages: readonly SipLadderMessage[]): Promise<void> {
     // Encoded now, so a caller changing its messages afterwards cannot change the row.
-    const params: RowParams = [callId, Math.floor(savedAt), encodeLadder(messages)];
-    return new Promise((resolve, reject) => {
-      this.queue.push({ params, resolve, reject });
-      this.scheduled ??= setImmediate(() => void this.flush());
-    });
+    return this.writes.push([callId, Math.floor(savedAt), encodeLadder(messages)]);
   }
 
   /** Hands every queued save to the writer; resolves once all saves so far are committed. */
-  async flush(): Promise<void> {
-    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
-    const batch = this.queue;
-    if (batch.length > 0) {
-      this.queue = [];
-      const done = this.writer.write(batch.map((p) => p.params)).then((results) => {
-        batch.forEach((p, i) => {
-          const failure = results[i];
-          if (failure === null) p.resolve();
-          else {
-            const cause = Object.assign(new Error(failure?.message ?? "not written"), { code: failure?.code });
-            p.reject(new StorageError("STORAGE_QUERY_FAILED", `SIP ladder ${String(p.params[0])}: write failed`, { cause }));
-          }
-        });
-      });
-      this.inFlight.add(done);
-      void done.finally(() => this.inFlight.delete(done));
-    }
-    await Promise.all(this.inFlight);
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   async get(callId: string): Promise<SipLadderMessage[] | undefined> {
@@ -118,8 +88,7 @@ export class SqliteSipLadderRepository implements SipLadderRepository {
   }
 
   /** Commits what is queued and lets go of the writer; storage close calls it. */
-  async shutdown(): Promise<void> {
-    await this.flush();
-    await this.writer.close();
+  shutdown(): Promise<void> {
+    return this.writes.close();
   }
 }
