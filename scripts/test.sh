@@ -1,39 +1,27 @@
 #!/usr/bin/env bash
-# Sets up what the tests need on a fresh machine (npm packages, SIPp) and runs lint and every test.
+# Sets up what the tests need on a fresh machine (npm packages, Debian tools) and runs lint and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v sipp >/dev/null 2>&1; then
-  echo "sipp not found: installing Debian package sip-tester" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sip-tester >/dev/null
-fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+UPDATED=""
 
-if ! command -v svmap >/dev/null 2>&1; then
-  echo "svmap not found: installing Debian package sipvicious (security attack tests)" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq sipvicious >/dev/null
-fi
+# need COMMAND PACKAGE WHY [APT-FLAGS]: installs the Debian package when the command is missing.
+need() {
+  if [ -x "$1" ] || command -v "$1" >/dev/null 2>&1; then return; fi
+  echo "$1 not found: installing Debian package $2 ($3)" >&2
+  if [ -z "$UPDATED" ]; then $SUDO apt-get update -qq; UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq ${4:-} "$2" >/dev/null
+}
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "chromium not found: installing Debian package chromium (dashboard browser tests)" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
-
+need sipp sip-tester "PBX and carrier in the call tests"
+need svmap sipvicious "security attack tests"
+need /usr/bin/chromium chromium "dashboard browser tests"
+need tshark tshark "SIP ladder PCAP checks"
 if [ ! -x /usr/bin/rtpengine ]; then
-  echo "rtpengine not found: installing Debian package rtpengine-daemon (media backend tests, media benchmark peer)" >&2
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
   # Userspace only: the tests start it by hand on loopback (--table=-1); no kernel module, no service.
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends rtpengine-daemon >/dev/null
+  need /usr/bin/rtpengine rtpengine-daemon "media backend tests, media benchmark peer" --no-install-recommends
   # Where systemd runs, the package starts its service: stop it, the tests run their own.
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now rtpengine-daemon >/dev/null 2>&1 || true; fi
 fi
