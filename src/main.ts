@@ -287,6 +287,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
           tokens: config.http.tokens,
           metricsNeedToken: !isLoopbackAddress(listen.address),
           bans: security,
+          accountLocks: security,
           fraud,
           ...(sipLadder === null ? {} : { sipLadders: sipLadder }),
           logger: logger.child({ layer: "http" }),

@@ -18,7 +18,7 @@ export {
   type HealthChange,
 } from "./gateway-health.ts";
 export { createCarrierRegistration, type CarrierRegistration, type CarrierRegistrationDeps, type RegistrationState } from "./carrier-registration.ts";
-export { createSecurityGuard, type SecurityGuard, type SecurityGuardDeps, type SecuritySettings, type BanChange } from "./security.ts";
+export { createSecurityGuard, type SecurityGuard, type SecurityGuardDeps, type SecuritySettings, type BanChange, type AccountUnlock } from "./security.ts";
 export {
   createSipLadderRecorder,
   type SipLadderRecorder,

@@ -16,6 +16,7 @@ import {
   createScannerDetector,
   createTrustedNetworks,
   screenRequest,
+  type AccountLockEntry,
   type BanEntry,
   type Policy,
   type RequestScreen,
@@ -65,6 +66,9 @@ export interface SecurityGuardDeps {
 /** The outcome of a manual ban or lift, for the API and CLI. */
 export type BanChange = { readonly ok: true; readonly ban?: BanEntry } | { readonly ok: false; readonly reason: string };
 
+/** The outcome of lifting an account lock, for the API and CLI. */
+export type AccountUnlock = { readonly ok: true; readonly lock: AccountLockEntry } | { readonly ok: false; readonly reason: string };
+
 export interface SecurityGuard {
   /** Given to createSipStack as `screen`. */
   readonly screen: InboundScreen;
@@ -74,6 +78,10 @@ export interface SecurityGuard {
   recordAuthFailure(source: string, account: string | undefined): void;
   /** The lock on a digest account, if one is in force: its authentications are refused (403) unchecked. */
   accountLock(account: string): { readonly until: number; readonly reason: string } | undefined;
+  /** The account locks in force (security.auth.accountLock), for the API and CLI. */
+  listAccountLocks(): AccountLockEntry[];
+  /** Lifts the lock in force on a digest account (operator action); not ok when there is none. */
+  unlockAccount(account: string, by?: string): AccountUnlock;
   listBans(): BanEntry[];
   addBan(address: string, options: { readonly seconds?: number; readonly reason?: string; readonly by?: string }): BanChange;
   liftBan(address: string): BanChange;
@@ -253,6 +261,13 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     accountLock(account) {
       const lock = auth.lockOf(account, clock.wallNow());
       return lock === undefined ? undefined : { until: lock.until, reason: lock.reason };
+    },
+    listAccountLocks: () => auth.activeLocks(clock.wallNow()),
+    unlockAccount(account, by) {
+      const out = auth.unlock(account, clock.wallNow(), by);
+      if (out.lifted === undefined) return { ok: false, reason: `account ${account} is not locked` };
+      logDomainEvent(logger, out.event);
+      return { ok: true, lock: out.lifted };
     },
     listBans: () => bans.list(clock.wallNow()),
     addBan(address, options) {

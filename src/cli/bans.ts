@@ -1,6 +1,7 @@
-// `trunkline bans [list | add IP [--seconds N] [--reason TEXT] | lift IP | suspensions | unsuspend CUSTOMER]`:
-// a client of the running server's ban and fraud-suspension API (/api/v1/bans, /api/v1/suspensions
-// at http.listen). The server holds both (and stores them), so it must be running with http.enabled.
+// `trunkline bans [list | add IP [--seconds N] [--reason TEXT] | lift IP | suspensions | unsuspend CUSTOMER
+// | locks | unlock ACCOUNT]`: a client of the running server's ban, fraud-suspension and account-lock
+// API (/api/v1/bans, /api/v1/suspensions, /api/v1/account-locks at http.listen). The server holds
+// them, so it must be running with http.enabled.
 import { readFile } from "node:fs/promises";
 import { parseHostPort, type Config } from "../config/index.ts";
 
@@ -17,7 +18,8 @@ export type BansRequest =
   | { readonly method: "GET"; readonly path: "/api/v1/bans" }
   | { readonly method: "POST"; readonly path: "/api/v1/bans"; readonly body: { address: string; seconds?: number; reason?: string } }
   | { readonly method: "DELETE"; readonly path: string }
-  | { readonly method: "GET"; readonly path: "/api/v1/suspensions" };
+  | { readonly method: "GET"; readonly path: "/api/v1/suspensions" }
+  | { readonly method: "GET"; readonly path: "/api/v1/account-locks" };
 
 /** Checks the arguments; the request to send, or what is wrong. */
 export function parseBansOptions(o: BansCommandOptions): { ok: true; value: BansRequest } | { ok: false; error: string } {
@@ -34,7 +36,17 @@ export function parseBansOptions(o: BansCommandOptions): { ok: true; value: Bans
     if (o.address === undefined) return { ok: false, error: "bans unsuspend needs a customer id" };
     return { ok: true, value: { method: "DELETE", path: `/api/v1/suspensions/${encodeURIComponent(o.address)}` } };
   }
-  if (action !== "add" && action !== "lift") return { ok: false, error: `bans: unknown action "${action}" (list, add IP, lift IP, suspensions or unsuspend CUSTOMER)` };
+  if (action === "locks") {
+    if (o.address !== undefined) return { ok: false, error: "bans locks takes no argument" };
+    return { ok: true, value: { method: "GET", path: "/api/v1/account-locks" } };
+  }
+  if (action === "unlock") {
+    if (o.address === undefined) return { ok: false, error: "bans unlock needs an account (digest username)" };
+    return { ok: true, value: { method: "DELETE", path: `/api/v1/account-locks/${encodeURIComponent(o.address)}` } };
+  }
+  if (action !== "add" && action !== "lift") {
+    return { ok: false, error: `bans: unknown action "${action}" (list, add IP, lift IP, suspensions, unsuspend CUSTOMER, locks or unlock ACCOUNT)` };
+  }
   if (o.address === undefined) return { ok: false, error: `bans ${action} needs an IP address` };
   if (action === "lift") {
     if (o.seconds !== undefined || o.reason !== undefined) return { ok: false, error: "--seconds and --reason are options of bans add" };
@@ -77,6 +89,27 @@ function formatSuspensions(items: readonly SuspensionRow[]): string {
   return `customer\tsince\trule\treason\n${lines.join("\n")}\n`;
 }
 
+interface AccountLockRow {
+  readonly account: string;
+  readonly until: number;
+  readonly lockCount: number;
+  readonly failures: number;
+  readonly reason: string;
+}
+
+function formatAccountLocks(items: readonly AccountLockRow[]): string {
+  if (items.length === 0) return "no account locks\n";
+  const lines = items.map((l) => `${l.account}\t${new Date(l.until).toISOString()}\t${l.failures}\t${l.lockCount}\t${l.reason}`);
+  return `account\tuntil\tfailures\tlocks\treason\n${lines.join("\n")}\n`;
+}
+
+/** The line printed after a successful DELETE, by the collection it went to. */
+function liftedText(path: string): string {
+  if (path.startsWith("/api/v1/suspensions/")) return "suspension lifted\n";
+  if (path.startsWith("/api/v1/account-locks/")) return "account unlocked\n";
+  return "ban lifted\n";
+}
+
 /** Sends the request to the server named by config.http; the text to print, or an error. */
 export async function runBansCommand(config: Config, request: BansRequest, tokenFile: string | undefined): Promise<{ ok: boolean; text: string }> {
   if (!config.http.enabled) return { ok: false, text: "http.enabled is false: bans are managed through the HTTP API of the running server\n" };
@@ -100,10 +133,11 @@ export async function runBansCommand(config: Config, request: BansRequest, token
     return { ok: false, text: `server answered ${res.status}: ${message}\n` };
   }
   if (request.method === "GET" && request.path === "/api/v1/suspensions") return { ok: true, text: formatSuspensions((JSON.parse(text) as { items: SuspensionRow[] }).items) };
+  if (request.method === "GET" && request.path === "/api/v1/account-locks") return { ok: true, text: formatAccountLocks((JSON.parse(text) as { items: AccountLockRow[] }).items) };
   if (request.method === "GET") return { ok: true, text: formatBans((JSON.parse(text) as { items: BanRow[] }).items) };
   if (request.method === "POST") {
     const ban = JSON.parse(text) as BanRow;
     return { ok: true, text: `banned ${ban.address} ${ban.expiresAt === null ? "until lifted" : `until ${new Date(ban.expiresAt).toISOString()}`}\n` };
   }
-  return { ok: true, text: request.path.startsWith("/api/v1/suspensions/") ? "suspension lifted\n" : "ban lifted\n" };
+  return { ok: true, text: liftedText(request.path) };
 }

@@ -26,7 +26,8 @@ Commands:
   plan               Channels (Erlang B) and bandwidth per trunk, from figures or from the stored CDRs.
   apply              Validate a provisioning file, show what it changes, and store it.
   bans               List, add (bans add IP) or lift (bans lift IP) bans on the running server;
-                     bans suspensions lists fraud-suspended customers, bans unsuspend CUSTOMER lifts one.
+                     bans suspensions lists fraud-suspended customers, bans unsuspend CUSTOMER lifts one;
+                     bans locks lists locked digest accounts, bans unlock ACCOUNT lifts a lock.
 
 Options:
   -c, --config FILE  YAML configuration file (default: $TRUNKLINE_CONFIG, else built-in defaults).
@@ -58,10 +59,10 @@ Options of apply:
   --dry-run          Validate and show the changes (added, changed, removed, by id); store nothing.
   A running server reads stored provisioning at its next start; the HTTP API applies changes at once.
 
-Options of bans (a client of the running server's API at http.listen; the server keeps bans and suspensions):
+Options of bans (a client of the running server's API at http.listen; the server keeps bans, suspensions and locks):
   --seconds N        bans add: ban for N seconds (default: until lifted).
   --reason TEXT      bans add: why, shown in the list and the security log.
-  --token-file FILE  A file holding an API token (admin to add or lift), when http.tokens is set.
+  --token-file FILE  A file holding an API token (admin for any change), when http.tokens is set.
 
 Environment:
   TRUNKLINE_CONFIG     Configuration file used when --config is not given.

@@ -82,11 +82,20 @@ describe("AuthFailureTracker per account", () => {
     assert.equal(lockFor(0), 5 * MIN);
     assert.match(tracker.lockOf("acme", MIN)?.reason ?? "", /account acme locked for 240 s more/);
     assert.equal(tracker.lockOf("acme", 5 * MIN), undefined, "lock expires");
+    assert.deepEqual(tracker.activeLocks(5 * MIN), [], "an expired lock is not listed");
+    assert.equal(tracker.unlock("acme", 5 * MIN).lifted, undefined, "nor lifted");
     assert.equal(tracker.lockOf("other", 0), undefined);
     assert.equal(lockFor(10 * MIN), 10 * MIN);
     assert.equal(lockFor(30 * MIN), 15 * MIN, "capped");
-    assert.equal(tracker.unlock("acme"), true);
+    assert.deepEqual(tracker.activeLocks(31 * MIN).map((l) => [l.account, l.lockedAt, l.until, l.lockCount, l.failures]), [["acme", 30 * MIN, 45 * MIN, 3, 2]]);
+    const out = tracker.unlock("acme", 31 * MIN, "api");
+    assert.equal(out.lifted?.account, "acme");
+    assert.equal(out.event?.action, "unlock-account");
     assert.equal(tracker.lockOf("acme", 31 * MIN), undefined);
+    assert.deepEqual(tracker.activeLocks(31 * MIN), []);
+    assert.equal(tracker.unlock("acme", 31 * MIN).lifted, undefined, "already lifted");
+    assert.equal(tracker.unlock("other", 31 * MIN).lifted, undefined, "never locked");
+    assert.equal(lockFor(32 * MIN), 15 * MIN, "the lock count survives an unlock");
   });
 
   it("locks the account even when the failing source is trusted, without banning it", () => {

@@ -46,6 +46,17 @@ export interface AccountLock {
   readonly reason: string;
 }
 
+/** A lock in force as the operator's list shows it: when it was set, why, and on how many failures. */
+export interface AccountLockEntry {
+  readonly account: string;
+  readonly lockedAt: number;
+  readonly until: number;
+  readonly lockCount: number;
+  /** Failed authentications against the account within the window that set the lock. */
+  readonly failures: number;
+  readonly reason: string;
+}
+
 /** What one failure leads to. `ban` goes to `BanList.ban`; `lock` is already in force here. */
 export type AuthFailureVerdict =
   | { readonly kind: "counted"; readonly reason: string; readonly sourceFailures: number; readonly accountFailures: number }
@@ -61,6 +72,12 @@ interface LockState {
   lockCount: number;
   lockedUntil: number;
   lastLockAt: number;
+  failures: number;
+  reason: string;
+}
+
+function entryOf(account: string, a: LockState): AccountLockEntry {
+  return { account, lockedAt: a.lastLockAt, until: a.lockedUntil, lockCount: a.lockCount, failures: a.failures, reason: a.reason };
 }
 
 function prune(times: number[], now: number, windowMs: number): number[] {
@@ -137,8 +154,8 @@ export class AuthFailureTracker {
         // The lock count, like bans, is forgotten after a day without a lock.
         const repeat = prior !== undefined && now - prior.lastLockAt < 24 * 3_600_000 ? prior.lockCount + 1 : 1;
         const ms = banDuration(repeat, lockOpts.baseMs, lockOpts.factor ?? 2, lockOpts.maxMs);
-        this.touch(this.locks, failure.account, { lockCount: repeat, lockedUntil: now + ms, lastLockAt: now });
         const lockReason = `account ${failure.account} locked for ${Math.round(ms / 1000)} s after ${accountFailures} failed authentications`;
+        this.touch(this.locks, failure.account, { lockCount: repeat, lockedUntil: now + ms, lastLockAt: now, failures: accountFailures, reason: lockReason });
         lock = { account: failure.account, until: now + ms, lockCount: repeat, reason: lockReason };
         events.push({
           rule: "auth-failures-account",
@@ -169,12 +186,24 @@ export class AuthFailureTracker {
     return { account, until: a.lockedUntil, lockCount: a.lockCount, reason: `account ${account} locked for ${Math.ceil((a.lockedUntil - now) / 1000)} s more` };
   }
 
-  /** Lifts a lock (operator action); the lock count is kept so the next one is still longer. */
-  unlock(account: string): boolean {
+  /** The locks in force at `now`, by account name. */
+  activeLocks(now: number): AccountLockEntry[] {
+    const out: AccountLockEntry[] = [];
+    for (const [account, a] of this.locks) if (a.lockedUntil > now) out.push(entryOf(account, a));
+    return out.sort((x, y) => (x.account < y.account ? -1 : x.account > y.account ? 1 : 0));
+  }
+
+  /**
+   * Lifts the lock in force on `account` (operator action): the lifted lock and its event, or
+   * nothing when none is in force. The lock count is kept so the next lock is still longer.
+   */
+  unlock(account: string, now: number, by = "operator"): { readonly lifted: AccountLockEntry | undefined; readonly event?: SecurityEvent } {
     const a = this.locks.get(account);
-    if (a === undefined || a.lockedUntil === 0) return false;
+    if (a === undefined || a.lockedUntil <= now) return { lifted: undefined };
+    const lifted = entryOf(account, a);
     a.lockedUntil = 0;
-    return true;
+    const reason = `account ${account} unlocked by ${by}`;
+    return { lifted, event: { rule: "manual", action: "unlock-account", reason, at: now, account, data: { lockCount: a.lockCount, by } } };
   }
 
   /** Sources and accounts tracked, for metrics and the eviction tests. */

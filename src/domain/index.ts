@@ -201,6 +201,7 @@ export {
   type AuthFailureOptions,
   type AuthFailure,
   type AccountLock,
+  type AccountLockEntry,
   type AuthFailureVerdict,
   DEFAULT_AUTH_FAILURE_OPTIONS,
   AuthFailureTracker,

@@ -73,7 +73,7 @@ export function buildHttpApp(deps: HttpAppDeps, options: HttpAppOptions = {}): F
   registerProvisioningRoutes(app, deps, principalOf);
   registerLiveRoutes(app, deps);
   registerLadderRoutes(app, deps);
-  registerBanRoutes(app, deps.bans, deps.fraud);
+  registerBanRoutes(app, deps.bans, deps.fraud, deps.accountLocks);
   registerPlanRoutes(app, deps);
   registerDashboardRoutes(app, deps);
 

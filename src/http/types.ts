@@ -45,6 +45,8 @@ export interface HttpAppDeps {
   readonly sipLadders?: { read(callId: string): Promise<SipLadderSnapshot | undefined> };
   /** The ban list (GET/POST/DELETE /api/v1/bans); absent: no ban routes. */
   readonly bans?: Pick<SecurityGuard, "listBans" | "addBan" | "liftBan">;
+  /** Digest-account locks (GET /api/v1/account-locks, DELETE /api/v1/account-locks/:account); absent: no such routes. */
+  readonly accountLocks?: Pick<SecurityGuard, "listAccountLocks" | "unlockAccount">;
   /** Fraud suspensions (GET /api/v1/suspensions, DELETE /api/v1/suspensions/:customer); absent: no such routes. */
   readonly fraud?: Pick<FraudEngine, "suspensions" | "lift">;
 }
