@@ -7,7 +7,7 @@ import { createLogger, createMetricsRegistry, createSyslogSink, flushLogger, sec
 import type { Storage } from "./ports/index.ts";
 import { openStorage } from "./storage/index.ts";
 import { randomBytes } from "node:crypto";
-import { createSipStack, type SipStack, type SipStackOptions, type TlsEvent } from "./sip/index.ts";
+import { createSipStack, type SipStack, type SipStackOptions, type TlsEvent, type TransportError } from "./sip/index.ts";
 import { compilePolicy, hashProvisioningSecrets, type Policy, type Provisioning } from "./domain/index.ts";
 import { buildHttpApp, observeClosedCdrs, registerServerMetrics, type ApplyResult } from "./http/index.ts";
 import {
@@ -416,6 +416,9 @@ export function sipStackOptions(config: Config, logger: Logger): SipStackOptions
     onError: (error) => {
       if (error.code === "ERR_TRANSPORT_SLOW" && error.remote !== undefined) {
         securityEvent(logger, { source: `${error.remote.address}:${error.remote.port}`, reason: "slow-sender", detail: error.message });
+      } else if (peerHungUp(error)) {
+        // The peer's doing, not ours; at error level an attacker resetting connections would flood the log.
+        logger.debug({ code: error.code, cause: (error.cause as NodeJS.ErrnoException).code, remote: error.remote }, "transport peer hung up");
       } else logger.error({ err: error, code: error.code }, "transport error");
     },
   };
@@ -493,4 +496,10 @@ async function startFraudEngine(config: Config, storage: Storage, logger: Logger
   stoppers.push({ name: "fraud-alerts", stop: () => fraud.drain() });
   log.info({ rangesVersion: fraud.rangesVersion, suspended: fraud.suspensions().length, webhook: settings.webhookUrl !== undefined }, "fraud engine ready");
   return fraud;
+}
+
+/** A write failed because the peer reset or closed its connection. */
+function peerHungUp(error: TransportError): boolean {
+  const cause = error.cause as NodeJS.ErrnoException | undefined;
+  return error.code === "ERR_TRANSPORT_SEND" && (cause?.code === "EPIPE" || cause?.code === "ECONNRESET");
 }
