@@ -221,8 +221,11 @@ async function fuzz(rng: Rng, sources: readonly string[], target: { address: str
       await sleep(closed ? 20 : 2);
     }
   };
-  await Promise.all([...udp.map(udpLoop), ...sources.flatMap((a) => [0, 1, 2, 3].map(() => tcpLoop(a)))]);
-  await Promise.all(udp.map((s) => new Promise<void>((res) => s.close(() => res()))));
+  try {
+    await Promise.all([...udp.map(udpLoop), ...sources.flatMap((a) => [0, 1, 2, 3].map(() => tcpLoop(a)))]);
+  } finally {
+    await Promise.all(udp.map((s) => new Promise<void>((res) => s.close(() => res()))));
+  }
 }
 
 /** A SIPp call through the loadtest PBX and carrier alpha, answered and hung up. */
@@ -301,10 +304,15 @@ test(`a live server under fuzz stays up, answers, completes a call and does not 
       if (!(await answersOptionsTcp(target, 1000 + checks))) failedChecks++;
     }
   })();
-  await fuzz(rng, [TRUSTED], target, mainMs * 0.6, sent);
-  // A real call goes through while untrusted sources are being fuzzed and banned.
-  const [during] = await Promise.all([sippCall(port, carrierPort), fuzz(rng, UNTRUSTED, target, mainMs * 0.4, sent)]);
-  fuzzing = false;
+  let during: { successful: number; output: string };
+  try {
+    await fuzz(rng, [TRUSTED], target, mainMs * 0.6, sent);
+    // A real call goes through while untrusted sources are being fuzzed and banned.
+    [during] = await Promise.all([sippCall(port, carrierPort), fuzz(rng, UNTRUSTED, target, mainMs * 0.4, sent)]);
+  } finally {
+    // Also on a failure: the probe loop would otherwise keep this test process alive.
+    fuzzing = false;
+  }
   await liveness;
   assert.equal(during.successful, 1, `the SIPp call during the fuzz failed:\n${during.output.slice(-2000)}`);
   assert.equal(server.child.exitCode, null, `the server died:\n${findings.stderr.slice(-3000)}`);
