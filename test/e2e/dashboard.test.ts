@@ -15,6 +15,7 @@ import { startTrunkline } from "../../src/main.ts";
 import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
+import { startTestServer } from "../support/trunkline.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const TSHARK = "/usr/bin/tshark";
@@ -42,22 +43,13 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 test("the dashboard follows a call live, finds its CDR and shows its trace", { skip, timeout: 120_000 }, async () => {
-  const sipPort = await freePort("127.0.0.1");
-  const httpPort = await freePort("127.0.0.1");
   const carrierPort = await freePort("127.0.22.1");
-  const yaml = `
-sip:
-  listen:
-    - { protocol: udp, address: 127.0.0.1, port: ${sipPort} }
-storage:
-  path: ${JSON.stringify(join(dir, "t.db"))}
-log:
-  level: silent
+  const server = await startTestServer({
+    protocols: ["udp"],
+    http: true,
+    extraYaml: `
 health:
   enabled: false
-http:
-  enabled: true
-  listen: "127.0.0.1:${httpPort}"
 provisioning:
   customers:
     - name: pbx
@@ -74,14 +66,12 @@ provisioning:
       channels: 30
   routes:
     - { prefix: "+1", carriers: [alpha] }
-`;
-  const parsed = parseConfigText(yaml, "dashboard-test");
-  assert.ok(parsed.ok, parsed.ok ? "" : JSON.stringify(parsed.error));
-  const server = await startTrunkline(parsed.value);
-  const base = `http://127.0.0.1:${httpPort}`;
+`,
+  });
+  const base = `http://127.0.0.1:${server.http?.port}`;
   const carrier = (scenario: string) => runSipp({ scenario, localAddress: "127.0.22.1", localPort: carrierPort, calls: 1, timeoutSec: 30 });
   const pbx = (scenario: string, caller: string, holdMs: number) =>
-    runSipp({ scenario, remote: `127.0.0.1:${sipPort}`, localAddress: "127.0.24.1", calls: 1, timeoutSec: 30, service: "+15551230000", keys: { caller }, callDurationMs: holdMs });
+    runSipp({ scenario, remote: `127.0.0.1:${server.udp.port}`, localAddress: "127.0.24.1", calls: 1, timeoutSec: 30, service: "+15551230000", keys: { caller }, callDurationMs: holdMs });
   let context: BrowserContext | undefined;
   try {
     context = await launch();
@@ -274,21 +264,12 @@ http:
 });
 
 test("the capacity planner plans every trunk from its CDRs and from figures, warning where a limit is too small", { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing`, timeout: 60_000 }, async () => {
-  const httpPort = await freePort("127.0.0.1");
-  const sipPort = await freePort("127.0.0.1");
-  const yaml = `
-sip:
-  listen:
-    - { protocol: udp, address: 127.0.0.1, port: ${sipPort} }
-storage:
-  path: ${JSON.stringify(join(dir, "planner.db"))}
-log:
-  level: silent
+  const server = await startTestServer({
+    protocols: ["udp"],
+    http: true,
+    extraYaml: `
 health:
   enabled: false
-http:
-  enabled: true
-  listen: "127.0.0.1:${httpPort}"
 provisioning:
   customers:
     - name: pbx
@@ -303,16 +284,14 @@ provisioning:
       channels: 30
   routes:
     - { prefix: "+1", carriers: [alpha] }
-`;
-  const parsed = parseConfigText(yaml, "dashboard-planner-test");
-  assert.ok(parsed.ok, parsed.ok ? "" : JSON.stringify(parsed.error));
-  const server = await startTrunkline(parsed.value);
-  const base = `http://127.0.0.1:${httpPort}`;
+`,
+  });
+  const base = `http://127.0.0.1:${server.http?.port}`;
   // Yesterday's busy hour of pbx via alpha: 120 answered calls of 300 s = 10 erlangs, 18 channels at 1 %.
   const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 24 * 3_600_000;
   for (let i = 0; i < 120; i++) {
     const startedAt = hour + i * 30_000;
-    await server.storage.cdrs.close({
+    await server.handle.storage.cdrs.close({
       id: `plan-${i}`, callId: `plan-${i}@pbx`, direction: "outbound", customerId: "pbx", carrierId: "alpha", attempts: [],
       callerRaw: "+15550400001", calleeRaw: "+15551230000", callerE164: "+15550400001", calleeE164: "+15551230000",
       startedAt, ringingAt: startedAt + 500, answeredAt: startedAt + 1000, endedAt: startedAt + 301_000, durationMs: 300_000,

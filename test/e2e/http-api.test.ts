@@ -3,21 +3,15 @@
 // takes the new route. No restart in between.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { parseConfigText } from "../../src/config/index.ts";
-import { startTrunkline } from "../../src/main.ts";
 import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
+import { startTestServer } from "../support/trunkline.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed (scripts/test.sh installs it)";
-const dir = mkdtempSync(join(tmpdir(), "trunkline-http-"));
 
 after(async () => {
   await stopAll();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 async function until(fn: () => Promise<boolean>, ms = 8000): Promise<boolean> {
@@ -30,23 +24,14 @@ async function until(fn: () => Promise<boolean>, ms = 8000): Promise<boolean> {
 }
 
 test("a route changed through the API applies to the next call and leaves the call in progress alone", { skip }, async () => {
-  const sipPort = await freePort("127.0.0.1");
-  const httpPort = await freePort("127.0.0.1");
   const alphaPort = await freePort("127.0.12.1");
   const betaPort = await freePort("127.0.13.1");
-  const yaml = `
-sip:
-  listen:
-    - { protocol: udp, address: 127.0.0.1, port: ${sipPort} }
-storage:
-  path: ${JSON.stringify(join(dir, "t.db"))}
-log:
-  level: silent
+  const server = await startTestServer({
+    protocols: ["udp"],
+    http: true,
+    extraYaml: `
 health:
   enabled: false
-http:
-  enabled: true
-  listen: "127.0.0.1:${httpPort}"
 provisioning:
   customers:
     - name: pbx
@@ -63,11 +48,9 @@ provisioning:
       sourceAddresses: ["127.0.13.0/24"]
   routes:
     - { prefix: "+1", carriers: [alpha] }
-`;
-  const parsed = parseConfigText(yaml, "http-api-test");
-  assert.ok(parsed.ok, parsed.ok ? "" : JSON.stringify(parsed.error));
-  const server = await startTrunkline(parsed.value);
-  const base = `http://127.0.0.1:${httpPort}`;
+`,
+  });
+  const base = `http://127.0.0.1:${server.http?.port}`;
   const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: () => Record<string, unknown>; text: string }> => {
     const res = await fetch(`${base}${path}`, {
       method,
@@ -79,7 +62,7 @@ provisioning:
   const pbxCall = (holdMs: number) =>
     runSipp({
       scenario: "call-uac.xml",
-      remote: `127.0.0.1:${sipPort}`,
+      remote: `127.0.0.1:${server.udp.port}`,
       localAddress: "127.0.14.1",
       calls: 1,
       timeoutSec: 20,
@@ -88,7 +71,7 @@ provisioning:
       callDurationMs: holdMs,
     });
   try {
-    assert.deepEqual(server.httpAddress(), { address: "127.0.0.1", port: httpPort });
+    assert.deepEqual(server.handle.httpAddress(), server.http);
 
     // Call 1: held three seconds on alpha.
     const alpha = runSipp({ scenario: "call-uas.xml", localAddress: "127.0.12.1", localPort: alphaPort, calls: 1, timeoutSec: 20 });
@@ -102,7 +85,7 @@ provisioning:
     // In the middle of it: +1 now goes to beta.
     const changed = await api("PUT", "/api/v1/routes/%2B1", { id: "+1", prefix: "1", carriers: [{ carrierId: "beta" }] });
     assert.equal(changed.status, 200, changed.text);
-    assert.equal(server.policy().provisioning.routes[0]?.carriers[0]?.carrierId, "beta");
+    assert.equal(server.handle.policy().provisioning.routes[0]?.carriers[0]?.carrierId, "beta");
     const channels = (await api("GET", "/api/v1/trunks/alpha/channels")).json();
     assert.equal(channels["outbound"], 1, "call 1 still holds its channel on alpha");
 

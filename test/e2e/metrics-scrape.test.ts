@@ -8,12 +8,11 @@ import { createSocket, type Socket } from "node:dgram";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfigText } from "../../src/config/index.ts";
 import type { CallDetailRecord } from "../../src/ports/index.ts";
-import { startTrunkline } from "../../src/main.ts";
 import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
+import { startTestServer } from "../support/trunkline.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed";
 const dir = mkdtempSync(join(tmpdir(), "trunkline-metrics-"));
@@ -158,17 +157,11 @@ async function sendRtp(socket: Socket, port: number, count: number, ssrc: number
 }
 
 test("/metrics after a relayed SIPp call: valid exposition, the call by direction and result, its media in histograms", { skip, timeout: 60_000 }, async () => {
-  const sipPort = await freePort("127.0.0.1");
-  const httpPort = await freePort("127.0.0.1");
   const gwPort = await freePort("127.0.26.1");
-  const yaml = `
-sip:
-  listen:
-    - { protocol: udp, address: 127.0.0.1, port: ${sipPort} }
-storage:
-  path: ${JSON.stringify(join(dir, "t.db"))}
-log:
-  level: silent
+  const server = await startTestServer({
+    protocols: ["udp"],
+    http: true,
+    extraYaml: `
 health:
   enabled: false
 media:
@@ -176,9 +169,6 @@ media:
   address: 127.0.0.1
   portMin: 43200
   portMax: 43399
-http:
-  enabled: true
-  listen: "127.0.0.1:${httpPort}"
 provisioning:
   customers:
     - name: pbx
@@ -193,11 +183,9 @@ provisioning:
       channels: 30
   routes:
     - { prefix: "+1", carriers: [alpha] }
-`;
-  const parsed = parseConfigText(yaml, "metrics-scrape-test");
-  assert.ok(parsed.ok, parsed.ok ? "" : JSON.stringify(parsed.error));
-  const server = await startTrunkline(parsed.value);
-  const base = `http://127.0.0.1:${httpPort}`;
+`,
+  });
+  const base = `http://127.0.0.1:${server.http?.port}`;
   try {
     const pbxMedia = await bind("127.0.25.1");
     const gwMedia = await bind("127.0.26.1");
@@ -208,7 +196,7 @@ provisioning:
     const pbx = runSipp({
       ...common,
       scenario: "metrics-media-uac.xml",
-      remote: `127.0.0.1:${sipPort}`,
+      remote: `127.0.0.1:${server.udp.port}`,
       localAddress: "127.0.25.1",
       localPort: 0,
       keys: { rtp: String(pbxMedia.port), caller: "+15550100005", portfile: aFile },

@@ -11,6 +11,8 @@ export interface TestServer {
   readonly handle: TrunklineHandle;
   readonly udp: { address: string; port: number };
   readonly tcp: { address: string; port: number };
+  /** Where the HTTP API listens, or null when it was not asked for. */
+  readonly http: { address: string; port: number } | null;
   readonly dataDir: string;
   stack(): SipStack;
   stop(): Promise<void>;
@@ -22,12 +24,15 @@ export interface TestServerOptions {
   /** Extra YAML appended to the generated config (top-level sections other than sip/storage/log). */
   extraYaml?: string;
   logLevel?: "silent" | "info" | "debug";
+  /** Serve the HTTP API on a free port of the listen address (see TestServer.http). */
+  http?: boolean;
 }
 
 /** Starts Trunkline from a YAML config built for the test; stop() removes its data folder. */
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const address = options.address ?? "127.0.0.1";
   const port = await freePort(address);
+  const http = options.http === true ? { address, port: await freePort(address) } : null;
   const dataDir = mkdtempSync(join(tmpdir(), "trunkline-test-"));
   const listeners = (options.protocols ?? ["udp", "tcp"]).map((p) => `    - { protocol: ${p}, address: "${address}", port: ${port} }`).join("\n");
   const yaml = [
@@ -39,7 +44,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     "log:",
     `  level: ${options.logLevel ?? "silent"}`,
     "http:",
-    "  enabled: false",
+    http === null ? "  enabled: false" : `  enabled: true\n  listen: "${http.address}:${http.port}"`,
     options.extraYaml ?? "",
   ].join("\n");
   const parsed = parseConfigText(yaml, "test");
@@ -49,6 +54,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     handle,
     udp: { address, port },
     tcp: { address, port },
+    http,
     dataDir,
     stack: () => {
       if (handle.sip === undefined) throw new Error("SIP stack not started");
