@@ -1,5 +1,5 @@
 import { err, ok, type Result } from "../../lib/index.ts";
-import type { NameAddr, SipRequest, SipResponse, Uri } from "../message/index.ts";
+import { NO_PARAMS, type NameAddr, type SipRequest, type SipResponse, type Uri } from "../message/index.ts";
 
 export type DialogState = "Early" | "Confirmed" | "Terminated";
 export type DialogRole = "UAC" | "UAS";
@@ -41,23 +41,17 @@ function copyNameAddr(value: NameAddr): NameAddr {
   return { displayName: value.displayName, uri: value.uri, params: { ...value.params } };
 }
 
-/**
- * The params of a From/To that had only a tag, which is most of them: one frozen empty object for
- * every dialog instead of one each (a dialog keeps two for the whole call). Requests built from a
- * dialog copy params before adding their tag.
- */
-const NO_PARAMS = Object.freeze({}) as NameAddr["params"];
-
 function withoutTag(value: NameAddr): NameAddr {
   // Built without `delete`: deleting turns the object into a slow dictionary of ~250 bytes, and a
-  // dialog keeps two of these for the whole call.
+  // dialog keeps two of these for the whole call. A From/To with only a tag (most of them) shares
+  // the message layer's frozen empty params; requests built from a dialog copy params before adding their tag.
   let params: NameAddr["params"] | null = null;
   for (const name in value.params) {
     if (name === "tag") continue;
     params ??= {};
     params[name] = value.params[name]!;
   }
-  return { displayName: value.displayName, uri: value.uri, params: params ?? NO_PARAMS };
+  return { displayName: value.displayName, uri: value.uri, params: params ?? (NO_PARAMS as NameAddr["params"]) };
 }
 
 /** Options when creating a dialog. */

@@ -11,3 +11,5 @@ export { createRequest, type RequestInit } from "./create-request.ts";
 export { createResponse, type ResponseOptions } from "./create-response.ts";
 export { buildMalformedReply } from "./malformed-reply.ts";
 export { reasonPhrase } from "./reason-phrases.ts";
+/** The shared frozen empty Params (serializeParams writes it without a for-in). */
+export { NO_PARAMS } from "./chars.ts";

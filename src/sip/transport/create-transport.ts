@@ -214,7 +214,7 @@ class Transport implements SipTransport {
         }
       }
     }
-    if (message.kind === "request" && this.options.screen !== undefined && !this.screened(message, context)) return;
+    if (message.kind === "request" && !this.screened(message, context)) return;
     if (this.messageHandler === null) {
       this.reportError(new TransportError("ERR_TRANSPORT_HANDLER", "message received before onMessage was set; dropped"));
       return;

@@ -4,7 +4,7 @@ import type { Clock, Timer } from "../../lib/index.ts";
 import type { ParseResult } from "../message/index.ts";
 import { normalizeAddress } from "./address.ts";
 import { ConnectionTable } from "./connection-table.ts";
-import { TlsMaterial } from "./tls-material.ts";
+import { TlsMaterial, errorCode } from "./tls-material.ts";
 import { TransportError, type ConnectionGate, type Endpoint, type TlsEvent, type TlsOptions, type TlsPeer, type TransportProtocol } from "./types.ts";
 
 /** The per-connection stream parser (the message layer's StreamFramer has this shape). */
@@ -72,11 +72,6 @@ let nextConnectionId = 1;
 function endpointOf(address: string | undefined, port: number | undefined): Endpoint | null {
   if (address === undefined || port === undefined) return null;
   return { address: normalizeAddress(address), port };
-}
-
-function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "ERR_TLS";
 }
 
 /** What a TLS peer's certificate proved; `verified` is OpenSSL's chain check against our CAs. */
@@ -163,7 +158,7 @@ export class StreamLayer {
         // reported as CONNECTION_LIMIT) ends as ECONNRESET; only real handshake failures are reported.
         if (cause.code === "ECONNRESET") return;
         const remote = endpointOf(socket.remoteAddress, socket.remotePort) ?? { address: "", port: 0 };
-        this.events.onTls({ kind: "handshake-failed", direction: "inbound", remote, code: errorCode(cause), reason: cause.reason ?? cause.message });
+        this.events.onTls({ kind: "handshake-failed", direction: "inbound", remote, code: errorCode(cause, "ERR_TLS"), reason: cause.reason ?? cause.message });
       });
       server = tlsServer;
     } else {
@@ -287,7 +282,7 @@ export class StreamLayer {
             direction: "outbound",
             remote,
             ...(serverName !== undefined ? { serverName } : {}),
-            code: errorCode(cause),
+            code: errorCode(cause, "ERR_TLS"),
             reason: cause.reason ?? cause.message,
           });
         }

@@ -28,9 +28,10 @@ function signatureOf(files: readonly string[]): string {
     .join("|");
 }
 
-function codeOf(error: unknown): string {
+/** The string `code` of an error (Node's and OpenSSL's), else `fallback`. */
+export function errorCode(error: unknown, fallback: string): string {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : "ERR_TLS_FILES";
+  return typeof code === "string" ? code : fallback;
 }
 
 /** Reads the files and builds the context; throws (OpenSSL's error) when they do not make a usable pair. */
@@ -127,7 +128,7 @@ export class TlsMaterial {
     } catch (error) {
       // Reported once per version of the files; the next change is tried again.
       this.failedSignature = signature;
-      this.onEvent({ kind: "reload-failed", certFile: this.tls.certFile, code: codeOf(error), reason: error instanceof Error ? error.message : String(error) });
+      this.onEvent({ kind: "reload-failed", certFile: this.tls.certFile, code: errorCode(error, "ERR_TLS_FILES"), reason: error instanceof Error ? error.message : String(error) });
       return;
     }
     this.pair = next;
