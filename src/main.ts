@@ -36,6 +36,9 @@ import {
 import { systemClock } from "./lib/index.ts";
 import { createMediaRelay, createNgClient, createWorkerMediaRelay } from "./media/index.ts";
 
+/** One step of shutdown, run in reverse order of start. */
+type Stopper = { readonly name: string; readonly stop: () => Promise<void> };
+
 /** Injection points for tests and embedders; production passes nothing. */
 export interface StartOptions {
   /** Where log lines go (default stdout). */
@@ -89,7 +92,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
   }
 
   // Everything started so far, stopped in reverse if a later step fails or on stop().
-  const stoppers: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const stoppers: Stopper[] = [];
   const stopAll = async (): Promise<void> => {
     for (const s of stoppers.reverse()) {
       try {
@@ -344,7 +347,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
  * The rtpengine media backend: an ng client towards media.rtpengine and the anchor driving it.
  * An unreachable rtpengine is logged, not fatal: calls get 503 until it answers.
  */
-function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Array<{ name: string; stop: () => Promise<void> }>): MediaAnchor {
+function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Stopper[]): MediaAnchor {
   const r = config.media.rtpengine;
   const mediaLog = logger.child({ layer: "media", backend: "rtpengine" });
   const client = createNgClient({ address: r.address, port: r.port, timeoutMs: r.timeoutMs });
@@ -366,7 +369,7 @@ function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Array<{ 
  * Starts per-call SIP capture when trace.sipLadder is enabled (null otherwise): its stop saves the
  * ladders still in memory, so it is pushed after storage and stopped just before storage closes.
  */
-function startSipLadder(config: Config, storage: Storage, logger: Logger, stoppers: Array<{ name: string; stop: () => Promise<void> }>): SipLadderRecorder | null {
+function startSipLadder(config: Config, storage: Storage, logger: Logger, stoppers: Stopper[]): SipLadderRecorder | null {
   if (!config.trace.sipLadder.enabled) return null;
   const traceLog = logger.child({ layer: "call", component: "sip-ladder" });
   const hepConfig = config.trace.hep;
@@ -466,7 +469,7 @@ function contactUri(sip: SipStack): string {
  * failure; later, a bad reload keeps the list in force), reloaded on change and on SIGHUP;
  * suspensions from storage; this month's spend from the stored CDRs.
  */
-async function startFraudEngine(config: Config, storage: Storage, logger: Logger, stoppers: Array<{ name: string; stop: () => Promise<void> }>): Promise<FraudEngine> {
+async function startFraudEngine(config: Config, storage: Storage, logger: Logger, stoppers: Stopper[]): Promise<FraudEngine> {
   const settings = config.security.fraud;
   const log = logger.child({ layer: "call" });
   const rangesFile = settings.rangesFile;

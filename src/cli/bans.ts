@@ -70,10 +70,19 @@ interface BanRow {
   readonly expiresAt: number | null;
 }
 
+/** A tab-separated table with its header line, or `empty` when there are no rows. */
+function tsvTable<T>(items: readonly T[], empty: string, header: readonly string[], row: (item: T) => readonly (string | number)[]): string {
+  if (items.length === 0) return `${empty}\n`;
+  return `${[header, ...items.map(row)].map((cells) => cells.join("\t")).join("\n")}\n`;
+}
+
 function formatBans(items: readonly BanRow[]): string {
-  if (items.length === 0) return "no bans\n";
-  const lines = items.map((b) => `${b.address}\t${b.expiresAt === null ? "until lifted" : new Date(b.expiresAt).toISOString()}\t${b.rule}\t${b.reason}`);
-  return `address\texpires\trule\treason\n${lines.join("\n")}\n`;
+  return tsvTable(items, "no bans", ["address", "expires", "rule", "reason"], (b) => [
+    b.address,
+    b.expiresAt === null ? "until lifted" : new Date(b.expiresAt).toISOString(),
+    b.rule,
+    b.reason,
+  ]);
 }
 
 interface SuspensionRow {
@@ -84,9 +93,7 @@ interface SuspensionRow {
 }
 
 function formatSuspensions(items: readonly SuspensionRow[]): string {
-  if (items.length === 0) return "no suspensions\n";
-  const lines = items.map((s) => `${s.customerId}\t${new Date(s.at).toISOString()}\t${s.rule}\t${s.reason}`);
-  return `customer\tsince\trule\treason\n${lines.join("\n")}\n`;
+  return tsvTable(items, "no suspensions", ["customer", "since", "rule", "reason"], (s) => [s.customerId, new Date(s.at).toISOString(), s.rule, s.reason]);
 }
 
 interface AccountLockRow {
@@ -98,9 +105,13 @@ interface AccountLockRow {
 }
 
 function formatAccountLocks(items: readonly AccountLockRow[]): string {
-  if (items.length === 0) return "no account locks\n";
-  const lines = items.map((l) => `${l.account}\t${new Date(l.until).toISOString()}\t${l.failures}\t${l.lockCount}\t${l.reason}`);
-  return `account\tuntil\tfailures\tlocks\treason\n${lines.join("\n")}\n`;
+  return tsvTable(items, "no account locks", ["account", "until", "failures", "locks", "reason"], (l) => [
+    l.account,
+    new Date(l.until).toISOString(),
+    l.failures,
+    l.lockCount,
+    l.reason,
+  ]);
 }
 
 /** The line printed after a successful DELETE, by the collection it went to. */
