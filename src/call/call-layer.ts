@@ -138,6 +138,14 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     return headers;
   };
 
+  /** Writes the CDR of an INVITE that never became a Call (refused or cancelled), with its ladder. */
+  const recordUnadmitted = (req: SipRequest, draft: CdrDraft, callLog: Logger): void => {
+    // Its ladder (challenge, retry, refusal) is kept with its record like a call's.
+    deps.sipLadder?.link(req.callId, draft.id, "a");
+    deps.sipLadder?.finish(draft.id);
+    track(cdrs.open(draft.record()).then(() => cdrs.close(draft.record())).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR write failed")));
+  };
+
   /** Answers a refused INVITE and writes its CDR (disposition refused). */
   const refuseCall = (req: SipRequest, tx: ServerTransaction, draft: CdrDraft, callLog: Logger, r: Refusal, context: InboundContext, security?: string): void => {
     stack.respond(tx, stack.response(req, r.status, r.reasonPhrase, refusalHeaders(r)));
@@ -153,11 +161,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       endReason: r.reason,
     });
     draft.trace("end", "refuse", `refused with ${r.status} ${r.reasonPhrase}: ${r.warning}`, { status: r.status, q850: r.q850Cause });
-    // A refused INVITE's ladder (challenge, retry, refusal) is kept with its record like a call's.
-    deps.sipLadder?.link(req.callId, draft.id, "a");
-    deps.sipLadder?.finish(draft.id);
-    const record = draft.record();
-    track(cdrs.open(record).then(() => cdrs.close(draft.record())).catch((error: unknown) => callLog.error({ err: error }, "CDR write failed")));
+    recordUnadmitted(req, draft, callLog);
   };
 
   const challenge = (req: SipRequest, tx: ServerTransaction, stale: boolean, reason: string, callLog: Logger): void => {
@@ -235,9 +239,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       // The caller gave up while we were deciding (the layer answered 487 when no handler was set yet).
       if (outcome.kind === "admit") for (const h of outcome.admitted.holds) h.release();
       draft.set({ endedAt: clock.wallNow(), disposition: "cancelled", hangupBy: "caller", endReason: "CANCEL before routing", finalStatus: 487, q850Cause: 16 });
-      deps.sipLadder?.link(req.callId, draft.id, "a");
-      deps.sipLadder?.finish(draft.id);
-      track(cdrs.open(draft.record()).then(() => cdrs.close(draft.record())).catch(() => {}));
+      recordUnadmitted(req, draft, callLog);
       return;
     }
     if (outcome.kind === "challenge") {

@@ -163,7 +163,7 @@ const healthSchema = section({
 // The RTP relay every call's media is anchored on (unless its trunk asks for direct media).
 const mediaSchema = section({
   enabled: z.boolean({ error: "expected true or false" }).default(true),
-  address: z.string({ error: "expected an IP address" }).regex(/^[0-9a-fA-F:.]+$/, { error: "expected an IP address" }).default("127.0.0.1"),
+  address: ipAddressSchema.default("127.0.0.1"),
   portMin: intRange(1024, 65534).default(20_000),
   portMax: intRange(1025, 65535).default(30_000),
   timeoutSeconds: positiveInt().default(60),

@@ -1,6 +1,6 @@
 // One customer's fraud history, indexed for the questions the rules ask (FraudHistory), so that
-// judging a call costs the same with ten recent calls or a hundred thousand. `FraudState` holds
-// the same facts as plain lists and answers by scanning: simple to test, but O(history) per call,
+// judging a call costs the same with ten recent calls or a hundred thousand. The tests' `FraudState`
+// (fraud-state.ts) holds the same facts as plain lists and answers by scanning: simple, but O(history) per call,
 // which a load test at 1000 calls a second turns into seconds of CPU per second. The ledger is
 // mutable and owned by one caller (the call layer's engine); it does no I/O and reads no clock.
 import {
@@ -54,10 +54,6 @@ class TimeQueue {
       else hi = mid;
     }
     return this.times.length - lo;
-  }
-
-  get size(): number {
-    return this.times.length - this.head;
   }
 }
 
@@ -159,11 +155,6 @@ export class FraudLedger implements FraudHistory {
       this.rateSum = 0;
       this.rateStartSum = 0;
     }
-  }
-
-  /** Whether nothing is remembered that a rule could still read (the engine may then drop the ledger). */
-  get idle(): boolean {
-    return this.active.size === 0 && this.starts.size === 0 && this.suspended === undefined;
   }
 
   private prune(before: number): void {

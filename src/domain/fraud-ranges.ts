@@ -122,15 +122,16 @@ export interface FraudRanges {
   premiumOf(number: E164): RangeEntry | undefined;
 }
 
-function canonical(prefix: string): string {
+/** A prefix as listed ranges and policies compare it: separators dropped, with a leading `+`. */
+export function canonicalPrefix(prefix: string): string {
   const p = prefix.replace(/[\s\-.()]/g, "");
   return p.startsWith("+") ? p : "+" + p;
 }
 
 /** Applies a config override to a range list; without `replace`, entries are added to the defaults. */
 export function mergeFraudRanges(base: FraudRangeData, override: FraudRangeOverride): FraudRangeData {
-  const removed = new Set((override.remove ?? []).map(canonical));
-  const keep = (e: RangeEntry): boolean => !removed.has(canonical(e.prefix));
+  const removed = new Set((override.remove ?? []).map(canonicalPrefix));
+  const keep = (e: RangeEntry): boolean => !removed.has(canonicalPrefix(e.prefix));
   const pick = (baseList: readonly RangeEntry[], extra: readonly RangeEntry[] | undefined): RangeEntry[] =>
     override.replace === true && extra !== undefined ? extra.filter(keep) : [...baseList, ...(extra ?? [])].filter(keep);
   return {
@@ -143,7 +144,7 @@ export function mergeFraudRanges(base: FraudRangeData, override: FraudRangeOverr
 function index(list: readonly RangeEntry[], name: string, errors: string[]): Map<string, RangeEntry> {
   const map = new Map<string, RangeEntry>();
   for (const e of list) {
-    const p = canonical(e.prefix);
+    const p = canonicalPrefix(e.prefix);
     if (!/^\+[0-9]{1,15}$/.test(p)) errors.push(`${name}: ${JSON.stringify(e.prefix)} is not an E.164 prefix`);
     // A later entry wins, so a config addition can relabel a default one.
     else map.set(p, { ...e, prefix: p });

@@ -1,4 +1,4 @@
-import type { FraudRanges, RangeEntry } from "./fraud-ranges.ts";
+import { canonicalPrefix, type FraudRanges, type RangeEntry } from "./fraud-ranges.ts";
 import { refusal } from "./refusal.ts";
 import type { SecurityEvent } from "./security.ts";
 import type { E164, Refusal } from "./types.ts";
@@ -106,22 +106,6 @@ export const DEFAULT_FRAUD_ACTIONS: { readonly [K in FraudRule]: FraudAction } =
   burst: "block",
 };
 
-/** A call in progress, as the engine remembers it. */
-export interface ActiveCall {
-  readonly callId: string;
-  readonly destination: E164;
-  readonly destinationClass: DestinationClass;
-  readonly startedAt: number;
-  readonly ratePerMinute: number;
-}
-
-/** A recent call start (kept for the per-minute, sequential and burst rules). */
-export interface RecentCall {
-  readonly at: number;
-  readonly destination: E164;
-  readonly destinationClass: DestinationClass;
-}
-
 /** The running mean of calls per burst window. */
 export interface Baseline {
   readonly windowStart: number;
@@ -136,17 +120,6 @@ export interface Suspension {
   readonly rule: FraudRule;
   readonly reason: string;
 }
-
-/** Per-customer engine state: a value, replaced on every call start, end and verdict. */
-export interface FraudState {
-  readonly active: readonly ActiveCall[];
-  readonly recent: readonly RecentCall[];
-  readonly baseline?: Baseline;
-  readonly suspended?: Suspension;
-}
-
-/** A customer with no history. */
-export const EMPTY_FRAUD_STATE: FraudState = { active: [], recent: [] };
 
 /** The facts of one outbound call attempt. */
 export interface FraudCall {
@@ -180,12 +153,6 @@ export interface FraudVerdict {
   readonly refusal?: Refusal;
 }
 
-/** A verdict and the state to store: on `allow` the call is counted as started (end it with `fraudCallEnded`). */
-export interface FraudEvaluation {
-  readonly verdict: FraudVerdict;
-  readonly state: FraudState;
-}
-
 /** A destination's class and the listed range that put it there. */
 export interface Classification {
   readonly destinationClass: DestinationClass;
@@ -207,11 +174,6 @@ export function classifyDestination(destination: E164, countryCode: string, rang
   return { destinationClass: "international", reason: `${destination} is international (caller +${countryCode})` };
 }
 
-function canonicalPrefix(prefix: string): string {
-  const p = prefix.replace(/[\s\-.()]/g, "");
-  return p.startsWith("+") ? p : "+" + p;
-}
-
 function longestPrefix(prefixes: readonly string[] | undefined, number: E164): string | undefined {
   let best: string | undefined;
   for (const raw of prefixes ?? []) {
@@ -230,13 +192,6 @@ export function rollBaseline(baseline: Baseline | undefined, rule: BurstRule, no
   // The windows after the first closed one had no calls; fold them in at once, not one by one.
   mean *= Math.pow(1 - rule.alpha, closed - 1);
   return { windowStart: baseline.windowStart + closed * rule.windowMs, count: 0, mean, windows: baseline.windows + closed };
-}
-
-/** Estimated cost so far of the calls in progress, from their rates and start times. */
-export function runningCost(state: FraudState, now: number): number {
-  let sum = 0;
-  for (const c of state.active) sum += (c.ratePerMinute * Math.max(0, now - c.startedAt)) / 60_000;
-  return sum;
 }
 
 const SEVERITY: Readonly<Record<FraudAction, number>> = { allow: 0, block: 1, "block-and-suspend": 2 };
@@ -260,8 +215,7 @@ function fraudRefusal(rule: FraudRule, reason: string): Refusal {
 }
 
 /**
- * What the rules read of a customer's history. `FraudState` answers by scanning its lists
- * (`stateHistory`); the call layer's `FraudLedger` answers from indexes, in O(1) or O(log n) per
+ * What the rules read of a customer's history. The call layer's `FraudLedger` answers from indexes, in O(1) or O(log n) per
  * question, so a busy customer's thousands of recent calls cost nothing per new call.
  */
 export interface FraudHistory {
@@ -275,22 +229,6 @@ export interface FraudHistory {
   distinctNumbers(destination: E164, stem: string, after: number): number;
   /** Estimated cost so far of the calls in progress. */
   runningCost(now: number): number;
-}
-
-/** A FraudState read as history (by scanning its lists). */
-export function stateHistory(state: FraudState): FraudHistory {
-  return {
-    suspended: state.suspended,
-    baseline: state.baseline,
-    activeCount: (cls) => (cls === undefined ? state.active.length : state.active.filter((c) => c.destinationClass === cls).length),
-    startedAfter: (after, cls) => state.recent.filter((c) => c.at > after && (cls === undefined || c.destinationClass === cls)).length,
-    distinctNumbers(destination, stem, after) {
-      const numbers = new Set<string>([destination]);
-      for (const c of state.recent) if (c.at > after && c.destination.length === destination.length && c.destination.startsWith(stem)) numbers.add(c.destination);
-      return numbers.size;
-    },
-    runningCost: (now) => runningCost(state, now),
-  };
 }
 
 function classLimitResults(policy: FraudPolicy, history: FraudHistory, cls: DestinationClass, now: number): [FraudRuleResult, FraudRuleResult] {
@@ -458,57 +396,4 @@ export function judgeOutboundCall(policy: FraudPolicy, ranges: FraudRanges, hist
   const reason = `${policy.name}: ${destination} ${kind === "block-and-suspend" ? "blocked and trunk suspended" : "blocked"} by ${hit.rule}: ${hit.reason}`;
   const verdict: FraudVerdict = { kind, reason, ...base, refusal: fraudRefusal(hit.rule, reason) };
   return kind === "block-and-suspend" && suspended === undefined ? { verdict, baseline, suspension: { at: now, rule: hit.rule, reason: hit.reason } } : { verdict, baseline };
-}
-
-/**
- * Judges one outbound call of a customer: every rule is evaluated and reported; the verdict is the
- * most severe action among the rules that fired. On `allow` the returned state counts the call as
- * started; on `block-and-suspend` it carries the suspension.
- */
-export function evaluateOutboundCall(policy: FraudPolicy, ranges: FraudRanges, state: FraudState, call: FraudCall, now: number): FraudEvaluation {
-  const { verdict, baseline, suspension } = judgeOutboundCall(policy, ranges, stateHistory(state), call, now);
-  const withBaseline: FraudState = baseline === undefined ? state : { ...state, baseline };
-  if (verdict.kind === "allow") {
-    const started = fraudCallStarted(withBaseline, { callId: call.callId, destination: call.destination, destinationClass: verdict.destinationClass, ratePerMinute: call.ratePerMinute ?? 0 }, now, policy);
-    return { verdict, state: started };
-  }
-  return { verdict, state: suspension !== undefined ? { ...withBaseline, suspended: suspension } : withBaseline };
-}
-
-// Bounds the history a runaway customer can build between sweeps; far above any rule's need.
-const MAX_RECENT = 10_000;
-
-/** The state after a call starts (done by `evaluateOutboundCall` on allow; exported for calls it did not judge). */
-export function fraudCallStarted(
-  state: FraudState,
-  call: { readonly callId: string; readonly destination: E164; readonly destinationClass: DestinationClass; readonly ratePerMinute: number },
-  now: number,
-  policy?: Pick<FraudPolicy, "sequential" | "burst">,
-): FraudState {
-  const burst = policy?.burst === false ? undefined : (policy?.burst ?? DEFAULT_BURST_RULE);
-  const sequential = policy?.sequential === false ? undefined : (policy?.sequential ?? DEFAULT_SEQUENTIAL_RULE);
-  const keepMs = Math.max(60_000, sequential?.windowMs ?? 0, burst?.windowMs ?? 0);
-  const recent = state.recent.filter((c) => now - c.at < keepMs);
-  recent.push({ at: now, destination: call.destination, destinationClass: call.destinationClass });
-  if (recent.length > MAX_RECENT) recent.splice(0, recent.length - MAX_RECENT);
-  const active = [...state.active.filter((c) => c.callId !== call.callId), { ...call, startedAt: now }];
-  let baseline = state.baseline;
-  if (burst !== undefined) {
-    const rolled = rollBaseline(baseline, burst, now);
-    baseline = { ...rolled, count: rolled.count + 1 };
-  }
-  return { ...state, active, recent, ...(baseline !== undefined ? { baseline } : {}) };
-}
-
-/** The state after a call ends, on every way it can end; unknown call ids are ignored. */
-export function fraudCallEnded(state: FraudState, callId: string): FraudState {
-  if (!state.active.some((c) => c.callId === callId)) return state;
-  return { ...state, active: state.active.filter((c) => c.callId !== callId) };
-}
-
-/** Lifts a suspension (operator action through the API or CLI). */
-export function liftSuspension(state: FraudState): FraudState {
-  if (state.suspended === undefined) return state;
-  const { suspended: _lifted, ...rest } = state;
-  return rest;
 }
