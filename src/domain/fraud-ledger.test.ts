@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FraudLedger } from "./fraud-ledger.ts";
 import { judgeOutboundCall, type FraudPolicy } from "./fraud.ts";
-import { EMPTY_FRAUD_STATE, evaluateOutboundCall, fraudCallEnded, type FraudState } from "./fraud-state.ts";
+import { EMPTY_FRAUD_STATE, evaluateOutboundCall, fraudCallEnded, type FraudState } from "../../test/support/fraud-state.ts";
 import { DEFAULT_FRAUD_RANGES, createFraudRanges } from "./fraud-ranges.ts";
 
 const ranges = (() => {

@@ -1,6 +1,6 @@
 // One customer's fraud history, indexed for the questions the rules ask (FraudHistory), so that
 // judging a call costs the same with ten recent calls or a hundred thousand. The tests' `FraudState`
-// (fraud-state.ts) holds the same facts as plain lists and answers by scanning: simple, but O(history) per call,
+// (test/support/fraud-state.ts, the tests' oracle) holds the same facts as plain lists and answers by scanning: simple, but O(history) per call,
 // which a load test at 1000 calls a second turns into seconds of CPU per second. The ledger is
 // mutable and owned by one caller (the call layer's engine); it does no I/O and reads no clock.
 import {

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { type FraudPolicy, classifyDestination, rollBaseline } from "./fraud.ts";
-import { type FraudState, EMPTY_FRAUD_STATE, evaluateOutboundCall, fraudCallEnded, liftSuspension, runningCost } from "./fraud-state.ts";
+import { type FraudState, EMPTY_FRAUD_STATE, evaluateOutboundCall, fraudCallEnded, liftSuspension, runningCost } from "../../test/support/fraud-state.ts";
 import { DEFAULT_FRAUD_RANGES, createFraudRanges } from "./fraud-ranges.ts";
 
 const MIN = 60_000;

@@ -13,9 +13,9 @@ import {
   type FraudPolicy,
   type FraudVerdict,
   type Suspension,
-} from "./fraud.ts";
-import type { FraudRanges } from "./fraud-ranges.ts";
-import type { E164 } from "./types.ts";
+} from "../../src/domain/fraud.ts";
+import type { FraudRanges } from "../../src/domain/fraud-ranges.ts";
+import type { E164 } from "../../src/domain/types.ts";
 
 /** A call in progress, as the engine remembers it. */
 export interface ActiveCall {
