@@ -32,6 +32,7 @@ import {
   type GatewayHealth,
   type Registrar,
   type SecurityGuard,
+  listeningAddress,
 } from "./call/index.ts";
 import { systemClock } from "./lib/index.ts";
 import { createMediaRelay, createNgClient, createWorkerMediaRelay } from "./media/index.ts";
@@ -456,12 +457,10 @@ export class ProvisioningError extends Error {
 
 /** Our Contact for registrations to carriers: the first UDP (else any) listener. */
 function contactUri(sip: SipStack): string {
-  const listeners = sip.transport.listening();
-  const l = listeners.find((x) => x.protocol === "UDP") ?? listeners[0];
-  if (l === undefined) return "sip:trunkline@127.0.0.1";
-  const host = l.endpoint.address.includes(":") ? `[${l.endpoint.address}]` : l.endpoint.address;
-  const transport = l.protocol === "UDP" ? "" : `;transport=${l.protocol.toLowerCase()}`;
-  return `sip:trunkline@${host}:${l.endpoint.port}${transport}`;
+  const listening = sip.transport.listening();
+  const protocol = listening.some((l) => l.protocol === "UDP") ? "UDP" : (listening[0]?.protocol ?? "UDP");
+  const { host, port } = listeningAddress(sip, protocol);
+  return `sip:trunkline@${host}:${port}${protocol === "UDP" ? "" : `;transport=${protocol.toLowerCase()}`}`;
 }
 
 /**

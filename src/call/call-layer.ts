@@ -17,6 +17,7 @@ import {
 } from "../sip/index.ts";
 import { Call, type CallEnv, type Side } from "./b2bua.ts";
 import { sessionExpiresOf } from "./sip-rules.ts";
+import { listeningAddress } from "./advertised.ts";
 import { CdrDraft } from "./cdr.ts";
 import { ChannelTable } from "./channels.ts";
 import { createFraudEngine, reportingEnds } from "./fraud-engine.ts";
@@ -58,11 +59,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
 
   const advertised = (protocol: TransportProtocol): { host: string; port: number } => {
     const configured = options.advertised?.[protocol];
-    if (configured !== undefined) return configured;
-    const bound = stack.transport.listening().find((l) => l.protocol === protocol) ?? stack.transport.listening()[0];
-    if (bound === undefined) return { host: "127.0.0.1", port: 5060 };
-    const host = bound.endpoint.address.includes(":") ? `[${bound.endpoint.address}]` : bound.endpoint.address;
-    return { host, port: bound.endpoint.port };
+    return configured ?? listeningAddress(stack, protocol);
   };
 
   // One Contact per transport, shared by every call and never changed: a held call refers to its

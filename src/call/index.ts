@@ -1,5 +1,6 @@
 // The B2BUA call layer: createCallLayer wires the outbound and inbound pipelines onto a SIP stack.
 export { createCallLayer } from "./call-layer.ts";
+export { listeningAddress } from "./advertised.ts";
 export { CdrDraft } from "./cdr.ts";
 export type { CallLayer, CallLayerDeps, CallLayerOptions, ActiveCall } from "./types.ts";
 export { type MediaAnchor, type CallLeg, passThroughMediaAnchor } from "./media-anchor.ts";
