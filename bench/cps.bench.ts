@@ -21,9 +21,15 @@
 //     instead of aborting the call, for every target alike;
 //   - one UDP socket per SIPp (-t u1), fixed local ports, a fresh UAS for every run.
 //
-// Env: BENCH_RUN_SEC (3), BENCH_START_RATE (250), BENCH_MAX_RATE (16000), BENCH_BISECT_STEPS (3),
+// CPU per call: on a fresh instance of each target, after a 2 s warm-up, BENCH_CPU_RATE calls/s for
+// BENCH_CPU_SEC seconds; the target's process-tree CPU time (utime + stime from /proc/<pid>/stat,
+// all threads and worker processes) over the run and 1 s after it, divided by the calls completed.
+// A shared machine moves the rate ceiling a lot but this figure little, so it is the one to compare
+// changes with; the rate search still says where the ceiling is.
+//
+// Env: BENCH_CPU_RATE (600), BENCH_CPU_SEC (10), BENCH_RUN_SEC (3), BENCH_START_RATE (250), BENCH_MAX_RATE (16000), BENCH_BISECT_STEPS (3),
 // BENCH_HELD_CALLS (5000), BENCH_HELD_RATE (250), BENCH_HELD_SETTLE_MS (40000), BENCH_KAMAILIO_CHILDREN (4),
-// BENCH_PARTS ("rate", "memory" or "rate,memory"), BENCH_TARGETS (comma list of names to run, e.g. "kamailio,trunkline"), BENCH_TRUNKLINE_LADDER (1: SIP ladder capture on), BENCH_TRUNKLINE_FRAUD (on: every fraud rule), BENCH_TRUNKLINE_NODE_ARGS (node flags
+// BENCH_PARTS (any of "cpu", "rate", "memory", comma separated; default all), BENCH_TARGETS (comma list of names to run, e.g. "kamailio,trunkline"), BENCH_TRUNKLINE_LADDER (1: SIP ladder capture on), BENCH_TRUNKLINE_FRAUD (on: every fraud rule), BENCH_TRUNKLINE_NODE_ARGS (node flags
 // for the Trunkline process only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -46,13 +52,15 @@ const heldCalls = env("BENCH_HELD_CALLS", 5000);
 const heldRate = env("BENCH_HELD_RATE", 250);
 const heldSettleMs = env("BENCH_HELD_SETTLE_MS", 40_000);
 const kamailioChildren = env("BENCH_KAMAILIO_CHILDREN", 4);
+const cpuRate = env("BENCH_CPU_RATE", 600);
+const cpuSec = env("BENCH_CPU_SEC", 10);
 // The bench customer runs without the sequential-dialing and burst fraud rules: a load test is a
 // burst by design, and with them on the rate search soon measures a suspended trunk (every call
 // refused with 403). The other fraud checks (destination, limits) run. BENCH_TRUNKLINE_FRAUD=on: all rules.
 const fraudOff = process.env["BENCH_TRUNKLINE_FRAUD"] !== "on";
 const onlyTargets = (process.env["BENCH_TARGETS"] ?? "").split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
-// BENCH_PARTS: "rate", "memory" or both (default), to repeat one half alone.
-const parts = (process.env["BENCH_PARTS"] ?? "rate,memory").toLowerCase();
+// BENCH_PARTS: any of "cpu", "rate", "memory" (default all three), to repeat one part alone.
+const parts = (process.env["BENCH_PARTS"] ?? "cpu,rate,memory").toLowerCase();
 
 const root = resolve(import.meta.dirname, "..");
 const maxFailedShare = 0.001;
@@ -293,6 +301,55 @@ function treeMemoryBytes(roots: readonly number[]): number {
   return kb * 1024;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const clockTicksPerSec = ((): number => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, every thread) of a process tree in ms, from /proc/<pid>/stat. */
+function treeCpuMs(roots: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of [...roots, ...roots.flatMap(descendants)]) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return (ticks * 1000) / clockTicksPerSec;
+}
+
+/** CPU ms per thread of a process tree, keyed "pid/tid comm" (for BENCH_DEBUG). */
+function threadCpuMs(roots: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of [...roots, ...roots.flatMap(descendants)]) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out.set(`${pid}/${tid} ${comm}`, ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSec);
+      } catch {
+        // exited meanwhile
+      }
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Runs
 
@@ -377,6 +434,53 @@ async function searchRate(t: Target): Promise<number> {
     else hi = mid;
   }
   return lo;
+}
+
+interface CpuResult {
+  calls: number;
+  failed: number;
+  cpuMs: number;
+  msPerCall: number;
+}
+
+/** CPU ms per call at a fixed rate on a fresh instance (see the header); null for a target with no process. */
+async function measureCpu(spec: TargetSpec): Promise<CpuResult | null> {
+  const t = await spec.start();
+  if (t === null || t.pids.length === 0) {
+    await t?.stop();
+    return null;
+  }
+  const uas = startCarrier(t, cpuSec * 4 + 60);
+  try {
+    await sleep(300);
+    const warm = await startPbx(t, { calls: cpuRate * 2, rate: cpuRate, holdMs: 0, timeoutSec: 30 });
+    await warm.done();
+    await sleep(1000);
+    const calls = Math.round(cpuRate * cpuSec);
+    const threadsBefore = threadCpuMs(t.pids);
+    const before = treeCpuMs(t.pids);
+    const uac = await startPbx(t, { calls, rate: cpuRate, holdMs: 0, timeoutSec: cpuSec * 3 + 10 });
+    const { stats } = await uac.done();
+    await sleep(1000); // deferred work (CDR writes, transaction timers) belongs to these calls too
+    const cpuMs = treeCpuMs(t.pids) - before;
+    if (process.env["BENCH_DEBUG"]) {
+      // Where the time went, by thread (main loop, worker threads, libuv pool, V8 GC helpers).
+      for (const [name, ms] of threadCpuMs(t.pids)) {
+        const used = ms - (threadsBefore.get(name) ?? 0);
+        if (used > 0) console.log(`    ${name.padEnd(28)} ${used.toFixed(0)} ms`);
+      }
+      // With BENCH_TRUNKLINE_NODE_ARGS=--trace-gc: how many collections of each kind over the whole process life.
+      const out = t.output?.() ?? "";
+      for (const kind of ["Scavenge", "Mark-Compact", "Minor Mark-Sweep"]) {
+        const n = out.split("\n").filter((l) => l.includes(kind)).length;
+        if (n > 0) console.log(`    ${kind}: ${n}`, process.env["BENCH_DEBUG"] === "2" ? out.split("\n").filter((l) => l.includes(kind)).slice(-3).join("\n") : "");
+      }
+    }
+    return { calls: stats.successful, failed: calls - stats.successful, cpuMs, msPerCall: cpuMs / Math.max(1, stats.successful) };
+  } finally {
+    await uas.stop();
+    await t.stop();
+  }
 }
 
 interface HeldResult {
@@ -467,8 +571,19 @@ async function main(): Promise<void> {
     (s) => onlyTargets.length === 0 || onlyTargets.some((n) => s.name.toLowerCase().includes(n)),
   );
   const benchStart = performance.now();
+  const cpu = new Map<string, CpuResult>();
+  if (parts.includes("cpu")) console.log(`CPU per call: ${cpuRate} cps x ${cpuSec} s, target process CPU time / calls completed`);
+  for (const spec of parts.includes("cpu") ? specs.filter((s) => s !== directSpec) : []) {
+    const r = await measureCpu(spec);
+    if (r === null) continue;
+    cpu.set(spec.name, r);
+    console.log(
+      `  ${spec.name.padEnd(12)} ${r.calls} calls (${r.failed} failed), ${r.cpuMs.toFixed(0)} ms CPU: ${r.msPerCall.toFixed(3)} CPU ms per call`,
+    );
+  }
+
   const rates = new Map<string, number>();
-  console.log(`call rate: ${runSec} s runs, hold 0, highest rate with < ${maxFailedShare * 100}% failed calls`);
+  console.log(`\ncall rate: ${runSec} s runs, hold 0, highest rate with < ${maxFailedShare * 100}% failed calls`);
   for (const spec of parts.includes("rate") ? specs : []) {
     const t = await spec.start();
     if (t === null) continue;
@@ -491,13 +606,20 @@ async function main(): Promise<void> {
     );
   }
 
-  console.log("\nresult (highest call rate with < 0.1% failed; memory per held call):");
+  console.log(`\nresult (CPU ms per call at ${cpuRate} cps; highest call rate with < 0.1% failed; memory per held call):`);
   for (const spec of specs) {
     const rate = rates.get(spec.name);
     const mem = held.get(spec.name);
-    const rateText = rate === undefined ? "not measured" : `${rate} cps`;
+    const perCall = cpu.get(spec.name);
+    const cpuText = perCall === undefined ? "" : `${perCall.msPerCall.toFixed(3)} CPU ms per call, `;
+    const rateText = rate === undefined ? "rate not measured" : `${rate} cps`;
     const memText = mem === undefined ? "" : `, ${(mem.bytesPerCall / 1024).toFixed(2)} KiB per held call`;
-    console.log(`  ${spec.name.padEnd(12)} ${rateText}${memText}`);
+    console.log(`  ${spec.name.padEnd(12)} ${cpuText}${rateText}${memText}`);
+  }
+  const cpuOurs = cpu.get(trunklineSpec.name)?.msPerCall;
+  const cpuKam = cpu.get(kamailioSpec.name)?.msPerCall;
+  if (cpuOurs !== undefined && cpuKam !== undefined) {
+    console.log(`  CPU per call Trunkline / Kamailio: ${(cpuOurs / cpuKam).toFixed(2)} (lower is better)`);
   }
   const ours = rates.get(trunklineSpec.name);
   const kam = rates.get(kamailioSpec.name);

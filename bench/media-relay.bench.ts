@@ -36,7 +36,7 @@ const BUFFER_BYTES = 4 << 20;
 const BIN_US = 10;
 const BINS = 10_000;
 
-type NodePeer = "raw-dgram" | "trunkline" | "trunkline-workers";
+type NodePeer = "raw-dgram" | "trunkline" | "trunkline-dgram" | "trunkline-workers";
 type Peer = "direct" | NodePeer | "rtpengine";
 
 /** One call as the generator sees it: its two endpoint sockets and where each sends. */
@@ -167,8 +167,10 @@ async function generator(): Promise<void> {
   // A ring of packet buffers: a buffer is written again only thousands of sends later, long after
   // the kernel has copied it, so the generator allocates nothing per packet.
   const ring = Array.from({ length: 8192 }, () => {
+    // RTP version 2, payload type 0: PCMU, the codec both legs negotiate (the payload octets do not matter).
     const b = Buffer.alloc(PACKET_SIZE, 0xd5);
     b[0] = 0x80;
+    b[1] = 0;
     return b;
   });
   let ringAt = 0;
@@ -261,8 +263,12 @@ async function relayServer(kind: NodePeer): Promise<void> {
       for (const s of sockets.splice(0)) s.close();
     };
   } else {
-    const options = { address: HOST, portMin: PORT_MIN, portMax: PORT_MAX, socketBufferBytes: 1 << 20, mediaTimeoutMs: 0, oneWayAfterMs: 0 };
-    const relay = kind === "trunkline" ? createMediaRelay(options) : createWorkerMediaRelay({ ...options, workers: "auto" });
+    // trunkline and trunkline-workers use the default I/O (native when the addon is built);
+    // trunkline-dgram is the node:dgram fallback.
+    const io = kind === "trunkline-dgram" ? ("dgram" as const) : ("auto" as const);
+    const options = { address: HOST, portMin: PORT_MIN, portMax: PORT_MAX, socketBufferBytes: 1 << 20, mediaTimeoutMs: 0, oneWayAfterMs: 0, io };
+    const relay = kind === "trunkline-workers" ? createWorkerMediaRelay({ ...options, workers: "auto" }) : createMediaRelay(options);
+    if ("io" in relay) console.error(`${kind}: media I/O ${relay.io}`);
     const sessions: { close(): Promise<void> }[] = [];
     addCall = async (aPort, bPort) => {
       const session = relay.createSession();
@@ -345,10 +351,10 @@ async function startPeer(peer: Peer, rtpengine: RtpengineStarter | undefined, st
   if (peer === "direct") return { pid: undefined, calls: async (pairs) => pairs.map(([a, b]) => [b, a]), stop: async () => {} };
   if (peer === "rtpengine") {
     if (rtpengine === undefined) return undefined;
-    // A fresh daemon per step over its own part of the range, so calls of a step are all that run.
-    const span = Math.floor((RTPENGINE_PORT_MAX - RTPENGINE_PORT_MIN) / STEPS.length);
-    const portMin = RTPENGINE_PORT_MIN + span * stepIndex;
-    const engine = await rtpengine({ portMin, portMax: portMin + span - 1 });
+    // A fresh daemon per step, so calls of a step are all that run. Each gets the whole range (a
+    // call takes 4 ports); the small offset keeps --port-min unique per step for the PID lookup.
+    const portMin = RTPENGINE_PORT_MIN + 2 * stepIndex;
+    const engine = await rtpengine({ portMin, portMax: RTPENGINE_PORT_MAX });
     if (engine === undefined) return undefined;
     return {
       pid: rtpenginePid(portMin),
@@ -415,7 +421,7 @@ const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? "-
 async function main(): Promise<void> {
   const started = performance.now();
   const rtpengine = await loadRtpengine();
-  const all: Peer[] = ["direct", "raw-dgram", "trunkline", "trunkline-workers", "rtpengine"];
+  const all: Peer[] = ["direct", "raw-dgram", "trunkline", "trunkline-workers", "trunkline-dgram", "rtpengine"];
   // BENCH_PEERS picks some (direct always runs: it is the latency baseline and the generators' check).
   const picked = process.env["BENCH_PEERS"]?.split(",");
   const peers = all.filter((p) => p === "direct" || picked === undefined || picked.includes(p));
@@ -490,7 +496,7 @@ async function main(): Promise<void> {
   if (rtpengineBest !== undefined) console.log(`ratio trunkline best N / rtpengine best N: ${(trunklineBest / rtpengineBest).toFixed(2)}`);
   // CPU per packet compared where both ran without loss: the figure least disturbed by a busy machine.
   const cpuAt = (peer: Peer, n: number): number | undefined => results.get(peer)?.find((r) => r.n === n && r.loss < LOSS_LIMIT)?.cpuPer1000;
-  for (const peer of ["trunkline", "trunkline-workers"] as const) {
+  for (const peer of ["trunkline", "trunkline-workers", "trunkline-dgram"] as const) {
     for (const base of ["raw-dgram", "rtpengine"] as const) {
       const common = STEPS.filter((n) => cpuAt(peer, n) !== undefined && cpuAt(base, n) !== undefined).pop();
       if (common === undefined) continue;

@@ -19,6 +19,9 @@ need sipp sip-tester "PBX and carrier in the call tests"
 need svmap sipvicious "security attack tests"
 need /usr/bin/chromium chromium "dashboard browser tests"
 need tshark tshark "SIP ladder PCAP checks"
+need g++ g++ "building the native media I/O addon"
+need make make "building the native media I/O addon"
+need python3 python3 "node-gyp, building the native media I/O addon"
 if [ ! -x /usr/bin/rtpengine ]; then
   # Userspace only: the tests start it by hand on loopback (--table=-1); no kernel module, no service.
   need /usr/bin/rtpengine rtpengine-daemon "media backend tests, media benchmark peer" --no-install-recommends

@@ -7,16 +7,11 @@ import { after, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { loadConfigFile } from "../config/index.ts";
 import { openStorage } from "../storage/index.ts";
-import { runCli, type CliIo } from "./run.ts";
+import { memoryIo } from "../../test/support/cli-io.ts";
+import { runCli } from "./run.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "trunkline-apply-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function memoryIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = "";
-  let err = "";
-  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
-}
 
 const PROVISIONING = `provisioning:
   customers:

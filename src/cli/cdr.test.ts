@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import type { CallDetailRecord } from "../ports/index.ts";
 import { openStorage } from "../storage/index.ts";
 import { csvField } from "./cdr.ts";
-import { runCli, type CliIo } from "./run.ts";
+import { memoryIo, runCliCaptured } from "../../test/support/cli-io.ts";
+import { runCli } from "./run.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "trunkline-cdr-cli-"));
 const config = join(dir, "trunkline.yaml");
@@ -44,17 +45,7 @@ function record(id: string, over: Partial<CallDetailRecord> = {}): CallDetailRec
   };
 }
 
-function memoryIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = "";
-  let err = "";
-  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
-}
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo();
-  const code = await runCli(["cdr", "--config", config, ...args], io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
+const cli = (...args: string[]) => runCliCaptured(["cdr", "--config", config, ...args]);
 
 before(async () => {
   writeFileSync(config, "storage: { path: data/t.db }\nlog: { level: silent }\n");

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, describe, it } from "node:test";
 import { startProcess, stopAll } from "../../test/support/processes.ts";
-import { runCli, type CliIo } from "./run.ts";
+import { until } from "../../test/support/until.ts";
+import { memoryIo } from "../../test/support/cli-io.ts";
+import { runCli } from "./run.ts";
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const cliSource = join(repo, "src", "cli", "index.ts");
@@ -18,20 +20,6 @@ after(async () => {
 
 // The environment without our variables, so a developer's TRUNKLINE_* cannot change the outcome.
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("TRUNKLINE_")));
-
-function memoryIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = "";
-  let err = "";
-  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
-}
-
-async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("runCli (in process)", () => {
   it("prints help and version", async () => {
@@ -90,7 +78,7 @@ describe("trunkline as a child process", () => {
       "sip: { listen: [{ protocol: udp, address: 127.0.0.1, port: 0 }] }\nstorage: { path: data/t.db }\nlog: { level: info }\nhttp: { enabled: false }\n",
     );
     const p = startProcess(process.execPath, ["--import", "tsx", cliSource, "start", "--config", file], { cwd: repo, env });
-    await waitFor(() => p.output().includes('"msg":"trunkline started"') || p.child.exitCode !== null, "the start line");
+    await until(() => p.output().includes('"msg":"trunkline started"') || p.child.exitCode !== null, 20_000, "the start line");
     assert.ok(p.output().includes('"msg":"trunkline started"'), p.output());
     assert.ok(existsSync(join(dir, "data", "t.db")), "database created next to the config file");
     const code = await p.stop("SIGTERM", 15_000);

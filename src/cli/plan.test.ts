@@ -4,22 +4,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { carrier, customer } from "../domain/test-fixtures.ts";
-import type { CallDetailRecord } from "../ports/index.ts";
 import { openStorage } from "../storage/index.ts";
 import { parsePlanCodec } from "./plan.ts";
-import { runCli, type CliIo } from "./run.ts";
+import { plannedCall } from "../../test/support/cdr-fixtures.ts";
+import { runCliCaptured } from "../../test/support/cli-io.ts";
 
-function memoryIo(): CliIo & { stdout: () => string; stderr: () => string } {
-  let out = "";
-  let err = "";
-  return { out: (t) => void (out += t), err: (t) => void (err += t), stdout: () => out, stderr: () => err };
-}
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo();
-  const code = await runCli(args, io);
-  return { code, out: io.stdout(), err: io.stderr() };
-}
+const cli = (...args: string[]) => runCliCaptured(args);
 
 describe("trunkline plan --calls --duration", () => {
   it("plans 10 E at 1 % as 18 channels of G.711 at 87.2 kbit/s", async () => {
@@ -101,35 +91,7 @@ describe("trunkline plan --config (from the stored CDRs)", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   let n = 0;
-  function record(startedAt: number, seconds: number, customerId: string | null, carrierId: string | null): CallDetailRecord {
-    const id = `c${++n}`;
-    return {
-      id,
-      callId: `${id}@127.0.1.1`,
-      direction: "outbound",
-      customerId,
-      carrierId,
-      attempts: [],
-      callerRaw: "+15550100001",
-      calleeRaw: "+12125550100",
-      callerE164: "+15550100001",
-      calleeE164: "+12125550100",
-      startedAt,
-      ringingAt: null,
-      answeredAt: seconds > 0 ? startedAt + 1000 : null,
-      endedAt: startedAt + 1000 + seconds * 1000,
-      durationMs: seconds * 1000,
-      finalStatus: seconds > 0 ? 200 : 486,
-      q850Cause: seconds > 0 ? 16 : 17,
-      disposition: seconds > 0 ? "answered" : "busy",
-      hangupBy: "caller",
-      endReason: "BYE from caller",
-      ratePerMinute: null,
-      cost: null,
-      currency: null,
-      trace: [],
-    };
-  }
+  const record = (startedAt: number, seconds: number, customerId: string | null, carrierId: string | null) => plannedCall(`c${++n}`, startedAt, seconds, customerId, carrierId);
 
   before(async () => {
     writeFileSync(config, "storage: { path: data/t.db }\nlog: { level: silent }\n");

@@ -182,6 +182,8 @@ const mediaSchema = section({
   workers: z.union([z.literal("auto"), intRange(0, 256)], { error: 'expected "auto" or a whole number from 0 to 256' }).default("auto"),
   // An answered call where one side sends RTP and the other none this long raises one-way audio; 0 disables.
   oneWayAudioSeconds: intRange(0, 3600).default(5),
+  // Relay sockets: the native addon (plain RTP forwarded in C), node:dgram, or auto (native when built).
+  io: oneOf(["auto", "native", "dgram"]).default("auto"),
 }).refine((m) => m.portMin < m.portMax, { error: "must be smaller than portMax", path: ["portMin"] });
 
 // Per-call SIP capture: the ladder of every call is kept for retentionHours and can be sent to a

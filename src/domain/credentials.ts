@@ -2,16 +2,8 @@
 // A customer's credentials are what we verify a PBX against, in our own realm, so the password
 // can be replaced by H(user:realm:password) for each algorithm we challenge with. A carrier's are
 // what we answer its challenge with, in a realm we learn only from that challenge: they stay as given.
-import { createHash } from "node:crypto";
+import { type DigestAlgorithm, computeHa1 } from "../lib/index.ts";
 import type { CustomerTrunk, DigestCredentials, Provisioning } from "./types.ts";
-
-/** The digest algorithms a stored credential carries a hash for. */
-export type Ha1Algorithm = "MD5" | "SHA-256";
-
-/** H(username:realm:password) in lowercase hex (RFC 7616 3.4.2, RFC 2617 3.2.2.2). */
-export function digestHa1(username: string, realm: string, password: string, algorithm: Ha1Algorithm): string {
-  return createHash(algorithm === "MD5" ? "md5" : "sha256").update(`${username}:${realm}:${password}`, "utf8").digest("hex");
-}
 
 /**
  * The credentials with the password replaced by its MD5 and SHA-256 HA1 in `realm` (the
@@ -26,7 +18,7 @@ export function hashCredentials(c: DigestCredentials, realm: string): DigestCred
   };
   if (password === undefined) return lower;
   const r = c.realm ?? realm;
-  return { ...lower, realm: r, ha1: digestHa1(c.username, r, password, "MD5"), ha1Sha256: digestHa1(c.username, r, password, "SHA-256") };
+  return { ...lower, realm: r, ha1: computeHa1(c.username, r, password, "MD5"), ha1Sha256: computeHa1(c.username, r, password, "SHA-256") };
 }
 
 /** The customer with every credential hashed (see hashCredentials); the same object when nothing changes. */
@@ -46,11 +38,11 @@ export function hashProvisioningSecrets(p: Provisioning, realm: string): Provisi
  * algorithm, only in the realm it was computed for. A password (credentials built in code and not
  * yet hashed) is hashed on the spot.
  */
-export function storedHa1(c: DigestCredentials, username: string, realm: string, algorithm: Ha1Algorithm): string | undefined {
+export function storedHa1(c: DigestCredentials, username: string, realm: string, algorithm: DigestAlgorithm): string | undefined {
   if (c.username !== username) return undefined;
   if ((c.realm ?? realm) !== realm) return undefined;
   const stored = algorithm === "MD5" ? c.ha1 : c.ha1Sha256;
   if (stored !== undefined) return stored.toLowerCase();
-  if (c.password !== undefined) return digestHa1(username, realm, c.password, algorithm);
+  if (c.password !== undefined) return computeHa1(username, realm, c.password, algorithm);
   return undefined;
 }

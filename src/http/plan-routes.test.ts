@@ -4,9 +4,9 @@ import type { FastifyInstance } from "fastify";
 import { compilePolicy, type Provisioning } from "../domain/index.ts";
 import { carrier, customer } from "../domain/test-fixtures.ts";
 import { createMetricsRegistry } from "../observability/index.ts";
-import type { CallDetailRecord } from "../ports/index.ts";
 import { createMemoryStorage } from "../storage/index.ts";
 import { buildHttpApp } from "./index.ts";
+import { plannedCall } from "../../test/support/cdr-fixtures.ts";
 
 const HOUR = 3_600_000;
 
@@ -29,34 +29,6 @@ interface PlanBody {
   warnings: string[];
 }
 
-function record(id: string, startedAt: number, seconds: number, customerId: string | null, carrierId: string | null): CallDetailRecord {
-  return {
-    id,
-    callId: `${id}@pbx`,
-    direction: "outbound",
-    customerId,
-    carrierId,
-    attempts: [],
-    callerRaw: "100",
-    calleeRaw: "200",
-    callerE164: null,
-    calleeE164: null,
-    startedAt,
-    ringingAt: null,
-    answeredAt: seconds > 0 ? startedAt + 1000 : null,
-    endedAt: startedAt + 1000 + seconds * 1000,
-    durationMs: seconds * 1000,
-    finalStatus: seconds > 0 ? 200 : 486,
-    q850Cause: null,
-    disposition: seconds > 0 ? "answered" : "busy",
-    hangupBy: "caller",
-    endReason: "BYE from caller",
-    ratePerMinute: null,
-    cost: null,
-    currency: null,
-    trace: [],
-  };
-}
 
 describe("GET /api/v1/plan", () => {
   let app: FastifyInstance;
@@ -78,10 +50,10 @@ describe("GET /api/v1/plan", () => {
     assert.ok(compiled.ok, compiled.ok ? "" : compiled.error.join("; "));
     // acme via alpha: 120 answered calls of 300 s in one hour = 10 E (18 channels at 1 %), 20 busy ones;
     // a trunk no longer provisioned: 36 calls of 100 s = 1 E; and one call too old for 7 days.
-    for (let i = 0; i < 120; i++) await storage.cdrs.close(record(`a${i}`, busy + i * 30_000, 300, "acme", "alpha"));
-    for (let i = 0; i < 20; i++) await storage.cdrs.close(record(`b${i}`, busy + i * 1000, 0, "acme", "alpha"));
-    for (let i = 0; i < 36; i++) await storage.cdrs.close(record(`g${i}`, busy + i * 60_000, 100, "ghost", null));
-    for (let i = 0; i < 400; i++) await storage.cdrs.close(record(`o${i}`, busy - 8 * 24 * HOUR + i * 5000, 300, "globex", null));
+    for (let i = 0; i < 120; i++) await storage.cdrs.close(plannedCall(`a${i}`, busy + i * 30_000, 300, "acme", "alpha"));
+    for (let i = 0; i < 20; i++) await storage.cdrs.close(plannedCall(`b${i}`, busy + i * 1000, 0, "acme", "alpha"));
+    for (let i = 0; i < 36; i++) await storage.cdrs.close(plannedCall(`g${i}`, busy + i * 60_000, 100, "ghost", null));
+    for (let i = 0; i < 400; i++) await storage.cdrs.close(plannedCall(`o${i}`, busy - 8 * 24 * HOUR + i * 5000, 300, "globex", null));
     app = buildHttpApp({
       provisioning: storage.provisioning,
       cdrs: storage.cdrs,

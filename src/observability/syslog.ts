@@ -141,8 +141,8 @@ export function recordFromLogLine(line: string, allWarnings: boolean): SyslogRec
   } catch {
     return null;
   }
-  const level = typeof entry["level"] === "string" ? entry["level"] : typeof entry["level"] === "number" ? levelLabel(entry["level"]) : "info";
-  const severity = SEVERITY[level] ?? 6;
+  // Our logger writes level labels (formatters.level in logger.ts), never pino's numbers.
+  const severity = typeof entry["level"] === "string" ? (SEVERITY[entry["level"]] ?? 6) : 6;
   const security = entry["security"] === true;
   if (!security && !(allWarnings && severity <= 4)) return null;
   const params: Array<[string, string]> = [];
@@ -153,10 +153,6 @@ export function recordFromLogLine(line: string, allWarnings: boolean): SyslogRec
   const reason = typeof entry["reason"] === "string" ? entry["reason"] : null;
   const time = typeof entry["time"] === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?(Z|[+-]\d\d:\d\d)$/.test(entry["time"]) ? entry["time"] : new Date().toISOString();
   return { severity, timestamp: time, msgId: security ? (reason ?? "security") : "log", params, msg: line.trimEnd() };
-}
-
-function levelLabel(n: number): string {
-  return n >= 60 ? "fatal" : n >= 50 ? "error" : n >= 40 ? "warn" : n >= 30 ? "info" : n >= 20 ? "debug" : "trace";
 }
 
 /** Where the sink writes; pino lines go in through writeLogLine. */

@@ -13,6 +13,7 @@ import { systemClock, type Clock } from "../../src/lib/index.ts";
 import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp, type SippRun } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
+import { poll, until } from "../support/until.ts";
 
 /** The `skip` of a describe that needs SIPp. */
 export const skipWithoutSipp: string | false = haveSipp() ? false : "sipp is not installed";
@@ -207,7 +208,7 @@ export async function startCallHarness(
       return cdr;
     },
     async channelsFreed(...trunkIds) {
-      await until(() => trunkIds.every((id) => channels(id) === 0));
+      await poll(() => trunkIds.every((id) => channels(id) === 0));
       for (const id of trunkIds) assert.equal(channels(id), 0, `channels of ${id}`);
     },
     sipp(localAddress, localPort, scenario, extra = {}) {
@@ -235,11 +236,8 @@ export async function startCallHarness(
   };
 }
 
-/** Waits until fn() is true or ms have passed. */
-export async function until(fn: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!fn() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-}
+// The call tests import until from here, beside the harness they wait on.
+export { until } from "../support/until.ts";
 
 /** The storage layer's in-memory CDR repository, plus a way for tests to await closed records. */
 export class WatchedCdrRepository extends MemoryCdrRepository {
@@ -251,12 +249,8 @@ export class WatchedCdrRepository extends MemoryCdrRepository {
 
   /** Resolves once `count` records are closed, or rejects after ms. */
   async waitClosed(count: number, ms = 10_000): Promise<CallDetailRecord[]> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const closed = await this.closed();
-      if (closed.length >= count) return closed;
-      if (Date.now() > deadline) throw new Error(`expected ${count} closed CDRs, have ${closed.length}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    let closed: CallDetailRecord[] = [];
+    await until(async () => (closed = await this.closed()).length >= count, ms, () => `${count} closed CDRs, have ${closed.length}`);
+    return closed;
   }
 }

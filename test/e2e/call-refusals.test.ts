@@ -46,15 +46,20 @@ function invite(peer: { address: string; port: number }, user: string, extra: st
 async function finalFor(peer: RawPeer, bytes: string): Promise<SipResponse> {
   const before = peer.received.length;
   await peer.send(bytes);
-  const deadline = Date.now() + 3000;
-  for (;;) {
+  let final: SipResponse | undefined;
+  const arrived = (): boolean => {
     for (const r of peer.received.slice(before)) {
       const parsed = parseMessage(Buffer.from(r.raw, "latin1"));
-      if (parsed.ok && parsed.message.kind === "response" && parsed.message.status >= 200) return parsed.message;
+      if (parsed.ok && parsed.message.kind === "response" && parsed.message.status >= 200) {
+        final = parsed.message;
+        return true;
+      }
     }
-    if (Date.now() > deadline) throw new Error("no final response");
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return false;
+  };
+  await until(arrived, 3000, "a final response");
+  if (final === undefined) throw new Error("unreachable");
+  return final;
 }
 
 describe("refusals", () => {

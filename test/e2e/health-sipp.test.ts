@@ -9,6 +9,7 @@ import { createSipStack, type SipStack } from "../../src/sip/index.ts";
 import { freePort } from "../support/ports.ts";
 import { stopAll } from "../support/processes.ts";
 import { haveSipp, runSipp, type SippRun } from "../support/sipp.ts";
+import { until } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed";
 const GATEWAY_ADDRESS = "127.0.0.2";
@@ -37,13 +38,8 @@ after(async () => {
   await stack?.close();
 });
 
-async function until(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(health.state())}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits for the gateway's health to reach a state; a timeout shows the state it was in. */
+const healthReaches = (what: string, check: () => boolean): Promise<void> => until(check, 8000, () => `${what}: ${JSON.stringify(health.state())}`);
 
 function startGateway(): SippRun {
   return runSipp({ scenario: "health-uas.xml", localAddress: GATEWAY_ADDRESS, localPort: gatewayPort, timeoutSec: 60 });
@@ -54,18 +50,18 @@ describe("gateway health with SIPp", { skip }, () => {
     let gateway = startGateway();
     await new Promise((r) => setTimeout(r, 300));
     health.start();
-    await until("two answers", () => (health.state()[0]?.consecutiveAnswers ?? 0) >= 2);
+    await healthReaches("two answers", () => (health.state()[0]?.consecutiveAnswers ?? 0) >= 2);
     assert.equal(health.isDown("gw1"), false);
     assert.deepEqual(health.state()[0]!.last, { kind: "answer", status: 200 });
 
     await gateway.stop();
-    await until("down", () => health.isDown("gw1"));
+    await healthReaches("down", () => health.isDown("gw1"));
     assert.equal(changes.length, 1);
     assert.equal(changes[0]!.to, "down");
     assert.equal(changes[0]!.last.kind, "miss");
 
     gateway = startGateway();
-    await until("up", () => !health.isDown("gw1"));
+    await healthReaches("up", () => !health.isDown("gw1"));
     assert.deepEqual(changes.map((c) => c.to), ["down", "up"]);
     await gateway.stop();
   });

@@ -7,21 +7,13 @@ import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
 import { startTestServer } from "../support/trunkline.ts";
+import { poll } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed (scripts/test.sh installs it)";
 
 after(async () => {
   await stopAll();
 });
-
-async function until(fn: () => Promise<boolean>, ms = 8000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await fn()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 test("a route changed through the API applies to the next call and leaves the call in progress alone", { skip }, async () => {
   const alphaPort = await freePort("127.0.12.1");
@@ -76,10 +68,10 @@ provisioning:
     // Call 1: held three seconds on alpha.
     const alpha = runSipp({ scenario: "call-uas.xml", localAddress: "127.0.12.1", localPort: alphaPort, calls: 1, timeoutSec: 20 });
     const first = pbxCall(3000);
-    const answered = await until(async () => {
+    const answered = await poll(async () => {
       const items = (await api("GET", "/api/v1/calls")).json()["items"] as Array<{ state: string }>;
       return items.length === 1 && items[0]?.state === "answered";
-    });
+    }, 8000, 50);
     assert.ok(answered, "call 1 is up");
 
     // In the middle of it: +1 now goes to beta.
@@ -101,7 +93,8 @@ provisioning:
     assert.equal(gw2.stats.successful, 1, gw2.output.slice(-1500));
 
     // Both records, read back through the API, newest first.
-    assert.ok(await until(async () => ((await api("GET", "/api/v1/cdrs")).json()["items"] as Array<{ endedAt: number | null }>).every((r) => r.endedAt !== null)));
+    const cdrsClosed = async (): Promise<boolean> => ((await api("GET", "/api/v1/cdrs")).json()["items"] as Array<{ endedAt: number | null }>).every((r) => r.endedAt !== null);
+    assert.ok(await poll(cdrsClosed, 8000, 50));
     const cdrs = (await api("GET", "/api/v1/cdrs?disposition=answered")).json();
     assert.equal(cdrs["total"], 2);
     const rows = cdrs["items"] as Array<{ id: string; carrierId: string; disposition: string }>;

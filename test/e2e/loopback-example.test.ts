@@ -12,6 +12,7 @@ import { startTrunkline, type TrunklineHandle } from "../../src/main.ts";
 import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
+import { poll } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed (scripts/test.sh installs it)";
 const example = resolve(import.meta.dirname, "..", "..", "examples", "loopback", "trunkline.yaml");
@@ -35,11 +36,6 @@ async function startExample(port: number): Promise<TrunklineHandle> {
     health: { ...config.health, enabled: false },
     http: { ...config.http, enabled: false },
   });
-}
-
-async function until(fn: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
 }
 
 test("the loopback example carries an outbound and an inbound call and keeps their CDRs", { skip }, async () => {
@@ -79,7 +75,7 @@ test("the loopback example carries an outbound and an inbound call and keeps the
     assert.equal(callee.stats.successful, 1, callee.output.slice(-1500));
 
     const live = server;
-    await until(() => live.calls.activeCalls().length === 0);
+    await poll(() => live.calls.activeCalls().length === 0);
     const use = (id: string): number => {
       const c = live.calls.channelUse(id);
       return c.inbound + c.outbound;

@@ -13,13 +13,9 @@ import { stopAll } from "../support/processes.ts";
 import { freePort } from "../support/ports.ts";
 import { type RtpengineProcess, rtpengineInstalled, startRtpengine } from "../support/rtpengine.ts";
 import { startTestServer, type TestServer } from "../support/trunkline.ts";
+import { poll } from "../support/until.ts";
 import { startCallHarness, until, type CallHarness } from "./call-harness.ts";
 
-/** Like until() for a condition that must ask something asynchronously. */
-async function untilAsync(fn: () => Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await fn()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-}
 import { createNgClient, createMediaRelay, isBencodeDict, type MediaRelay, type NgClient, type NgReply } from "../../src/media/index.ts";
 import { relayMediaAnchor } from "../../src/call/index.ts";
 import { systemClock } from "../../src/lib/index.ts";
@@ -148,10 +144,10 @@ function portOfTag(reply: NgReply, tag: string): number | undefined {
 
 async function closedCdr(s: TestServer, id: string): Promise<CallDetailRecord | undefined> {
   let cdr: CallDetailRecord | undefined;
-  await untilAsync(async () => {
+  await poll(async () => {
     cdr = await s.handle.storage.cdrs.get(id);
     return cdr?.endedAt !== null && cdr?.endedAt !== undefined;
-  }, 5000);
+  }, 5000, 50);
   return cdr;
 }
 
@@ -197,11 +193,11 @@ describe("media through rtpengine (media.backend: rtpengine)", { skip }, () => {
     assert.equal(cdr.media.a.srtp, false);
     // release() deletes the call: rtpengine's query then says it is gone.
     let gone = false;
-    await untilAsync(async () => {
+    await poll(async () => {
       const r = await ng!.query({ "call-id": call.id });
       gone = !r.ok && r.error.code === "NG_ERROR" && /unknown call/i.test(r.error.reason ?? "");
       return gone;
-    }, 5000);
+    }, 5000, 50);
     assert.ok(gone, "rtpengine no longer knows the call");
   });
 

@@ -13,6 +13,7 @@ import { freePort } from "../support/ports.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
 import { startTestServer } from "../support/trunkline.ts";
+import { until } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed";
 const dir = mkdtempSync(join(tmpdir(), "trunkline-metrics-"));
@@ -132,12 +133,8 @@ async function bind(address: string): Promise<{ socket: Socket; port: number }> 
 }
 
 async function waitForFile(path: string, ms: number): Promise<string> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (existsSync(path)) return readFileSync(path, "utf8").trim();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${path} was not written within ${ms} ms`);
+  await until(() => existsSync(path), ms, `${path} to be written`);
+  return readFileSync(path, "utf8").trim();
 }
 
 /** Sends `count` PCMU packets of 20 ms to the relay, leaving out the sequence numbers in `skip` (lost). */

@@ -10,6 +10,7 @@ import { createSipStack, type SipStack } from "../../src/sip/index.ts";
 import { freePort } from "../support/ports.ts";
 import { stopAll } from "../support/processes.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
+import { until } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed";
 const CARRIER_ADDRESS = "127.0.0.3";
@@ -26,14 +27,6 @@ after(async () => {
   await stopAll();
   await stack?.close();
 });
-
-async function until(what: string, check: () => boolean, describeState: () => unknown, timeoutMs = 8000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(describeState())}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("carrier registration with SIPp", { skip }, () => {
   test("answers the 401, registers, refreshes before expiry and unregisters on stop", async () => {
@@ -54,9 +47,9 @@ describe("carrier registration with SIPp", { skip }, () => {
     });
     reg.start();
     const state = () => reg.state()[0];
-    await until("registered", () => state()?.status === "registered", () => reg.state());
+    await until(() => state()?.status === "registered", 8000, () => `registered: ${JSON.stringify(reg.state())}`);
     assert.ok(state()!.expiresAt! - Date.now() <= 2_000, "the 2 s the registrar granted");
-    await until("refreshed", () => (state()?.expiresAt ?? 0) - Date.now() > 30_000, () => reg.state());
+    await until(() => (state()?.expiresAt ?? 0) - Date.now() > 30_000, 8000, () => `refreshed: ${JSON.stringify(reg.state())}`);
     assert.equal(state()!.failures, 0);
     await reg.stop();
     const { code, stats, output } = await sipp.done();

@@ -13,6 +13,7 @@ import type { Binding } from "../../src/ports/index.ts";
 import { freePort } from "../support/ports.ts";
 import { stopAll } from "../support/processes.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
+import { until } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed";
 const REALM = "trunkline.test";
@@ -52,13 +53,9 @@ after(async () => {
 
 /** Polls until `check` accepts the customer's bindings, or fails after timeoutMs. */
 async function waitFor(check: (b: Binding[]) => boolean, timeoutMs: number): Promise<Binding[]> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const b = await registrar.lookup("acme");
-    if (check(b)) return b;
-    if (Date.now() > end) throw new Error(`bindings never matched: ${JSON.stringify(b)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let b: Binding[] = [];
+  await until(async () => check((b = await registrar.lookup("acme"))), timeoutMs, () => `bindings to match: ${JSON.stringify(b)}`);
+  return b;
 }
 
 describe("registrar with SIPp", { skip }, () => {

@@ -15,6 +15,7 @@ import type { CallDetailRecord, TraceEntry } from "../../src/ports/index.ts";
 import { freePort } from "../support/ports.ts";
 import { stopAll } from "../support/processes.ts";
 import { haveSipp, runSipp, type SippRun } from "../support/sipp.ts";
+import { poll, until } from "../support/until.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed (scripts/test.sh installs it)";
 
@@ -129,14 +130,15 @@ class Fixture {
 
   /** The closed CDR of the newest call from pbxN to `number`. */
   async cdr(pbx: number, number: string): Promise<CallDetailRecord> {
-    const deadline = Date.now() + 5000;
-    for (;;) {
+    let row: CallDetailRecord | undefined;
+    const closed = async (): Promise<boolean> => {
       const { rows } = await this.handle.storage.cdrs.search({ trunkId: `pbx${pbx}`, number });
-      const row = rows.find((r) => r.endedAt !== null && r.calleeE164 === number);
-      if (row !== undefined) return row;
-      if (Date.now() > deadline) throw new Error(`no closed CDR for pbx${pbx} -> ${number}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      row = rows.find((r) => r.endedAt !== null && r.calleeE164 === number);
+      return row !== undefined;
+    };
+    await until(closed, 5000, `a closed CDR for pbx${pbx} -> ${number}`);
+    if (row === undefined) throw new Error("unreachable");
+    return row;
   }
 
   async stopServer(): Promise<void> {
@@ -184,8 +186,7 @@ describe("toll-fraud rules on real calls", { skip }, () => {
   });
   afterEach(async () => {
     // Calls that just ended leave the engine's counts when their records are written.
-    const deadline = Date.now() + 3000;
-    while (f.handle.calls.activeCalls().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await poll(() => f.handle.calls.activeCalls().length === 0, 3000);
   });
 
   test("international is off by default: the UK call is refused, the domestic one completes, the webhook hears of the block", async () => {
@@ -196,8 +197,7 @@ describe("toll-fraud rules on real calls", { skip }, () => {
     const entry = await assertBlocked(f, 1, "+442071234567", "destination-class", "international");
     assert.match(entry.detail, /international calls not enabled for pbx1/);
     await assertAnswered(f, 1, "+13125550100");
-    const deadline = Date.now() + 3000;
-    while (!f.alerts.some((a) => a.destination === "+442071234567") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await poll(() => f.alerts.some((a) => a.destination === "+442071234567"), 3000);
     const alert = f.alerts.find((a) => a.destination === "+442071234567");
     assert.equal(alert?.action, "block");
     assert.equal(alert?.rule, "destination-class");
@@ -231,8 +231,7 @@ describe("toll-fraud rules on real calls", { skip }, () => {
     process.kill(process.pid, "SIGHUP");
     // A function, so the compiler does not narrow the version across the waits.
     const version = (): string => f.handle.fraud.rangesVersion;
-    const deadline = Date.now() + 5000;
-    while (version() !== "ops-2-without-paris" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await poll(() => version() === "ops-2-without-paris");
     assert.equal(version(), "ops-2-without-paris");
     await f.place(2, "+33142685301", "answered");
     assert.equal((await gw.done()).stats.successful, 1);
@@ -243,8 +242,7 @@ describe("toll-fraud rules on real calls", { skip }, () => {
     const gw = f.carrier(2);
     const long = f.call(3, "+13125550101", "answered", 2500);
     // Wait until the long call is counted by the engine (admitted) before the second one.
-    const deadline = Date.now() + 5000;
-    while (f.handle.fraud.activeCalls("pbx3") === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await poll(() => f.handle.fraud.activeCalls("pbx3") > 0);
     await f.place(3, "+13125550102", "refused");
     assert.equal((await long.done()).stats.successful, 1);
     await f.cdr(3, "+13125550101");

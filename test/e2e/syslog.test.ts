@@ -17,6 +17,7 @@ import { createSyslogSink, type SyslogRecord } from "../../src/observability/ind
 import { freePort } from "../support/ports.ts";
 import { udpPeer } from "../support/raw-sip.ts";
 import { makeCa, makeLeaf } from "../support/tls.ts";
+import { until } from "../support/until.ts";
 
 // RFC 5424 6: HEADER SP STRUCTURED-DATA SP MSG, MSG here always UTF-8 with its BOM.
 const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S+) (\S+) (\d+) (\S+) (\[(?:[^\]\\]|\\.)*\]) \ufeff(.*)$/s;
@@ -42,14 +43,6 @@ function octetFrames(socket: Socket, into: string[]): void {
       pending = pending.subarray(sp + 1 + len);
     }
   });
-}
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 const record = (n: number, reason = "banned"): SyslogRecord => ({
@@ -119,7 +112,7 @@ health:
           ``,
         ].join("\r\n"),
       );
-      await until(() => datagrams.some((d) => d.includes(callId)), "syslog datagram for the call");
+      await until(() => datagrams.some((d) => d.includes(callId)), 5000, "syslog datagram for the call");
       const m = parse5424(datagrams.find((d) => d.includes(callId)) ?? "");
       // auth (4) * 8 + warning (4).
       assert.equal(m.pri, 36);
@@ -155,7 +148,7 @@ describe("TCP and TLS collectors: RFC 6587 octet counting", () => {
     sink.send({ ...record(1), params: [["reason", 'odd "quoted" \\ value ] here'], ["account", "ünï"]] });
     sink.send(record(2));
     sink.send(record(3));
-    await until(() => frames.length === 3, "three frames");
+    await until(() => frames.length === 3, 5000, "three frames");
     const first = parse5424(frames[0] ?? "");
     assert.equal(first.pri, 19 * 8 + 4);
     assert.equal(first.host, "sbc1");
@@ -178,7 +171,7 @@ describe("TCP and TLS collectors: RFC 6587 octet counting", () => {
       const port = (server.address() as { port: number }).port;
       const sink = createSyslogSink({ host: "127.0.0.1", port, protocol: "tls", caFile: ca.certFile });
       sink.send(record(7));
-      await until(() => frames.length === 1, "a frame over TLS");
+      await until(() => frames.length === 1, 5000, "a frame over TLS");
       assert.equal(parse5424(frames[0] ?? "").msgId, "banned");
       await sink.close();
     } finally {
@@ -199,7 +192,7 @@ describe("TCP and TLS collectors: RFC 6587 octet counting", () => {
     servers.push(server);
     server.listen(port, "127.0.0.1");
     await once(server, "listening");
-    await until(() => frames.length === 5, "the five queued messages", 10_000);
+    await until(() => frames.length === 5, 10_000, "the five queued messages");
     assert.deepEqual(frames.map((f) => (JSON.parse(parse5424(f).msg) as { n: number }).n), [1, 2, 3, 4, 5]);
     assert.deepEqual(sink.stats(), { sent: 5, dropped: 15, queued: 0 });
     await sink.close();

@@ -19,6 +19,7 @@ import {
 } from "../../src/sip/index.ts";
 import { collect, outgoingRequest, rawRequest } from "../support/transport-peers.ts";
 import { makeCa, makeLeaf, type CertFiles } from "../support/tls.ts";
+import { until } from "../support/until.ts";
 
 let dir = "";
 let ca: CertFiles;
@@ -77,14 +78,6 @@ function handshake(port: number, options: ConnectionOptions): Promise<{ ok: true
   });
 }
 
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const failures = (events: TlsEvent[]) => events.filter((e): e is Extract<TlsEvent, { kind: "handshake-failed" }> => e.kind === "handshake-failed");
 
 test("the config's documented default cipher list is the transport's", () => {
@@ -101,7 +94,7 @@ describe("protocol versions and ciphers", () => {
     const v10 = await handshake(port, { ...old, minVersion: "TLSv1", maxVersion: "TLSv1" });
     const v11 = await handshake(port, { ...old, minVersion: "TLSv1.1", maxVersion: "TLSv1.1" });
     assert.deepEqual([v10.ok, v11.ok], [false, false]);
-    await until(() => failures(events).length >= 2, "two handshake failures");
+    await until(() => failures(events).length >= 2, 5000, "two handshake failures");
     for (const e of failures(events)) {
       assert.equal(e.direction, "inbound");
       assert.equal(e.code, "ERR_SSL_UNSUPPORTED_PROTOCOL");
@@ -118,7 +111,7 @@ describe("protocol versions and ciphers", () => {
       const r = await handshake(port, { maxVersion: "TLSv1.2", ciphers: weak });
       assert.equal(r.ok, false, weak);
     }
-    await until(() => failures(events).length >= 3, "three handshake failures");
+    await until(() => failures(events).length >= 3, 5000, "three handshake failures");
     assert.ok(failures(events).every((e) => e.code === "ERR_SSL_NO_SHARED_CIPHER"));
     // The client prefers AES-128; honorCipherOrder makes the server's AES-256 win.
     const r = await handshake(port, { maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384" });
@@ -151,7 +144,7 @@ describe("certificate reload without a restart", () => {
       renameSync(`${live.keyFile}.new`, live.keyFile);
     };
     swap(renewed);
-    await until(() => events.some((e) => e.kind === "reloaded"), "reloaded event");
+    await until(() => events.some((e) => e.kind === "reloaded"), 5000, "reloaded event");
     const reloaded = events.find((e) => e.kind === "reloaded");
     assert.match(reloaded?.kind === "reloaded" ? (reloaded.subject ?? "") : "", /renewed\.example/);
     assert.equal(await handshake(port, {}).then((r) => r.ok && r.peerCn), "renewed.example");
@@ -159,7 +152,7 @@ describe("certificate reload without a restart", () => {
     // A certificate with someone else's key: reported once, the renewed pair stays in service.
     copyFileSync(server.certFile, `${live.certFile}.new`);
     renameSync(`${live.certFile}.new`, live.certFile);
-    await until(() => events.some((e) => e.kind === "reload-failed"), "reload-failed event");
+    await until(() => events.some((e) => e.kind === "reload-failed"), 5000, "reload-failed event");
     const failed = events.find((e) => e.kind === "reload-failed");
     assert.match(failed?.kind === "reload-failed" ? failed.code : "", /MISMATCH|KEY/i);
     assert.equal(await handshake(port, {}).then((r) => r.ok && r.peerCn), "renewed.example");
@@ -169,7 +162,7 @@ describe("certificate reload without a restart", () => {
     // Put right again, it loads.
     copyFileSync(server.keyFile, `${live.keyFile}.new`);
     renameSync(`${live.keyFile}.new`, live.keyFile);
-    await until(() => events.filter((e) => e.kind === "reloaded").length === 2, "second reload");
+    await until(() => events.filter((e) => e.kind === "reloaded").length === 2, 5000, "second reload");
     assert.equal(await handshake(port, {}).then((r) => r.ok && r.peerCn), "localhost");
   });
 });
@@ -249,7 +242,7 @@ describe("client certificates handed up for mutual TLS", () => {
     s.on("error", () => {});
     const closed = new Promise((r) => s.once("close", r));
     s.once("secureConnect", () => s.write(rawRequest("OPTIONS", "SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bKstranger"), () => {}));
-    await until(() => failures(events).length > 0, "handshake failure");
+    await until(() => failures(events).length > 0, 5000, "handshake failure");
     await closed;
     assert.match(failures(events)[0]?.code ?? "", /SELF_SIGNED|UNABLE/);
     assert.equal(inbox.messages.length, 0);

@@ -18,6 +18,7 @@ import { startTrunkline, type TrunklineHandle } from "../../src/main.ts";
 import { createResponse, parseMessage, serializeMessage } from "../../src/sip/index.ts";
 import { freePort } from "../support/ports.ts";
 import { makeCa, makeLeaf, tlsPeer, type CertFiles, type TlsPeer } from "../support/tls.ts";
+import { poll, until } from "../support/until.ts";
 
 const PBX_ADDRESS = "127.0.5.1";
 const CARRIER_ADDRESS = "127.0.6.1";
@@ -165,13 +166,10 @@ function pem(files: CertFiles): { cert: Buffer; key: Buffer } {
 }
 
 async function finalOf(peer: TlsPeer, callId: string, ms = 8000): Promise<{ status: number; raw: string }> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const final = peer.received.find((r) => r.callId === callId && r.status !== null && r.status >= 200 && r.cseqMethod === "INVITE");
-    if (final !== undefined && final.status !== null) return { status: final.status, raw: final.raw };
-    if (Date.now() > deadline) throw new Error(`no final response for ${callId}; got ${peer.received.map((r) => r.status).join(",")}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  const find = () => peer.received.find((r) => r.callId === callId && r.status !== null && r.status >= 200 && r.cseqMethod === "INVITE");
+  await until(() => find() !== undefined, ms, () => `a final response for ${callId}; got ${peer.received.map((r) => r.status).join(",")}`);
+  const final = find();
+  return { status: final?.status ?? 0, raw: final?.raw ?? "" };
 }
 
 const securityEvents = (): Array<Record<string, unknown>> => logLines.filter((l) => l["security"] === true);
@@ -243,8 +241,7 @@ describe("mutual TLS customer trunk", () => {
     });
     s.destroy();
     assert.notEqual(outcome, "connected");
-    const deadline = Date.now() + 3000;
-    while (!securityEvents().slice(before).some((e) => e["reason"] === "tls-handshake-failed") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await poll(() => securityEvents().slice(before).some((e) => e["reason"] === "tls-handshake-failed"), 3000);
     const event = securityEvents().slice(before).find((e) => e["reason"] === "tls-handshake-failed");
     assert.ok(event, "tls-handshake-failed security event");
     assert.match(String(event["source"]), new RegExp(`^${PBX_ADDRESS.replace(/\./g, "\\.")}:`));
@@ -276,13 +273,11 @@ async function register(peer: TlsPeer, username: string, password: string): Prom
       ``,
     ].join("\r\n");
   const answerTo = async (cseq: number): Promise<{ status: number; raw: string }> => {
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const r = peer.received.find((x) => x.callId === callId && x.status !== null && x.status >= 200 && new RegExp(`^CSeq\\s*:\\s*${cseq} `, "im").test(x.raw));
-      if (r !== undefined && r.status !== null) return { status: r.status, raw: r.raw };
-      if (Date.now() > deadline || peer.closed) throw new Error(`no answer to REGISTER ${cseq}`);
-      await new Promise((res) => setTimeout(res, 10));
-    }
+    const find = () => peer.received.find((x) => x.callId === callId && x.status !== null && x.status >= 200 && new RegExp(`^CSeq\\s*:\\s*${cseq} `, "im").test(x.raw));
+    await until(() => find() !== undefined || peer.closed, 5000, `an answer to REGISTER ${cseq}`);
+    const r = find();
+    if (r === undefined) throw new Error(`no answer to REGISTER ${cseq}: the connection closed`);
+    return { status: r.status ?? 0, raw: r.raw };
   };
   await peer.send(request(1, null));
   const first = await answerTo(1);

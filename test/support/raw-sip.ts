@@ -1,8 +1,8 @@
 import { createSocket, type Socket } from "node:dgram";
 import { connect, type Socket as TcpSocket } from "node:net";
 import { once } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseMessage } from "../../src/sip/index.ts";
+import { poll } from "./until.ts";
 
 /**
  * What came back, read leniently: a stateless 400 to a broken request may itself be incomplete
@@ -42,8 +42,7 @@ export interface RawPeer {
 
 
 async function waitFor(received: unknown[], count: number, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (received.length < count && Date.now() < deadline) await sleep(5);
+  await poll(() => received.length >= count, ms, 5);
 }
 
 /** A UDP peer bound to address:port (0 for any), sending to the target. */
@@ -65,23 +64,38 @@ export async function udpPeer(address: string, port: number, target: { address: 
 }
 
 /**
- * A stream's data handler that splits SIP messages into `received`. Framed by Content-Length
- * alone (no full parse), so an incomplete stateless reply is still seen.
+ * Splits a SIP stream into messages (RFC 3261 18.3): each ends Content-Length octets after the
+ * blank line, the compact form `l:` included. Bare CRLFs between messages (RFC 5626 keep-alive
+ * pongs) belong to none. Framed by Content-Length alone (no full parse), so an incomplete stateless
+ * reply is still seen. Returns a function that takes each chunk and returns the messages it completed.
  */
-export function framer(received: Received[]): (chunk: Buffer) => void {
-  let pending = Buffer.alloc(0);
+export function sipStreamSplitter(): (chunk: Buffer) => Buffer[] {
+  let pending: Buffer = Buffer.alloc(0);
   return (chunk) => {
-    pending = Buffer.concat([pending, chunk]);
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    const out: Buffer[] = [];
     for (;;) {
+      let start = 0;
+      while (pending[start] === 0x0d && pending[start + 1] === 0x0a) start += 2;
+      pending = pending.subarray(start);
       const end = pending.indexOf("\r\n\r\n");
       if (end < 0) break;
       const head = pending.subarray(0, end).toString("latin1");
-      const cl = /^(?:Content-Length|l)\s*:\s*(\d+)/im.exec(head);
+      const cl = /^(?:Content-Length|l)[ \t]*:[ \t]*(\d+)/im.exec(head);
       const total = end + 4 + (cl ? Number(cl[1]) : 0);
       if (pending.length < total) break;
-      received.push(readReceived(pending.subarray(0, total)));
+      out.push(pending.subarray(0, total));
       pending = pending.subarray(total);
     }
+    return out;
+  };
+}
+
+/** A stream's data handler that splits SIP messages into `received` (see sipStreamSplitter). */
+export function framer(received: Received[]): (chunk: Buffer) => void {
+  const split = sipStreamSplitter();
+  return (chunk) => {
+    for (const message of split(chunk)) received.push(readReceived(message));
   };
 }
 

@@ -86,14 +86,8 @@ export function rtcpRr(ssrc = 0x1234abcd): Buffer {
   return b;
 }
 
-/** Polls cond every few ms until it holds; rejects after timeoutMs. */
-export async function until(cond: () => boolean, timeoutMs = 1000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(5);
-  }
-}
+// The relay tests import until from here, beside the peer they wait on.
+export { until } from "./until.ts";
 
 /** Waits so that a datagram that should not arrive has had its chance to. */
 export function settle(ms = 80): Promise<void> {

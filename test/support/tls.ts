@@ -4,9 +4,9 @@ import { execFileSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { framer, type Received } from "./raw-sip.ts";
+import { poll } from "./until.ts";
 
 /** A PEM certificate and its key on disk. */
 export interface CertFiles {
@@ -88,8 +88,7 @@ export async function tlsPeer(target: { address: string; port: number }, options
       await new Promise<void>((res, rej) => socket.write(bytes, (e) => (e ? rej(e) : res())));
     },
     async waitFor(count, ms) {
-      const deadline = Date.now() + ms;
-      while (received.length < count && Date.now() < deadline && !closed) await sleep(5);
+      await poll(() => received.length >= count || closed, ms, 5);
     },
     close: () => socket.destroy(),
   };

@@ -5,6 +5,8 @@ import { connect as tcpConnect, createServer, type Server, type Socket } from "n
 import { once } from "node:events";
 import { createRequest, type SipMessage, type SipRequest } from "../../src/sip/message/index.ts";
 import type { DropReason, InboundContext, SipTransport } from "../../src/sip/transport/index.ts";
+import { sipStreamSplitter } from "./raw-sip.ts";
+import { poll, until } from "./until.ts";
 
 /** A raw SIP request as text; `via` is the whole Via value. */
 export function rawRequest(method: string, via: string, options: { callId?: string; body?: string; uri?: string } = {}): string {
@@ -40,28 +42,8 @@ export function outgoingRequest(method: string, bodySize = 0): SipRequest {
 export function collect(transport: SipTransport) {
   const messages: Array<{ message: SipMessage; context: InboundContext }> = [];
   const drops: Array<{ reason: DropReason; context: InboundContext }> = [];
-  const waiters: Array<() => void> = [];
-  const wake = (): void => {
-    for (const w of waiters.splice(0)) w();
-  };
-  transport.onMessage((message, context) => {
-    messages.push({ message, context });
-    wake();
-  });
-  transport.onDrop((reason, context) => {
-    drops.push({ reason, context });
-    wake();
-  });
-  const until = async (check: () => boolean, what: string, ms = 3000): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve);
-        setTimeout(resolve, 20);
-      });
-    }
-  };
+  transport.onMessage((message, context) => messages.push({ message, context }));
+  transport.onDrop((reason, context) => drops.push({ reason, context }));
   let readMessages = 0;
   let readDrops = 0;
   return {
@@ -70,14 +52,14 @@ export function collect(transport: SipTransport) {
     /** Resolves with the n-th message (1-based), by default the first one not yet read. */
     async message(n = readMessages + 1) {
       readMessages = Math.max(readMessages, n);
-      await until(() => messages.length >= n, `message #${n}`);
+      await until(() => messages.length >= n, 3000, `message #${n}`);
       const m = messages[n - 1];
       if (m === undefined) throw new Error("unreachable");
       return m;
     },
     async drop(n = readDrops + 1) {
       readDrops = Math.max(readDrops, n);
-      await until(() => drops.length >= n, `drop #${n}`);
+      await until(() => drops.length >= n, 3000, `drop #${n}`);
       const d = drops[n - 1];
       if (d === undefined) throw new Error("unreachable");
       return d;
@@ -101,37 +83,23 @@ export async function udpPeer(address: string) {
     },
     async next(n = read + 1, ms = 3000): Promise<string> {
       read = Math.max(read, n);
-      const deadline = Date.now() + ms;
-      while (received.length < n) {
-        if (Date.now() > deadline) throw new Error(`no datagram #${n}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await until(() => received.length >= n, ms, `datagram #${n}`);
       return (received[n - 1] ?? Buffer.alloc(0)).toString();
     },
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }
 
-/** Raw TCP stream reader: splits what arrives into SIP messages by Content-Length. */
+/** Raw TCP stream reader: splits what arrives into SIP messages by Content-Length (long or compact form). */
 export function streamReader(socket: Socket) {
-  let buffer = "";
+  const split = sipStreamSplitter();
   let raw = "";
   let read = 0;
   const messages: string[] = [];
   let closed = false;
   socket.on("data", (chunk: Buffer) => {
     raw += chunk.toString("latin1");
-    buffer += chunk.toString("latin1");
-    // A bare CRLF (keep-alive pong) between messages is not part of any message.
-    buffer = buffer.replace(/^(\r\n)+/, "");
-    for (;;) {
-      const headEnd = buffer.indexOf("\r\n\r\n");
-      if (headEnd < 0) break;
-      const length = Number(/\r\nContent-Length:\s*(\d+)/i.exec(buffer.slice(0, headEnd + 2))?.[1] ?? "0");
-      if (buffer.length < headEnd + 4 + length) break;
-      messages.push(buffer.slice(0, headEnd + 4 + length));
-      buffer = buffer.slice(headEnd + 4 + length);
-    }
+    for (const message of split(chunk)) messages.push(message.toString("latin1"));
   });
   socket.on("close", () => {
     closed = true;
@@ -150,17 +118,11 @@ export function streamReader(socket: Socket) {
     },
     async next(n = read + 1, ms = 3000): Promise<string> {
       read = Math.max(read, n);
-      const deadline = Date.now() + ms;
-      while (messages.length < n) {
-        if (Date.now() > deadline) throw new Error(`no stream message #${n}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await until(() => messages.length >= n, ms, `stream message #${n}`);
       return messages[n - 1] ?? "";
     },
     async closedWithin(ms = 3000): Promise<boolean> {
-      const deadline = Date.now() + ms;
-      while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      return closed;
+      return poll(() => closed, ms);
     },
   };
 }

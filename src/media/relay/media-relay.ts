@@ -11,7 +11,9 @@ import {
 import { answerForOfferer, planCodecs, withTelephoneEvent, withoutTelephoneEvent } from "./codec-plan.ts";
 import { MediaRelayError } from "./errors.ts";
 import { type PortAllocator, createPortAllocator } from "./port-allocator.ts";
-import { type QualitySink, createQualitySink } from "./quality-sink.ts";
+import { selectIo, type MediaIoMode } from "./native-io.ts";
+import { type QualitySink, createQualitySink, withNativeStats } from "./quality-sink.ts";
+import { dgramIo } from "./udp-io.ts";
 import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
 import {
   type LegName,
@@ -42,6 +44,8 @@ export interface RelaySettings {
   readonly socketBufferBytes?: number;
   /** Keep RFC 3550 receive statistics (loss, jitter) per stream and leg with quality.ts. Default true. */
   readonly quality?: boolean;
+  /** Relay sockets: the native addon (plain RTP forwarded in C), node:dgram, or auto (native when it loads). Default auto. */
+  readonly io?: MediaIoMode;
 }
 
 /** The optional settings `from` sets, with the unset ones left out rather than undefined (a worker gets them as its init). */
@@ -54,6 +58,7 @@ export function setRelaySettings(from: RelaySettings): Omit<RelaySettings, "addr
     ...(from.oneWayAfterMs === undefined ? {} : { oneWayAfterMs: from.oneWayAfterMs }),
     ...(from.socketBufferBytes === undefined ? {} : { socketBufferBytes: from.socketBufferBytes }),
     ...(from.quality === undefined ? {} : { quality: from.quality }),
+    ...(from.io === undefined ? {} : { io: from.io }),
   };
 }
 
@@ -158,6 +163,8 @@ export interface MediaSession extends MediaSessionControl {
 /** The relay: a port range, its sessions and their lifetime. */
 export interface MediaRelay extends MediaRelayControl {
   readonly address: string;
+  /** Which socket implementation relays the media. */
+  readonly io: "native" | "dgram";
   /** Creates an empty session; streams come with offer() or addStream(). */
   createSession(options?: MediaSessionOptions): MediaSession;
   session(id: string): MediaSession | undefined;
@@ -195,7 +202,10 @@ const RTCP_INTERVAL_MS = 5000;
 export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
+  const selected = selectIo(options.io ?? "auto", dgramIo);
+  logger?.info({ io: selected.io.kind, ...(selected.reason === undefined ? {} : { reason: selected.reason }) }, "media relay I/O");
   const allocator: PortAllocator = createPortAllocator({
+    io: selected.io,
     address: options.address,
     portMin: options.portMin,
     portMax: options.portMax,
@@ -270,8 +280,8 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
           clockRate: main?.clockRate ?? 8000,
           ignorePayloadTypes: codecs.filter((c) => isAuxiliaryCodec(c)).map((c) => c.payloadType),
         });
-        qualities[index] = q;
-        statsSink = q;
+        qualities[index] = withNativeStats(q, (leg) => streams[index]?.nativeReceiveStats(leg));
+        statsSink = { ...q, nativeStatsRead: true };
       }
       const media = new StreamMedia(legOptions, clock, (event) => {
         for (const l of listeners) l({ ...event, stream: index });
@@ -334,6 +344,8 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
             else media.readOffer(from, info, m);
             session.setRemote(from, remoteOf(info));
           }
+          // Codecs, SRTP or answered payload types may have changed what the native path can forward.
+          for (const s of streams) s?.refreshFastPath();
         } catch (e) {
           // Release on every path: an offer that cannot be fully anchored leaves no ports behind.
           for (const s of added) {
@@ -355,6 +367,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
         const rewritten = anchored.media.map((m, index): MediaDescription => {
           const media = medias[index];
           if (streams[index] === undefined || media === undefined || m.port === 0) return m;
+          // answeredOfferer below changes the payload types; refreshed after the map.
           const events = legOptions[to].dtmf === "rfc4733";
           if (!isAnswer) {
             const out = media.offerFor(to, m);
@@ -369,6 +382,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
           media.answeredOfferer(to, out);
           return out;
         });
+        for (const s of streams) s?.refreshFastPath();
         return { ...anchored, media: rewritten };
       };
       const next = queue.then(run, run);
@@ -404,6 +418,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
           if (s === undefined) continue;
           medias[i]?.setOptions(leg, legMedia);
           if (legMedia.strictLatching !== undefined) s.setStrict(leg, legMedia.strictLatching);
+          s.refreshFastPath();
         }
       },
       legOptions: (leg) => legOptions[leg],
@@ -418,6 +433,8 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
       sendDtmf(toLeg, digit, durationMs, dtmfOptions) {
         const index = dtmfOptions?.stream ?? streams.findIndex((s) => s !== undefined);
         const s = streams[index];
+        // Injected events continue the forwarded sequence numbers, which JavaScript must then own.
+        s?.pinToJs();
         const sender = s === undefined ? undefined : medias[index]?.dtmfSender(toLeg, digit, durationMs);
         if (s === undefined || sender === undefined) {
           return Promise.reject(new MediaRelayError("MEDIA_BAD_OPTIONS", `cannot send DTMF to leg ${toLeg}: no telephone-event negotiated or not a DTMF digit`));
@@ -483,6 +500,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
 
   return {
     address: advertise,
+    io: selected.io.kind,
     createSession,
     session: (id) => sessions.get(id),
     activeSessions: () => [...sessions.values()],

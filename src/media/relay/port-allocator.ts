@@ -1,7 +1,6 @@
-import { type Socket, createSocket } from "node:dgram";
-import { type LookupOneOptions, lookup as dnsLookup } from "node:dns";
 import { isIP } from "node:net";
 import { MediaRelayError } from "./errors.ts";
+import { type RelayIo, type RelaySocket, dgramIo } from "./udp-io.ts";
 
 /** Where and in which range relay ports are bound. */
 export interface PortAllocatorOptions {
@@ -12,6 +11,8 @@ export interface PortAllocatorOptions {
   readonly portMax: number;
   /** Kernel receive/send buffer per socket; larger buffers absorb bursts. Default 256 KiB. */
   readonly socketBufferBytes?: number;
+  /** How sockets are made; default node:dgram. */
+  readonly io?: RelayIo;
 }
 
 /** Bound sockets for one stream on one leg: RTP on an even port and RTCP on the next, or one muxed port. */
@@ -22,9 +23,9 @@ export interface PortPair {
   /** Equals rtpPort when muxed (RFC 5761). */
   readonly rtcpPort: number;
   readonly rtcpMux: boolean;
-  readonly rtp: Socket;
+  readonly rtp: RelaySocket;
   /** Absent when muxed: RTCP shares the RTP socket. */
-  readonly rtcp: Socket | undefined;
+  readonly rtcp: RelaySocket | undefined;
   /** Closes the sockets and returns the ports to the range; safe to call twice. */
   release(): Promise<void>;
 }
@@ -33,6 +34,8 @@ export interface PortPair {
 export interface PortAllocator {
   readonly address: string;
   readonly family: 4 | 6;
+  /** Which socket implementation the allocator binds with. */
+  readonly io: RelayIo["kind"];
   /** Binds a pair (or one port when rtcpMux); rejects with MEDIA_PORTS_EXHAUSTED when the range is full. */
   allocate(options?: { readonly rtcpMux?: boolean }): Promise<PortPair>;
   /** Ports currently held. */
@@ -44,17 +47,6 @@ export interface PortAllocator {
 }
 
 const DEFAULT_SOCKET_BUFFER = 256 * 1024;
-
-/**
- * dgram resolves the destination of every send through its socket's lookup: dns.lookup by
- * default, which answers even an IP literal a tick later (a queued callback per packet). Remotes
- * come from SDP as IP literals, so those are answered at once; anything else still goes to DNS.
- */
-function literalLookup(hostname: string, options: LookupOneOptions, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  const family = isIP(hostname);
-  if (family !== 0) callback(null, hostname, family);
-  else dnsLookup(hostname, options, callback);
-}
 
 /** Creates an allocator over [portMin, portMax] on address; throws MEDIA_BAD_OPTIONS for an unusable range. */
 export function createPortAllocator(options: PortAllocatorOptions): PortAllocator {
@@ -85,37 +77,11 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
   let cursor = 0;
   let closed = false;
 
-  const bindOne = (port: number): Promise<Socket | "in-use"> =>
-    new Promise((resolve, reject) => {
-      const socket = createSocket({ type: family === 4 ? "udp4" : "udp6", reuseAddr: false, lookup: literalLookup });
-      const onError = (e: NodeJS.ErrnoException): void => {
-        socket.close();
-        if (e.code === "EADDRINUSE" || e.code === "EACCES") resolve("in-use");
-        else reject(new MediaRelayError("MEDIA_BIND_FAILED", `cannot bind ${address}:${port}`, { cause: e }));
-      };
-      socket.once("error", onError);
-      socket.bind({ port, address, exclusive: true }, () => {
-        socket.off("error", onError);
-        try {
-          socket.setRecvBufferSize(bufferBytes);
-          socket.setSendBufferSize(bufferBytes);
-        } catch {
-          // The kernel may cap buffer sizes; the defaults still work.
-        }
-        resolve(socket);
-      });
-    });
+  const io = options.io ?? dgramIo;
+  const bindOne = (port: number): Promise<RelaySocket | "in-use"> => io.bind(address, port, bufferBytes);
+  const closeSocket = (s: RelaySocket): Promise<void> => s.close();
 
-  const closeSocket = (s: Socket): Promise<void> =>
-    new Promise((resolve) => {
-      try {
-        s.close(() => resolve());
-      } catch {
-        resolve(); // already closed
-      }
-    });
-
-  const makePair = (rtp: Socket, rtcp: Socket | undefined, rtpPort: number, rtcpPort: number): PortPair => {
+  const makePair = (rtp: RelaySocket, rtcp: RelaySocket | undefined, rtpPort: number, rtcpPort: number): PortPair => {
     let released: Promise<void> | undefined;
     const pair: PortPair = {
       address,
@@ -148,7 +114,7 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
       held.delete(p);
       held.delete(p + 1);
     };
-    let rtp: Socket | "in-use";
+    let rtp: RelaySocket | "in-use";
     try {
       rtp = await bindOne(p);
     } catch (e) {
@@ -159,7 +125,7 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
       unreserve();
       return undefined;
     }
-    let rtcp: Socket | "in-use";
+    let rtcp: RelaySocket | "in-use";
     try {
       rtcp = await bindOne(p + 1);
     } catch (e) {
@@ -199,6 +165,7 @@ export function createPortAllocator(options: PortAllocatorOptions): PortAllocato
   return {
     address,
     family,
+    io: io.kind,
     capacity: evens.length,
     inUse: () => held.size,
     async allocate(request) {

@@ -1,6 +1,7 @@
 import { type ReceiveStatsSnapshot, ReceiveStats } from "../quality.ts";
 import { readRtpPayloadType, readRtpSequenceNumber, readRtpTimestamp } from "../rtp-packet.ts";
 import type { Channel, LegName, ReceiveStatsSink } from "./relay-session.ts";
+import type { FastCounters } from "./udp-io.ts";
 
 /** How the quality sink reads a stream. */
 export interface QualitySinkOptions {
@@ -15,10 +16,46 @@ export interface QualitySinkOptions {
 
 /** A ReceiveStatsSink that keeps RFC 3550 receive statistics (quality.ts) per leg. */
 export interface QualitySink extends ReceiveStatsSink {
+  readonly clockRate: number;
+  readonly ignorePayloadTypes: readonly number[];
   /** Statistics of what the leg's endpoint sent us, if it sent any RTP. */
   snapshot(leg: LegName): ReceiveStatsSnapshot | undefined;
   /** The live receive statistics of a leg (for the relay's own RTCP report blocks). */
   stats(leg: LegName): ReceiveStats | undefined;
+}
+
+/** The RFC 3550 counters the native path keeps (relay-session's nativeReceiveStats). */
+export type NativeReceiveStats = FastCounters["rtp"];
+
+/**
+ * A sink whose snapshots come from the native receive statistics when a leg has any: with native
+ * I/O those count every accepted packet, forwarded in C or in JavaScript, while the JS ones see
+ * only the latter. The round trip still comes from the JS side, which reads the RTCP.
+ */
+export function withNativeStats(sink: QualitySink, native: (leg: LegName) => NativeReceiveStats | undefined): QualitySink {
+  return {
+    ...sink,
+    onPacket: (leg, channel, packet, arrivalMs) => sink.onPacket(leg, channel, packet, arrivalMs),
+    snapshot(leg) {
+      const js = sink.snapshot(leg);
+      const n = native(leg);
+      if (n === undefined || n.packets === 0) return js;
+      const lost = Math.max(0, n.expected - n.distinct);
+      return {
+        packets: n.packets,
+        bytes: n.bytes,
+        expected: n.expected,
+        lost,
+        lossPercent: n.expected === 0 ? 0 : (lost * 100) / n.expected,
+        outOfOrder: n.outOfOrder,
+        duplicates: n.duplicates,
+        highestSequence: n.highestSequence,
+        jitter: n.jitter,
+        jitterMs: (n.jitter * 1000) / n.clockRate,
+        rttMs: js?.rttMs,
+      };
+    },
+  };
 }
 
 /** Creates a sink that feeds every accepted RTP packet of each leg into its own ReceiveStats. */
@@ -27,6 +64,8 @@ export function createQualitySink(options: QualitySinkOptions = {}): QualitySink
   const ignored = new Set(options.ignorePayloadTypes ?? []);
   const stats: Partial<Record<LegName, ReceiveStats>> = {};
   return {
+    clockRate,
+    ignorePayloadTypes: [...ignored],
     onPacket(leg: LegName, channel: Channel, packet: Buffer, arrivalMs: number): void {
       // The relay has already classified the packet as RTP, so the 12-octet fixed header is there.
       if (channel !== "rtp" || ignored.has(readRtpPayloadType(packet))) return;

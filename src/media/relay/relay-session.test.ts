@@ -1,14 +1,25 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { FakeClock } from "../../lib/index.ts";
-import { createPortAllocator } from "./port-allocator.ts";
+import { nativeIo } from "./native-io.ts";
+import { type PortAllocator, createPortAllocator } from "./port-allocator.ts";
 import { createQualitySink } from "./quality-sink.ts";
 import { type RelayEvent, type RelaySessionOptions, RelaySession } from "./relay-session.ts";
 import { type TestPeer, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
-const allocator = createPortAllocator({ address: "127.0.0.1", portMin: 31100, portMax: 31199 });
-const allocator6 = createPortAllocator({ address: "::1", portMin: 31100, portMax: 31119 });
-after(() => Promise.all([allocator.close(), allocator6.close()]));
+import { type RelayIo, dgramIo } from "./udp-io.ts";
+
+// Every test runs on node:dgram sockets and, when the addon is built, on native ones.
+const ios: RelayIo[] = [dgramIo, ...(nativeIo() === undefined ? [] : [nativeIo()!])];
+const made: PortAllocator[] = [];
+let allocator: PortAllocator;
+let allocator6: PortAllocator;
+function useIo(io: RelayIo): void {
+  allocator = createPortAllocator({ address: "127.0.0.1", portMin: 31100, portMax: 31199, io });
+  allocator6 = createPortAllocator({ address: "::1", portMin: 31100, portMax: 31119, io });
+  made.push(allocator, allocator6);
+}
+after(() => Promise.all(made.map((a) => a.close())));
 
 interface Rig {
   session: RelaySession;
@@ -46,7 +57,8 @@ async function rig(
   };
 }
 
-describe("relay session", () => {
+for (const io of ios) describe(`relay session (${io.kind} I/O)`, () => {
+  before(() => useIo(io));
   it("relays RTP both ways unchanged and sends from the leg's own port (symmetric RTP, RFC 4961)", async () => {
     const r = await rig();
     try {

@@ -1,8 +1,8 @@
-import type { RemoteInfo, Socket } from "node:dgram";
 import type { Clock, Timer } from "../../lib/index.ts";
 import type { Direction } from "../../sdp/index.ts";
 import { classifyPacket } from "../demux.ts";
 import type { PortPair } from "./port-allocator.ts";
+import { type FastCounters, type RelaySocket, type SocketAddress, PT_FAST, PT_STATS } from "./udp-io.ts";
 
 /** The two sides of a relayed stream; the call layer decides which is the caller. */
 export type LegName = "a" | "b";
@@ -32,6 +32,15 @@ export interface RemoteEndpoint {
 export interface ReceiveStatsSink {
   /** Called for every accepted packet, before forwarding; must not throw and must not keep the buffer. */
   onPacket(leg: LegName, channel: Channel, packet: Buffer, arrivalMs: number): void;
+  /** RTP clock rate of the stream (native receive statistics count jitter in it). */
+  readonly clockRate?: number;
+  /** Payload types left out of the statistics (events, comfort noise). */
+  readonly ignorePayloadTypes?: readonly number[];
+  /**
+   * True when whoever reads this sink reads the native receive statistics too (withNativeStats),
+   * so RTP forwarded in C need not reach it. Without it, native I/O sends every packet through JavaScript.
+   */
+  readonly nativeStatsRead?: boolean;
 }
 
 /** Packets and octets. */
@@ -70,6 +79,13 @@ export interface PacketProcessor {
   inbound(leg: LegName, channel: Channel, packet: Buffer, arrivalMs: number): Buffer | ProcessorDrop;
   /** A clear packet about to leave towards `to`: returns what goes on the wire, or why it is dropped. */
   outbound(to: LegName, channel: Channel, packet: Buffer): Buffer | ProcessorDrop;
+  /**
+   * Per RTP payload type, 1 where inbound from `from` and outbound to the other leg would leave the
+   * packet untouched (no SRTP, transcoding, event policy): those may be forwarded natively. Undefined: none.
+   */
+  passThrough?(from: LegName): Uint8Array | undefined;
+  /** Packets towards `to` were forwarded natively; the last had this header (to continue its sequence). */
+  forwardedNatively?(to: LegName, last: { readonly ssrc: number; readonly seq: number; readonly timestamp: number; readonly atMs: number }): void;
 }
 
 /** Counters of one leg: `received` is from its endpoint into the relay, `sent` is from the relay to it. */
@@ -178,6 +194,8 @@ class Leg {
   receives = true;
   learnUntil = Number.NEGATIVE_INFINITY;
   readonly stats = newStats();
+  /** Packets C accepted from this leg as last read, and our clock time of the newest. */
+  readonly nativeSeen: { packets: number; at: number | undefined } = { packets: 0, at: undefined };
   other!: Leg;
   /** Send callback for packets leaving towards this leg; a failure counts against the sender. */
   readonly onSent: (error: Error | null) => void;
@@ -228,7 +246,7 @@ class Leg {
   }
 
   /** The socket RTCP leaves from: the RTCP port unless this leg muxes. */
-  socketFor(channel: Channel): Socket {
+  socketFor(channel: Channel): RelaySocket {
     if (channel === "rtcp" && this.pair.rtcp !== undefined && this.remote?.rtcpMux !== true) return this.pair.rtcp;
     return this.pair.rtp;
   }
@@ -254,6 +272,8 @@ export class RelaySession {
   private timedOut = false;
   private warnedRelayError = false;
   private closing: Promise<void> | undefined;
+  /** Native sockets only: false once something needs every packet in JavaScript (pinToJs). */
+  private fastAllowed = true;
 
   constructor(options: RelaySessionOptions) {
     this.id = options.id;
@@ -274,13 +294,108 @@ export class RelaySession {
     this.legs = { a, b };
     for (const leg of [a, b]) {
       const { rtp, rtcp } = leg.pair;
-      rtp.on("message", (msg: Buffer, rinfo: RemoteInfo) => this.receive(leg, leg.demux ? undefined : "rtp", msg, rinfo));
-      rtp.on("error", (e: Error) => this.socketError(leg, e));
-      if (rtcp !== undefined) {
-        rtcp.on("message", (msg: Buffer, rinfo: RemoteInfo) => this.receive(leg, "rtcp", msg, rinfo));
-        rtcp.on("error", (e: Error) => this.socketError(leg, e));
+      const onError = (e: Error): void => this.socketError(leg, e);
+      rtp.setHandler((msg, rinfo) => this.receive(leg, leg.demux ? undefined : "rtp", msg, rinfo), onError);
+      rtcp?.setHandler((msg, rinfo) => this.receive(leg, "rtcp", msg, rinfo), onError);
+      if (this.sink?.clockRate !== undefined) rtp.fast?.setClockRate(this.sink.clockRate);
+    }
+    this.syncFast();
+  }
+
+  /** True when the sockets are native, so plain RTP can be forwarded without JavaScript. */
+  get native(): boolean {
+    return this.legs.a.pair.rtp.fast !== undefined;
+  }
+
+  /**
+   * Recomputes what the native fast path may do (after the processor's codecs, SRTP or DTMF
+   * modes changed); the latching state it uses is pushed here on every change already.
+   */
+  refreshFastPath(): void {
+    this.syncFast();
+  }
+
+  /**
+   * Sends every later packet through JavaScript (e.g. before injecting DTMF, whose sequence
+   * numbers continue the forwarded ones) and tells the processor where the native path left off.
+   */
+  pinToJs(): void {
+    if (!this.fastAllowed) return;
+    this.fastAllowed = false;
+    this.syncFast();
+    const now = this.clock.now();
+    for (const from of [this.legs.a, this.legs.b]) {
+      const last = from.pair.rtp.fast?.counters()?.lastForwarded;
+      if (last !== undefined) {
+        this.processor?.forwardedNatively?.(from.other.name, { ssrc: last.ssrc, seq: last.seq, timestamp: last.timestamp, atMs: now - last.ageMs });
       }
     }
+  }
+
+  /** RFC 3550 receive statistics the native path kept for RTP from `leg`'s endpoint (every accepted packet, both paths). */
+  nativeReceiveStats(leg: LegName): FastCounters["rtp"] | undefined {
+    return this.legs[leg].pair.rtp.fast?.counters()?.rtp;
+  }
+
+  // Pushes each leg's accept rules, route and pass-through payload types to its native RTP socket.
+  private syncFast(): void {
+    for (const leg of [this.legs.a, this.legs.b]) {
+      const fast = leg.pair.rtp.fast;
+      if (fast === undefined) return;
+      if (this.closing !== undefined) {
+        fast.configure(undefined);
+        continue;
+      }
+      const out = leg.other;
+      const flags = new Uint8Array(128);
+      const allowed = this.fastAllowed && (this.sink === undefined || this.sink.nativeStatsRead === true);
+      const pass = !allowed ? undefined : this.processor === undefined ? flags.fill(1) : this.processor.passThrough?.(leg.name);
+      const ignored = this.sink?.ignorePayloadTypes ?? [];
+      for (let pt = 0; pt < 128; pt++) {
+        flags[pt] = (pass !== undefined && pass[pt] === 1 ? PT_FAST : 0) | (ignored.includes(pt) ? 0 : PT_STATS);
+      }
+      fast.configure({
+        out: out.socketFor("rtp"),
+        target: out.target("rtp"),
+        held: !out.receives,
+        latched: leg.latchedRtp,
+        signaled: leg.signaledRtp,
+        ptFlags: flags,
+        demux: leg.demux,
+      });
+    }
+  }
+
+  /** A leg's counters with what the native path handled added in. */
+  private statsOf(l: Leg): LegStats {
+    const own = l.pair.rtp.fast?.counters();
+    const other = l.other.pair.rtp.fast?.counters();
+    if (own === undefined && other === undefined) return l.stats;
+    const s = l.stats;
+    // C stamps packets with its own monotonic clock, not ours (which tests replace): its idle time
+    // is taken back from our now when new packets are first seen here, and kept until more come.
+    if (own !== undefined && own.idleMs !== undefined && own.receivedPackets !== l.nativeSeen.packets) {
+      l.nativeSeen.packets = own.receivedPackets;
+      l.nativeSeen.at = this.clock.now() - Math.floor(own.idleMs);
+    }
+    const nativeLast = l.nativeSeen.at;
+    return {
+      received: {
+        rtp: { packets: s.received.rtp.packets + (own?.receivedPackets ?? 0), bytes: s.received.rtp.bytes + (own?.receivedBytes ?? 0) },
+        rtcp: { ...s.received.rtcp },
+      },
+      sent: {
+        rtp: { packets: s.sent.rtp.packets + (other?.forwardedPackets ?? 0), bytes: s.sent.rtp.bytes + (other?.forwardedBytes ?? 0) },
+        rtcp: { ...s.sent.rtcp },
+      },
+      dropped: {
+        ...s.dropped,
+        held: s.dropped.held + (own?.droppedHeld ?? 0),
+        noRoute: s.dropped.noRoute + (own?.droppedNoRoute ?? 0),
+        sendError: s.dropped.sendError + (own?.droppedSendError ?? 0),
+      },
+      lastPacketAt: nativeLast === undefined ? s.lastPacketAt : Math.max(nativeLast, s.lastPacketAt ?? Number.NEGATIVE_INFINITY),
+    };
   }
 
   /** Subscribes to session events; returns the unsubscribe function. */
@@ -294,6 +409,7 @@ export class RelaySession {
     const l = this.legs[leg];
     l.setRemote(remote);
     l.learnUntil = this.clock.now() + this.latchWindowMs;
+    this.syncFast();
     this.logger?.debug({ session: this.id, leg, remote }, "media remote set");
   }
 
@@ -320,7 +436,7 @@ export class RelaySession {
     if (this.oneWayAfterMs > 0) this.oneWayTimer = this.clock.schedule(this.oneWayAfterMs, () => this.checkOneWay());
   }
 
-  /** A snapshot of a leg: local ports, remote, latched sources and counters (counters are live objects). */
+  /** A snapshot of a leg: local ports, remote, latched sources and counters (live objects with dgram I/O, copies with native). */
   leg(leg: LegName): LegView {
     const l = this.legs[leg];
     return {
@@ -328,7 +444,7 @@ export class RelaySession {
       remote: l.remote,
       latched: { rtp: l.latchedRtp, rtcp: l.latchedRtcp },
       strict: l.strict,
-      stats: l.stats,
+      stats: this.statsOf(l),
     };
   }
 
@@ -350,7 +466,11 @@ export class RelaySession {
 
   /** Clock time of the last accepted packet from either leg, if any. */
   lastPacketAt(): number | undefined {
-    return this.lastActivityAt;
+    if (!this.native) return this.lastActivityAt;
+    const a = this.statsOf(this.legs.a).lastPacketAt;
+    const b = this.statsOf(this.legs.b).lastPacketAt;
+    if (a === undefined && b === undefined) return this.lastActivityAt;
+    return Math.max(a ?? Number.NEGATIVE_INFINITY, b ?? Number.NEGATIVE_INFINITY, this.lastActivityAt ?? Number.NEGATIVE_INFINITY);
   }
 
   /** True once close() has been called. */
@@ -364,8 +484,9 @@ export class RelaySession {
       this.timeoutTimer?.cancel();
       this.oneWayTimer?.cancel();
       for (const l of [this.legs.a, this.legs.b]) {
-        l.pair.rtp.removeAllListeners("message");
-        l.pair.rtcp?.removeAllListeners("message");
+        l.pair.rtp.fast?.configure(undefined);
+        l.pair.rtp.setHandler(undefined);
+        l.pair.rtcp?.setHandler(undefined);
       }
       await Promise.all([this.legs.a.pair.release(), this.legs.b.pair.release()]);
       this.emit({ type: "closed" });
@@ -377,7 +498,7 @@ export class RelaySession {
 
   // The hot path: one call per datagram. It never throws (a listener or sink bug is caught
   // below) and allocates nothing for an accepted packet but what socket.send needs.
-  private receive(leg: Leg, fixed: Channel | undefined, msg: Buffer, rinfo: RemoteInfo): void {
+  private receive(leg: Leg, fixed: Channel | undefined, msg: Buffer, rinfo: SocketAddress): void {
     try {
       const stats = leg.stats;
       let channel: Channel;
@@ -417,7 +538,11 @@ export class RelaySession {
           return;
         }
       }
-      this.sink?.onPacket(leg.name, channel, packet, now);
+      if (this.sink !== undefined) {
+        this.sink.onPacket(leg.name, channel, packet, now);
+        // With native I/O the receive statistics of a stream live in C, whichever path a packet took.
+        if (channel === "rtp") leg.pair.rtp.fast?.feed(packet);
+      }
 
       const out = leg.other;
       // RFC 3264 5.1: a sendonly/inactive stream receives no RTP; RTCP still flows so both ends keep reports.
@@ -452,7 +577,7 @@ export class RelaySession {
   }
 
   /** Symmetric RTP (RFC 4961) latching with the anti-injection rules; counts strangers. */
-  private accept(leg: Leg, channel: Channel, rinfo: RemoteInfo): boolean {
+  private accept(leg: Leg, channel: Channel, rinfo: SocketAddress): boolean {
     const signaled = channel === "rtp" ? leg.signaledRtp : leg.signaledRtcp;
     if (leg.remote === undefined) {
       // Nothing signaled yet: no way to tell the endpoint from a stranger.
@@ -478,6 +603,7 @@ export class RelaySession {
     if (channel === "rtp") leg.latchedRtp = source;
     else leg.latchedRtcp = source;
     this.logger?.info({ session: this.id, leg: leg.name, channel, source }, "media source latched");
+    if (channel === "rtp") this.syncFast();
     this.emit({ type: "latched", leg: leg.name, channel, source });
   }
 
@@ -485,7 +611,7 @@ export class RelaySession {
     this.timeoutTimer = undefined;
     if (this.closing !== undefined || this.timedOut) return;
     const now = this.clock.now();
-    const last = Math.max(this.lastActivityAt ?? 0, this.startedAt ?? now);
+    const last = Math.max(this.lastPacketAt() ?? 0, this.startedAt ?? now);
     const idle = now - last;
     if (idle >= this.mediaTimeoutMs) {
       this.timedOut = true;
@@ -500,8 +626,8 @@ export class RelaySession {
   private checkOneWay(): void {
     this.oneWayTimer = undefined;
     if (this.closing !== undefined) return;
-    const fromA = this.legs.a.stats.received.rtp.packets;
-    const fromB = this.legs.b.stats.received.rtp.packets;
+    const fromA = this.statsOf(this.legs.a).received.rtp.packets;
+    const fromB = this.statsOf(this.legs.b).received.rtp.packets;
     if ((fromA === 0) === (fromB === 0)) return;
     const silentLeg: LegName = fromA === 0 ? "a" : "b";
     this.logger?.info({ session: this.id, silentLeg }, "one-way media");

@@ -405,6 +405,35 @@ export class StreamMedia implements PacketProcessor {
     return p;
   }
 
+  /**
+   * Payload types from `fromName` that inbound and outbound would leave untouched, so the native
+   * I/O may forward them without JavaScript: none while either side does SRTP, while the stream
+   * is rewritten (transcoding, DTMF interworking) or while sequence numbers are shifted around
+   * injected events; otherwise the types passed as they are, except telephone-event (digits are
+   * detected and logged here).
+   */
+  passThrough(fromName: LegName): Uint8Array | undefined {
+    const from = this.legs[fromName];
+    const to = this.legs[fromName === "a" ? "b" : "a"];
+    if (from.recv !== undefined || to.send !== undefined || to.offeredSuites !== undefined) return undefined;
+    if (to.seqOffset !== 0 || to.toneUntil > 0 || this.rewriting()) return undefined;
+    const flags = new Uint8Array(PT_COUNT);
+    const event = from.telephoneEvent?.payloadType;
+    for (let pt = 0; pt < PT_COUNT; pt++) flags[pt] = to.action[pt] === PASS && pt !== event ? 1 : 0;
+    return flags;
+  }
+
+  /** The native path forwarded packets towards `toName`: continue the sequence from its last one. */
+  forwardedNatively(toName: LegName, last: { readonly ssrc: number; readonly seq: number; readonly timestamp: number; readonly atMs: number }): void {
+    const to = this.legs[toName];
+    if (to.ssrc !== undefined && to.lastAt > last.atMs) return;
+    to.ssrc = last.ssrc;
+    to.lastSeq = last.seq;
+    to.lastTimestamp = last.timestamp;
+    to.lastAt = last.atMs;
+    to.seqOffset = 0;
+  }
+
   /** Hot path: payload type mapping, transcoding, event policy and SRTP for a packet towards `toName`. */
   outbound(toName: LegName, channel: Channel, packet: Buffer): Buffer | ProcessorDrop {
     const to = this.legs[toName];

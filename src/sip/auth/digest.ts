@@ -10,15 +10,14 @@
  * The -sess variants are not supported: SIP deployments practically never use them and they
  * would tie HA1 to a nonce, defeating HA1-only storage.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { type DigestAlgorithm, digestHex } from "../../lib/index.ts";
 
-/** The digest algorithms Trunkline speaks, strongest first. */
-export type DigestAlgorithm = "SHA-256" | "MD5";
+// HA1 and H() are shared with domain/ (stored credentials), so they live in lib/.
+export { type DigestAlgorithm, computeHa1, digestHex } from "../../lib/index.ts";
 
 /** Supported algorithms in order of preference (RFC 8760 section 2.3). */
 export const DIGEST_ALGORITHMS: readonly DigestAlgorithm[] = ["SHA-256", "MD5"];
-
-const NODE_HASH: Record<DigestAlgorithm, string> = { "SHA-256": "sha256", MD5: "md5" };
 
 /** Maps an `algorithm` parameter (case-insensitive, absent meaning MD5) to a supported algorithm, or undefined. */
 export function toDigestAlgorithm(value: string | undefined): DigestAlgorithm | undefined {
@@ -27,16 +26,6 @@ export function toDigestAlgorithm(value: string | undefined): DigestAlgorithm | 
   if (upper === "MD5") return "MD5";
   if (upper === "SHA-256") return "SHA-256";
   return undefined;
-}
-
-/** H(data) as lower-case hex. */
-export function digestHex(algorithm: DigestAlgorithm, data: string | Buffer): string {
-  return createHash(NODE_HASH[algorithm]).update(data).digest("hex");
-}
-
-/** The stored form of a credential: H(username:realm:password) as lower-case hex. */
-export function computeHa1(username: string, realm: string, password: string, algorithm: DigestAlgorithm): string {
-  return digestHex(algorithm, `${username}:${realm}:${password}`);
 }
 
 /** Inputs of the request-digest once HA1 is known. */

@@ -4,6 +4,7 @@ import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
 import { parseViaInto } from "./parse-via.ts";
 import { FOLDED_LINE, Field, LINE_START, attachRawHead } from "./raw-head.ts";
+import type { RawHead } from "./raw-head.ts";
 import type { CSeq, HeaderField, NameAddr, ParseError, ParseErrorCode, ParseResult, SipMessage, Via } from "./types.ts";
 
 /** Default cap on one message, datagram or framed (RFC 3261 18.1.1 bounds UDP near 64 KiB anyway). */
@@ -24,6 +25,14 @@ export interface HeadResult {
   error: ParseError | null;
   /** Content-Length: the value, -1 when absent, -2 when unusable (negative, not a number, conflicting). */
   contentLength: number;
+  /** The received text kept for the serializer, or null (bare LF line ends, or an error). */
+  raw: RawHead | null;
+  /**
+   * True when the serializer, with every field clean, writes this header section exactly as
+   * received: CRLF line ends, nothing folded, and one Content-Length, written
+   * `Content-Length: N` as the last header (the serializer always writes that one last).
+   */
+  verbatim: boolean;
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -149,7 +158,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
   const eol0 = eol + 1 < len ? eol + 1 : len;
   if ("code" in start) {
     const head = text.slice(0, len);
-    return { message: null, error: withSalvage(start, head), contentLength: scanContentLength(head) };
+    return { message: null, error: withSalvage(start, head), contentLength: scanContentLength(head), raw: null, verbatim: false };
   }
 
   const via: Via[] = [];
@@ -182,6 +191,11 @@ export function parseHead(text: string, end = text.length): HeadResult {
   let nLines = 0;
   let folds = 0;
   let crlf = eol >= len || firstEnd < eol;
+  // For HeadResult.verbatim: any folded line, Content-Length lines seen, the line index of a
+  // canonical one.
+  let anyFold = false;
+  let clLines = 0;
+  let clCanonical = -1;
 
   let pos = eol + 1;
   while (pos < len) {
@@ -243,6 +257,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
       }
       src = value;
       folded = true;
+      anyFold = true;
       // A folded hot header is rendered whole; a folded other header is rendered alone (FOLDED_LINE).
       if (hot !== Hot.None) folds |= 1 << hot;
       vStart = 0;
@@ -331,6 +346,9 @@ export function parseHead(text: string, end = text.length): HeadResult {
           contentLength = -2;
           error = fail("DUPLICATE_HEADER", "conflicting Content-Length headers", start, text.slice(headerName, headerNameEnd));
         } else contentLength = cl;
+        clLines++;
+        // `Content-Length: N` ending the header section: one SP, no leading zero, nothing after the digits.
+        if (!folded && vStart === headerName + 16 && vEnd === len && (vEnd - vStart === 1 || src.charCodeAt(vStart) !== 48) && text.startsWith("Content-Length: ", headerName)) clCanonical = nLines - 1;
         break;
       }
     }
@@ -368,8 +386,8 @@ export function parseHead(text: string, end = text.length): HeadResult {
         headers,
         body: EMPTY_BODY,
       };
-      if (crlf) attachRawHead(message, text, len, eol0, lines, nLines, folds);
-      return { message, error: null, contentLength };
+      const raw = crlf ? attachRawHead(message, text, len, eol0, lines, nLines, folds) : null;
+      return { message, error: null, contentLength, raw, verbatim: raw !== null && !anyFold && clLines === 1 && clCanonical === nLines - 1 };
     }
   }
   if (error === null) {
@@ -391,11 +409,11 @@ export function parseHead(text: string, end = text.length): HeadResult {
       headers,
       body: EMPTY_BODY,
     };
-    if (crlf) attachRawHead(message, text, len, eol0, lines, nLines, folds);
-    return { message, error: null, contentLength };
+    const raw = crlf ? attachRawHead(message, text, len, eol0, lines, nLines, folds) : null;
+    return { message, error: null, contentLength, raw, verbatim: raw !== null && !anyFold && clLines === 1 && clCanonical === nLines - 1 };
   }
   const head = text.slice(0, len);
-  return { message: null, error: withSalvage(error!, head), contentLength: contentLength === -2 ? -2 : scanContentLength(head) };
+  return { message: null, error: withSalvage(error!, head), contentLength: contentLength === -2 ? -2 : scanContentLength(head), raw: null, verbatim: false };
 }
 
 /**
@@ -503,21 +521,24 @@ export function parseMessage(data: Buffer, options?: ParseOptions): ParseResult 
         // A datagram whose header section is not closed by an empty line is read to its end.
         if (headEnd < 0) headEnd = bodyStart = text.length;
       }
-      return withBody(parseHead(text, headEnd), data, begin + bodyStart, text, headEnd);
+      return withBody(parseHead(text, headEnd), data, begin, begin + bodyStart, bodyStart - headEnd === 4, text, headEnd);
     }
   }
   const found = findHeadEnd(data, begin);
   const headEnd = found === null ? data.length : found.headEnd;
   const bodyStart = found === null ? data.length : found.bodyStart;
   const headText = data.toString("utf8", begin, headEnd);
-  return withBody(parseHead(headText), data, bodyStart, headText, headText.length);
+  return withBody(parseHead(headText), data, begin, bodyStart, found !== null && found.bodyStart - found.headEnd === 4, headText, headText.length);
 }
 
 // Datagrams up to this size are decoded whole (a typical INVITE with SDP is well under it).
 const WHOLE_DECODE_LIMIT = 4096;
 
-/** Attaches the body after a parsed head: exactly Content-Length bytes, or the rest of the datagram without one. */
-function withBody(head: HeadResult, data: Buffer, bodyStart: number, text: string, headLen: number): ParseResult {
+/**
+ * Attaches the body after a parsed head: exactly Content-Length bytes, or the rest of the
+ * datagram without one. `crlfEnd`: the head ended in CRLF CRLF, as the serializer writes it.
+ */
+function withBody(head: HeadResult, data: Buffer, begin: number, bodyStart: number, crlfEnd: boolean, text: string, headLen: number): ParseResult {
   if (head.message === null) return { ok: false, error: head.error! };
   const available = data.length - bodyStart;
   const cl = head.contentLength;
@@ -527,6 +548,14 @@ function withBody(head: HeadResult, data: Buffer, bodyStart: number, text: strin
   const m = head.message;
   if (cl === -1) m.body = available > 0 ? data.subarray(bodyStart) : EMPTY_BODY;
   else if (cl > 0) m.body = data.subarray(bodyStart, bodyStart + cl);
+  const raw = head.raw;
+  if (head.verbatim && crlfEnd && raw !== null) {
+    // Proxies forward what they received: while nothing changes, these bytes are the message.
+    raw.wire = data;
+    raw.wireStart = begin;
+    raw.wireEnd = bodyStart + cl;
+    raw.wireBody = m.body;
+  }
   return { ok: true, message: m };
 }
 

@@ -25,6 +25,16 @@ export interface RawHead {
   readonly folded: number;
   /** Entries 0..Field.Count: where each field's segment of leaves starts (the last closes the last segment); then the leaves, in Field order; then the line table. */
   readonly tape: unknown[];
+  /**
+   * The datagram whose bytes wire[wireStart..wireEnd) are exactly what the serializer would
+   * write while every field is clean and the body is still `wireBody` (no folding, CRLF line
+   * ends, one canonical Content-Length as the last header); null when they would differ.
+   * Set by parseMessage after the body is attached.
+   */
+  wire: Buffer | null;
+  wireStart: number;
+  wireEnd: number;
+  wireBody: Buffer | null;
 }
 
 /** Added to the field of a line-table entry for a folded line of an other header: its text is not its value. */
@@ -305,8 +315,8 @@ function chkField(t: unknown[], i: number, m: SipMessage, f: number): number {
 // the next one overwrites them, at most one message's worth.
 const recording: unknown[] = [];
 
-/** Attaches the received text to a freshly parsed message; `lines` holds `nLines` line-table entries and may be a reused array; text[0..end) is the header section. */
-export function attachRawHead(m: SipMessage, text: string, end: number, startEnd: number, lines: number[], nLines: number, folded: number): void {
+/** Attaches the received text to a freshly parsed message and returns it; `lines` holds `nLines` line-table entries and may be a reused array; text[0..end) is the header section. */
+export function attachRawHead(m: SipMessage, text: string, end: number, startEnd: number, lines: number[], nLines: number, folded: number): RawHead {
   const t = recording;
   let i = Field.Count + 1;
   for (let f = 0; f < Field.Count; f++) {
@@ -316,8 +326,13 @@ export function attachRawHead(m: SipMessage, text: string, end: number, startEnd
   t[Field.Count] = i;
   // The line table follows the leaves, so one array holds both.
   for (let k = 0; k < nLines; k++) t[i + k] = lines[k];
-  new Stamped(m, { text, end, startEnd, lines: i, linesEnd: i + nLines, folded, tape: t.slice(0, i + nLines) });
+  const raw: RawHead = { text, end, startEnd, lines: i, linesEnd: i + nLines, folded, tape: t.slice(0, i + nLines), wire: null, wireStart: 0, wireEnd: 0, wireBody: null };
+  new Stamped(m, raw);
+  return raw;
 }
+
+/** All fields clean: the value cleanFields returns for a message nobody changed. */
+export const ALL_CLEAN = (1 << Field.Count) - 1;
 
 /** Bit f set: field f of `m` still holds exactly the values it was parsed with (Field.ContentLength always reads clean). */
 export function cleanFields(m: SipMessage, raw: RawHead): number {

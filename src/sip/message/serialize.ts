@@ -1,7 +1,7 @@
 import { serializeNameAddr } from "./parse-name-addr.ts";
 import { serializeUri } from "./parse-uri.ts";
 import { serializeVia } from "./parse-via.ts";
-import { FOLDED_LINE, Field, LINE_START, cleanFields, rawHeadOf } from "./raw-head.ts";
+import { ALL_CLEAN, FOLDED_LINE, Field, LINE_START, cleanFields, rawHeadOf } from "./raw-head.ts";
 import type { RawHead } from "./raw-head.ts";
 import type { NameAddr, SipMessage } from "./types.ts";
 
@@ -132,9 +132,28 @@ export function serializeHead(m: SipMessage): string {
   return s + "Content-Length: " + m.body.length + "\r\n\r\n";
 }
 
-/** Writes a message to wire bytes; Content-Length always comes from body.length. */
+/**
+ * The received bytes of a parsed message that nobody changed, when they are exactly what the
+ * serializer would write (RawHead.wire); otherwise null.
+ */
+function receivedBytes(m: SipMessage, raw: RawHead): Buffer | null {
+  const wire = raw.wire;
+  if (wire === null || m.body !== raw.wireBody || cleanFields(m, raw) !== ALL_CLEAN) return null;
+  return raw.wireStart === 0 && raw.wireEnd === wire.length ? wire : wire.subarray(raw.wireStart, raw.wireEnd);
+}
+
+/**
+ * Writes a message to wire bytes; Content-Length always comes from body.length. A parsed
+ * message nobody changed comes back as the bytes it was parsed from (a view of the datagram,
+ * which its body already shares), as a proxy forwards what it received.
+ */
 export function serializeMessage(message: SipMessage): Buffer {
-  const head = serializeHead(message);
+  const raw = rawHeadOf(message);
+  if (raw !== undefined) {
+    const same = receivedBytes(message, raw);
+    if (same !== null) return same;
+  }
+  const head = raw !== undefined ? serializeHeadRaw(message, raw) : serializeHead(message);
   const body = message.body;
   const headLen = Buffer.byteLength(head, "utf8");
   const out = Buffer.allocUnsafe(headLen + body.length);

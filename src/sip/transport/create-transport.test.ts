@@ -4,6 +4,7 @@ import { FakeClock } from "../../lib/index.ts";
 import { createResponse, parseMessage, type SipRequest } from "../message/index.ts";
 import { createTransport } from "./create-transport.ts";
 import { collect, outgoingRequest, pause, rawRequest, tcpClient, tcpServerPeer, udpPeer } from "../../../test/support/transport-peers.ts";
+import { poll } from "../../../test/support/until.ts";
 import { TransportError, type ListenOptions, type SipTransport, type TransportOptions } from "./types.ts";
 
 const onError = (): void => {};
@@ -353,8 +354,7 @@ test("TCP: bytes that are not SIP break the stream and close the connection; a h
     });
     const second = await tcpClient("127.0.0.1", portOf(t, "TCP"));
     second.socket.write(rawRequest("OPTIONS", "SIP/2.0/TCP 127.0.0.1:5099;branch=z9hG4bKthrow"));
-    const deadline = Date.now() + 3000;
-    while (errors.length === 0 && Date.now() < deadline) await pause(10);
+    await poll(() => errors.length > 0, 3000);
     assert.equal(errors[0]?.code, "ERR_TRANSPORT_HANDLER");
     assert.equal(second.reader.closed, false);
     second.socket.destroy();

@@ -155,8 +155,10 @@ export class SqliteCdrRepository implements CdrRepository {
   }
 
   private enqueue(record: CallDetailRecord, closed: boolean): Promise<void> {
-    // Serialized now, so a caller changing its object after the call cannot change the row.
-    return this.writes.push(toParams(record, closed));
+    // Serialized when its batch leaves, and not at all when a later write of the same CDR replaced
+    // it meanwhile (the open row of a short call). The call layer hands over a fresh record() copy
+    // it never changes, so the row is the record as it was when written.
+    return this.writes.push(() => toParams(record, closed), record.id);
   }
 
   /** Hands every queued write to the writer now; resolves once all writes so far are committed. */

@@ -200,19 +200,32 @@ export class WorkerCdrWriter implements CdrWriter {
   }
 }
 
+/** A row's values, or what makes them when the row is handed to the writer. */
+export type RowSource = RowParams | (() => RowParams);
+
 interface PendingRow {
-  readonly params: RowParams;
-  resolve(): void;
-  reject(error: unknown): void;
+  source: RowSource;
+  /** Callers waiting on this slot: more than one when a later row of the same key replaced it. */
+  readonly waiters: { resolve(): void; reject(error: unknown): void }[];
 }
 
 /**
  * Group commit in front of a writer: push() queues a row and resolves only once the transaction
- * holding it has committed; the queue is handed over on the next turn of the event loop, so every
- * row pushed while the loop was busy shares one commit. `what` names the rows in errors.
+ * holding it has committed. One batch is with the writer at a time: rows pushed while it commits
+ * wait here and go together as the next batch once it is done (the writer could not have started
+ * them sooner), so a busy second costs a few hand-overs rather than one per turn of the event
+ * loop. With nothing in flight, the queue is handed over on the next turn. `what` names the rows
+ * in errors.
+ *
+ * A row pushed with a key replaces a row of the same key still waiting here, for a statement that
+ * is an INSERT OR REPLACE on that key: one write instead of two, the same table after. A short
+ * call's CDR is opened and closed within one commit, so half of its rows go; and a row given as
+ * a function is only built if it is still wanted when the batch leaves.
  */
 export class GroupCommitQueue {
   private queue: PendingRow[] = [];
+  /** Queue slot of each key pushed since the last hand-over. */
+  private readonly slots = new Map<string, PendingRow>();
   private scheduled: NodeJS.Immediate | undefined;
   /** Batches handed to the writer and not yet committed; reads wait for them. */
   private readonly inFlight = new Set<Promise<void>>();
@@ -223,40 +236,72 @@ export class GroupCommitQueue {
   ) {}
 
   /** Queues one row; resolves once it is committed, rejects with STORAGE_QUERY_FAILED otherwise. */
-  push(params: RowParams): Promise<void> {
+  push(source: RowSource, key?: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ params, resolve, reject });
-      this.scheduled ??= setImmediate(() => void this.flush());
+      const queued = key === undefined ? undefined : this.slots.get(key);
+      if (queued !== undefined) {
+        queued.source = source;
+        queued.waiters.push({ resolve, reject });
+        return;
+      }
+      const row: PendingRow = { source, waiters: [{ resolve, reject }] };
+      this.queue.push(row);
+      if (key !== undefined) this.slots.set(key, row);
+      if (this.inFlight.size === 0) this.scheduled ??= setImmediate(() => void this.flush());
     });
   }
 
   /** Hands every queued row to the writer now; resolves once all rows so far are committed. */
   async flush(): Promise<void> {
-    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
-    const batch = this.queue;
-    if (batch.length > 0) {
-      this.queue = [];
-      const done = this.writer.write(batch.map((p) => p.params)).then((results) => {
-        batch.forEach((p, i) => {
-          const failure = results[i];
-          if (failure === null) {
-            p.resolve();
-            return;
-          }
-          const cause = Object.assign(new Error(failure?.message ?? "not written"), { code: failure?.code });
-          p.reject(new StorageError("STORAGE_QUERY_FAILED", `${this.what} ${String(p.params[0])}: write failed`, { cause }));
-        });
-      });
-      this.inFlight.add(done);
-      void done.finally(() => this.inFlight.delete(done));
-    }
-    await Promise.all(this.inFlight);
+    this.handOver();
+    // Only what is in flight now: rows pushed later must not keep a reader waiting under load.
+    await Promise.all([...this.inFlight]);
   }
 
   /** Commits what is queued, then lets go of the writer. */
   async close(): Promise<void> {
     await this.flush();
     await this.writer.close();
+  }
+
+  private failed(p: PendingRow, label: string, cause: unknown): void {
+    const error = new StorageError("STORAGE_QUERY_FAILED", `${this.what} ${label}: write failed`, { cause });
+    for (const w of p.waiters) w.reject(error);
+  }
+
+  private handOver(): void {
+    if (this.scheduled !== undefined) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    const queued = this.queue;
+    if (queued.length === 0) return;
+    this.queue = [];
+    this.slots.clear();
+    const batch: PendingRow[] = [];
+    const rows: RowParams[] = [];
+    for (const p of queued) {
+      try {
+        rows.push(typeof p.source === "function" ? p.source() : p.source);
+        batch.push(p);
+      } catch (cause) {
+        this.failed(p, "(unbuilt row)", cause);
+      }
+    }
+    if (batch.length === 0) return;
+    const done = this.writer.write(rows).then((results) => {
+      batch.forEach((p, i) => {
+        const failure = results[i];
+        if (failure === null) {
+          for (const w of p.waiters) w.resolve();
+          return;
+        }
+        this.failed(p, String(rows[i]?.[0]), Object.assign(new Error(failure?.message ?? "not written"), { code: failure?.code }));
+      });
+    });
+    this.inFlight.add(done);
+    void done.finally(() => {
+      this.inFlight.delete(done);
+      // What queued up during this commit goes now, as one batch.
+      if (this.inFlight.size === 0 && this.queue.length > 0) this.handOver();
+    });
   }
 }
