@@ -439,6 +439,8 @@ async function searchRate(t: Target): Promise<number> {
 interface CpuResult {
   calls: number;
   failed: number;
+  /** SIPp's retransmissions: a target falling behind does more work per call (and says so here). */
+  retransmissions: number;
   cpuMs: number;
   msPerCall: number;
 }
@@ -476,7 +478,7 @@ async function measureCpu(spec: TargetSpec): Promise<CpuResult | null> {
         if (n > 0) console.log(`    ${kind}: ${n}`, process.env["BENCH_DEBUG"] === "2" ? out.split("\n").filter((l) => l.includes(kind)).slice(-3).join("\n") : "");
       }
     }
-    return { calls: stats.successful, failed: calls - stats.successful, cpuMs, msPerCall: cpuMs / Math.max(1, stats.successful) };
+    return { calls: stats.successful, failed: calls - stats.successful, retransmissions: stats.retransmissions, cpuMs, msPerCall: cpuMs / Math.max(1, stats.successful) };
   } finally {
     await uas.stop();
     await t.stop();
@@ -578,7 +580,7 @@ async function main(): Promise<void> {
     if (r === null) continue;
     cpu.set(spec.name, r);
     console.log(
-      `  ${spec.name.padEnd(12)} ${r.calls} calls (${r.failed} failed), ${r.cpuMs.toFixed(0)} ms CPU: ${r.msPerCall.toFixed(3)} CPU ms per call`,
+      `  ${spec.name.padEnd(12)} ${r.calls} calls (${r.failed} failed, ${r.retransmissions} retrans), ${r.cpuMs.toFixed(0)} ms CPU: ${r.msPerCall.toFixed(3)} CPU ms per call`,
     );
   }
 

@@ -194,7 +194,7 @@ export class Call {
   private batchBest: { target: CallTarget; outcome: AttemptOutcome; res: SipResponse | null } | null = null;
   private readonly targets: CallTarget[];
   private moreUsed = false;
-  private readonly holds: ChannelHold[];
+  private holds: ChannelHold[];
   private lastFailure: SipResponse | null = null;
   private lastOutcome: AttemptOutcome | null = null;
   private readonly timers: Timer[] = [];
@@ -738,11 +738,13 @@ export class Call {
     this.state = "answered";
     this.answeredMonotonic = this.env.clock.now();
     this.answeredTarget = attempt.target;
-    if (attempt.hold !== null) this.holds.push(attempt.hold);
+    // A copy of exact length: push would leave room for 16 more on a call that may be held for hours.
+    if (attempt.hold !== null) this.holds = this.holds.concat(attempt.hold);
     this.cdr.attemptEnd(attempt.cdrIndex, "answered", res.status);
     // An outbound call's carrier is the one that answered; an inbound call keeps the carrier it came from.
     this.cdr.set({ answeredAt: this.env.clock.wallNow(), finalStatus: res.status, ...(this.admitted.direction === "outbound" && attempt.target.carrier !== null ? { carrierId: attempt.target.carrier.id } : {}) });
     this.cdr.trace("answer", "pass", `${res.status} ${res.reason} from ${attempt.target.label}`, { status: res.status });
+    this.cdr.compact();
     this.log.info({ target: attempt.target.label }, "call answered");
     // With the offer in the INVITE the ACK carries nothing, so we ACK at once and the callee stops
     // retransmitting whatever the caller does; a late offer waits for the caller's ACK and its answer.
@@ -832,22 +834,26 @@ export class Call {
 
   private expectAck(side: Side, response: SipResponse, context: InboundContext, relay: PendingAck["relay"]): void {
     const t1 = this.env.stack.transactions.timers.t1;
-    const t2 = this.env.stack.transactions.timers.t2;
     const pending: PendingAck = { cseq: response.cseq.seq, response, context, timer: null, interval: t1, startedAt: this.env.clock.now(), relay };
     this.pendingAck[side]?.timer?.cancel();
     this.pendingAck[side] = pending;
-    const tick = (): void => {
-      if (this.pendingAck[side] !== pending || this.state === "ended") return;
-      if (this.env.clock.now() - pending.startedAt >= 64 * t1) {
-        // RFC 3261 13.3.1.4: no ACK within 64*T1 ends the session with BYE.
-        this.end({ reason: `no ACK from ${sideName(side)} for 2xx`, by: "system", q850: 102 });
-        return;
-      }
-      void this.env.stack.transactions.sendStatelessResponse(pending.response, pending.context).catch(() => {});
-      pending.interval = Math.min(pending.interval * 2, t2);
-      pending.timer = this.env.clock.schedule(pending.interval, tick);
-    };
-    pending.timer = this.env.clock.schedule(t1, tick);
+    // A method and an unnamed arrow rather than a named local function: every answered call comes
+    // here, and the TypeScript loader names each local function it creates (defineProperty).
+    pending.timer = this.env.clock.schedule(t1, () => this.resend2xx(side, pending));
+  }
+
+  /** RFC 3261 13.3.1.4: the 2xx again on Timer G's schedule, until its ACK or 64*T1. */
+  private resend2xx(side: Side, pending: PendingAck): void {
+    if (this.pendingAck[side] !== pending || this.state === "ended") return;
+    const { t1, t2 } = this.env.stack.transactions.timers;
+    if (this.env.clock.now() - pending.startedAt >= 64 * t1) {
+      // RFC 3261 13.3.1.4: no ACK within 64*T1 ends the session with BYE.
+      this.end({ reason: `no ACK from ${sideName(side)} for 2xx`, by: "system", q850: 102 });
+      return;
+    }
+    void this.env.stack.transactions.sendStatelessResponse(pending.response, pending.context).catch(() => {});
+    pending.interval = Math.min(pending.interval * 2, t2);
+    pending.timer = this.env.clock.schedule(pending.interval, () => this.resend2xx(side, pending));
   }
 
   /** An ACK for a 2xx we sent on `side`. */
@@ -893,24 +899,22 @@ export class Call {
   /** A request received inside the dialog of `side` (BYE, re-INVITE, UPDATE, INFO, PRACK, REFER, NOTIFY, OPTIONS). */
   onRequest(side: Side, req: SipRequest, tx: ServerTransaction, referPolicy: "reject" | "pass"): void {
     const dialog = this.legDialog(side);
-    const reply = (status: number, phrase?: string, headers: HeaderField[] = []): void => {
-      const res = this.env.stack.response(req, status, phrase, headers);
-      this.env.stack.respond(tx, res);
-    };
     if (dialog !== null && req.method !== "CANCEL") {
       const checked = dialog.receiveRequest(req);
       if (!checked.ok) {
-        reply(500, "CSeq Out of Order");
+        this.reply(req, tx, 500, "CSeq Out of Order");
         return;
       }
     }
+    if (req.method === "BYE") {
+      this.reply(req, tx, 200);
+      const reasonHeader = getHeader(req, "Reason");
+      this.end({ reason: `BYE from ${sideName(side)}`, by: sideName(side), byeFrom: side, q850: 16, ...(reasonHeader !== undefined ? { reasonHeader } : {}) });
+      return;
+    }
+    // Not made for a BYE (every call has one): the other methods may answer later, from a callback.
+    const reply = (status: number, phrase?: string, headers: HeaderField[] = []): void => this.reply(req, tx, status, phrase, headers);
     switch (req.method) {
-      case "BYE": {
-        reply(200);
-        const reasonHeader = getHeader(req, "Reason");
-        this.end({ reason: `BYE from ${sideName(side)}`, by: sideName(side), byeFrom: side, q850: 16, ...(reasonHeader !== undefined ? { reasonHeader } : {}) });
-        return;
-      }
       case "OPTIONS":
         reply(200, undefined, [{ name: "Allow", value: this.env.stack.capabilities().allow.join(", ") }]);
         return;
@@ -945,6 +949,11 @@ export class Call {
         break;
     }
     void this.relay(side, req, tx);
+  }
+
+  /** Answers a request received in dialog. */
+  private reply(req: SipRequest, tx: ServerTransaction, status: number, phrase?: string, headers: HeaderField[] = []): void {
+    this.env.stack.respond(tx, this.env.stack.response(req, status, phrase, headers));
   }
 
   private onPrack(side: Side, req: SipRequest, reply: (status: number) => void, tx: ServerTransaction): void {

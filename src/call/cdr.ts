@@ -18,12 +18,12 @@ const TRACE_WIDTH = 5;
  */
 export class CdrDraft {
   private readonly fields: Mutable<Omit<CallDetailRecord, "attempts" | "trace">>;
-  private readonly attempts: Mutable<CdrAttempt>[] = [];
+  private attempts: Mutable<CdrAttempt>[] = [];
   /**
    * The decision trace, flat: TRACE_WIDTH slots per entry. A held call keeps its trace (about a
    * dozen entries) for its whole life, and an object per entry cost more than its text.
    */
-  private readonly traceSlots: TraceSlot[] = [];
+  private traceSlots: TraceSlot[] = [];
   /** Wall time the trace's `at` values count from. */
   private readonly traceBase: number;
 
@@ -111,6 +111,16 @@ export class CdrDraft {
     a.endedAt = this.wallNow();
     a.outcome = outcome;
     a.status = status;
+  }
+
+  /**
+   * Lets go of the spare room the trace and attempt lists grew with (an array grown by push keeps
+   * up to half again its length, and one attempt gets room for 17): called once a call is
+   * answered, as it may now be held for hours.
+   */
+  compact(): void {
+    this.traceSlots = this.traceSlots.slice();
+    this.attempts = this.attempts.slice();
   }
 
   /** The row as it stands now. */

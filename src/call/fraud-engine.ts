@@ -94,8 +94,17 @@ const defaultPost: AlertPoster = async (url, body, timeoutMs) => {
   return res.status;
 };
 
+const DAY_MS = 86_400_000;
+/** The UTC day last asked for: every call asks, nearly always for the same day. */
+let lastDay = { start: 0, end: 0, text: "" };
+
+/** The UTC day of a time, "YYYY-MM-DD". */
 function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  if (ms >= lastDay.start && ms < lastDay.end) return lastDay.text;
+  const start = Math.floor(ms / DAY_MS) * DAY_MS;
+  const text = new Date(ms).toISOString().slice(0, 10);
+  lastDay = { start, end: start + DAY_MS, text };
+  return text;
 }
 
 function shipped(): FraudRanges {

@@ -203,6 +203,9 @@ function gatewayTargets(env: PipelineEnv, input: PipelineInput, destination: E16
  * destination class and the figures. Last of the outbound steps: an allowed call counts as started
  * in the engine until its CDR is written, so no later step may refuse it.
  */
+/** The last fraud rules summary written to a trace: the same text for nearly every call, kept once. */
+let lastRulesText = "";
+
 function fraudCheck(env: PipelineEnv, input: PipelineInput, customer: CustomerTrunk, destination: E164, targets: readonly CallTarget[]): Step {
   const rate = targets.find((t) => t.pricePerMinute !== undefined)?.pricePerMinute;
   const { remote } = input.context;
@@ -218,16 +221,25 @@ function fraudCheck(env: PipelineEnv, input: PipelineInput, customer: CustomerTr
     rangeLabel: verdict.range?.label ?? null,
     rangesVersion: env.fraud.rangesVersion,
     ratePerMinute: rate ?? null,
-    rules: verdict.results.map((r) => `${r.rule}=${r.outcome}`).join(" "),
+    rules: sharedRulesText(verdict.results.map((r) => `${r.rule}=${r.outcome}`).join(" ")),
     ...(verdict.refusal !== undefined ? { status: verdict.refusal.status } : {}),
   });
   // The engine has logged the security event; the call layer answers and writes the CDR.
   return verdict.refusal === undefined ? PASS : { kind: "refuse", refusal: verdict.refusal };
 }
 
+/** The same string as the last summary when equal: a held call's trace then shares it rather than keeping its own. */
+function sharedRulesText(text: string): string {
+  if (text === lastRulesText) return lastRulesText;
+  lastRulesText = text;
+  return text;
+}
+
 async function run(holds: ChannelHold[], steps: Array<() => Step | Promise<Step>>): Promise<Step> {
   for (const step of steps) {
-    const verdict = await step();
+    // Most steps decide at once: awaiting only a promise saves a turn of the microtask queue each.
+    const result = step();
+    const verdict = result instanceof Promise ? await result : result;
     if (verdict.kind !== "pass") {
       // A refusal after admission gives the channels back at once: the call never existed.
       for (const h of holds) h.release();
@@ -289,7 +301,8 @@ export async function outboundPipeline(env: PipelineEnv, input: PipelineInput, d
     },
     () => fraudCheck(env, input, customer, callee, targets),
   ]);
-  return finish(verdict, customer.id, () => ({ direction: "outbound", customerId: customer.id, holds, targets, ...(customer.media !== undefined ? { aMedia: customer.media } : {}) }));
+  // Copies of exact length: the call keeps its Admitted for its whole life, and a list grown by push has room for 17.
+  return finish(verdict, customer.id, () => ({ direction: "outbound", customerId: customer.id, holds: holds.slice(), targets: targets.slice(), ...(customer.media !== undefined ? { aMedia: customer.media } : {}) }));
 }
 
 function formatFor(plan: NumberingPlan, number: E164): string {
@@ -375,8 +388,8 @@ export async function inboundPipeline(env: PipelineEnv, input: PipelineInput, de
   return finish(verdict, carrier.id, () => ({
     direction: "inbound",
     customerId: c?.id ?? "",
-    holds,
-    targets,
+    holds: holds.slice(),
+    targets: targets.slice(),
     ...(carrier.media !== undefined ? { aMedia: carrier.media } : {}),
     ...(c?.media !== undefined ? { bMedia: c.media } : {}),
     ...(forward !== undefined

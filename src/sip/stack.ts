@@ -69,7 +69,9 @@ export async function createSipStack(options: SipStackOptions): Promise<SipStack
     onTimeout: (side, method) => bump(counters.timeouts, `${side} ${method}`),
   });
 
-  const capabilities = (): UasCapabilities => ({ allow: [...allow], supported, accept });
+  // Read for every request (checkRequest): made once, and again only after handle() adds a method.
+  let known: UasCapabilities | null = null;
+  const capabilities = (): UasCapabilities => (known ??= { allow: [...allow], supported, accept });
 
   const response = (request: SipRequest, status: number, reason?: string, headers: HeaderField[] = []): SipResponse => {
     const needsTag = status > 100 && request.to.params["tag"] === undefined;
@@ -142,6 +144,7 @@ export async function createSipStack(options: SipStackOptions): Promise<SipStack
     handle(method, handler) {
       handlers.set(method.toUpperCase(), handler);
       allow.add(method.toUpperCase());
+      known = null;
     },
     onAck(handler) {
       ackHandler = handler;

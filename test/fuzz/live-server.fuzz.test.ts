@@ -2,8 +2,9 @@
 // connections with random chunk boundaries (issue 5): first from a trusted source (never banned,
 // so every message reaches the parser and the transaction layer), then from untrusted sources
 // (banned along the way). Meanwhile and afterwards: the process lives, a clean source's OPTIONS is
-// answered, a SIPp call still completes, nothing at log level >= 50 and no uncaught error on
-// stderr, and live memory (heap + external) after a forced GC does not grow with the messages.
+// answered, a SIPp call completes during the untrusted fuzz (over TCP) and after it (over UDP),
+// nothing at log level >= 50 and no uncaught error on stderr, and live memory (heap + external)
+// after a forced GC does not grow with the messages.
 // Bounded for CI; FUZZ_SECONDS=300 for a long run, FUZZ_SEED=n to replay the message sequence.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
@@ -228,21 +229,30 @@ async function fuzz(rng: Rng, sources: readonly string[], target: { address: str
   }
 }
 
-/** A SIPp call through the loadtest PBX and carrier alpha, answered and hung up. */
-async function sippCall(port: number, carrierPort: number): Promise<{ successful: number; output: string }> {
-  const carrier = runSipp({ scenario: "call-uas.xml", localAddress: "127.0.2.1", localPort: carrierPort, calls: 1, timeoutSec: 20 });
+/** Where a SIPp call goes: carrier alpha over UDP, or carrier beta with both legs over TCP. */
+interface CallLeg {
+  readonly transport: "u1" | "t1";
+  readonly carrier: { readonly address: string; readonly port: number };
+  /** A number the route table sends to that carrier. */
+  readonly service: string;
+}
+
+/** A SIPp call through the loadtest PBX and the leg's carrier, answered and hung up. */
+async function sippCall(port: number, leg: CallLeg): Promise<{ successful: number; output: string }> {
+  const carrier = runSipp({ scenario: "call-uas.xml", localAddress: leg.carrier.address, localPort: leg.carrier.port, transport: leg.transport, calls: 1, timeoutSec: 20 });
   try {
     const r = await runSipp({
       scenario: "call-uac.xml",
       remote: `127.0.0.1:${port}`,
       localAddress: "127.0.4.1",
+      transport: leg.transport,
       calls: 1,
       timeoutSec: 20,
-      service: "+15551230001",
+      service: leg.service,
       keys: { caller: "+15550300001" },
       callDurationMs: 200,
     }).done();
-    return { successful: r.stats.successful, output: r.output };
+    return { successful: r.stats.successful, output: `${r.output.slice(-4000)}\n--- carrier side:\n${carrier.process.output().slice(-2000)}` };
   } finally {
     await carrier.stop();
   }
@@ -250,7 +260,9 @@ async function sippCall(port: number, carrierPort: number): Promise<{ successful
 
 test(`a live server under fuzz stays up, answers, completes a call and does not leak (seed ${seed})`, { skip, timeout: mainMs + warmMs + 120_000 }, async () => {
   const port = await freePort("127.0.0.1");
-  const carrierPort = await freePort("127.0.2.1");
+  // Alpha takes the call after the fuzz over UDP; beta, over TCP, the call during it (see below).
+  const udpLeg: CallLeg = { transport: "u1", carrier: { address: "127.0.2.1", port: await freePort("127.0.2.1") }, service: "+15551230001" };
+  const tcpLeg: CallLeg = { transport: "t1", carrier: { address: "127.0.2.2", port: await freePort("127.0.2.2") }, service: "+15551290001" };
   const config = join(dir, "trunkline.yaml");
   writeFileSync(
     config,
@@ -268,9 +280,11 @@ test(`a live server under fuzz stays up, answers, completes a call and does not 
       "  customers:",
       '    - { name: loadtest, mode: static, uri: "sip:127.0.4.1:5060", sourceAddresses: ["127.0.4.0/24"], dids: ["+15550300000-+15550300099"] }',
       "  carriers:",
-      `    - { name: alpha, gateways: [{ uri: "sip:127.0.2.1:${carrierPort}" }], sourceAddresses: ["127.0.2.0/24"] }`,
+      `    - { name: alpha, gateways: [{ uri: "sip:127.0.2.1:${udpLeg.carrier.port}" }], sourceAddresses: ["127.0.2.1/32"] }`,
+      `    - { name: beta, gateways: [{ uri: "sip:127.0.2.2:${tcpLeg.carrier.port};transport=tcp" }], sourceAddresses: ["127.0.2.2/32"] }`,
       "  routes:",
       '    - { prefix: "+1", carriers: [alpha] }',
+      '    - { prefix: "+1555129", carriers: [beta] }',
     ].join("\n"),
   );
   const probe = join(root, "test/fuzz/memory-probe.ts");
@@ -307,18 +321,23 @@ test(`a live server under fuzz stays up, answers, completes a call and does not 
   let during: { successful: number; output: string };
   try {
     await fuzz(rng, [TRUSTED], target, mainMs * 0.6, sent);
-    // A real call goes through while untrusted sources are being fuzzed and banned.
-    [during] = await Promise.all([sippCall(port, carrierPort), fuzz(rng, UNTRUSTED, target, mainMs * 0.4, sent)]);
+    // A real call goes through while untrusted sources are being fuzzed and banned. Over TCP, both
+    // legs, for the reason the liveness probe uses TCP: four untrusted UDP senders outrun the server,
+    // so its one UDP socket sits at the receive-buffer cap (about 7 MB queued, thousands of
+    // datagrams dropped by the kernel, seen in /proc/net/udp). A UDP call would then share that
+    // queue: its INVITE waits a second or more, or the carrier's 180/200 is dropped, and with this
+    // test's T1 of 25 ms Timer B (64*T1 = 1.6 s) ends the B leg with a 408 before the retransmissions
+    // get through; SIPp's call-uas.xml neither retransmits its 200 nor absorbs a retransmitted
+    // INVITE, so it aborts the call at the first one. That is UDP loss under overload, not a fault
+    // of Trunkline's; over TCP nothing is dropped and nothing waits behind the datagram queue.
+    [during] = await Promise.all([sippCall(port, tcpLeg), fuzz(rng, UNTRUSTED, target, mainMs * 0.4, sent)]);
   } finally {
     // Also on a failure: the probe loop would otherwise keep this test process alive.
     fuzzing = false;
   }
   await liveness;
-  // Reported, not asserted: about one run in five this call fails within two seconds while
-  // untrusted sources are being fuzzed, a cause not yet found (see the issue note). The call after
-  // the fuzz and the OPTIONS probes during it are asserted below.
-  if (during.successful !== 1) console.log(`# the SIPp call during the fuzz failed (seed ${seed}):\n${during.output.slice(-6000)}`);
   assert.equal(server.child.exitCode, null, `the server died:\n${findings.stderr.slice(-3000)}`);
+  assert.equal(during.successful, 1, `the SIPp call during the untrusted fuzz failed (seed ${seed}):\n${during.output}`);
 
   await sleep(SETTLE_MS);
   const end = await memory(server);
@@ -334,7 +353,7 @@ test(`a live server under fuzz stays up, answers, completes a call and does not 
 
   assert.ok(await answersOptions(target, 9999), "a clean source's OPTIONS is answered after the fuzz");
   assert.equal(failedChecks, 0, `${failedChecks} of ${checks} OPTIONS probes during the fuzz went unanswered`);
-  const call = await sippCall(port, carrierPort);
+  const call = await sippCall(port, udpLeg);
   assert.equal(call.successful, 1, `the SIPp call after the fuzz failed:\n${call.output.slice(-2000)}`);
 
   const bound = HEAP_SLACK + HEAP_PER_MESSAGE * messages;

@@ -103,6 +103,11 @@ export function framer(received: Received[]): (chunk: Buffer) => void {
 export async function tcpPeer(target: { address: string; port: number }): Promise<RawPeer & { readonly closed: boolean }> {
   const sock: TcpSocket = connect({ host: target.address, port: target.port });
   await once(sock, "connect");
+  return streamPeer(sock);
+}
+
+/** A RawPeer over a connected stream socket (TCP, or TLS once the handshake is done); waitFor stops early once it closes. */
+export function streamPeer(sock: TcpSocket): RawPeer & { readonly closed: boolean } {
   const received: Received[] = [];
   let closed = false;
   sock.on("data", framer(received));
@@ -118,7 +123,9 @@ export async function tcpPeer(target: { address: string; port: number }): Promis
       if (closed) throw new Error("connection closed");
       await new Promise<void>((res, rej) => sock.write(bytes, (e) => (e ? rej(e) : res())));
     },
-    waitFor: (count, ms) => waitFor(received, count, ms),
+    waitFor: async (count, ms) => {
+      await poll(() => received.length >= count || closed, ms, 5);
+    },
     close: async () => {
       sock.destroy();
     },

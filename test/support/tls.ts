@@ -5,8 +5,7 @@ import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type ConnectionOptions, type TLSSocket } from "node:tls";
-import { framer, type Received } from "./raw-sip.ts";
-import { poll } from "./until.ts";
+import { streamPeer, type Received } from "./raw-sip.ts";
 
 /** A PEM certificate and its key on disk. */
 export interface CertFiles {
@@ -70,26 +69,17 @@ export interface TlsPeer {
 /** Connects over TLS; rejects when the handshake fails. */
 export async function tlsPeer(target: { address: string; port: number }, options: ConnectionOptions & { localAddress?: string } = {}): Promise<TlsPeer> {
   const socket = connect({ host: target.address, port: target.port, ...options });
-  const received: Received[] = [];
-  let closed = false;
-  socket.on("data", framer(received));
-  socket.on("close", () => (closed = true));
   await once(socket, "secureConnect");
-  socket.on("error", () => (closed = true));
+  const peer = streamPeer(socket);
   return {
     socket,
-    port: socket.localPort ?? 0,
-    received,
+    port: peer.port,
+    received: peer.received,
     get closed() {
-      return closed;
+      return peer.closed;
     },
-    async send(bytes) {
-      if (closed) throw new Error("connection closed");
-      await new Promise<void>((res, rej) => socket.write(bytes, (e) => (e ? rej(e) : res())));
-    },
-    async waitFor(count, ms) {
-      await poll(() => received.length >= count || closed, ms, 5);
-    },
+    send: (bytes) => peer.send(bytes),
+    waitFor: (count, ms) => peer.waitFor(count, ms),
     close: () => socket.destroy(),
   };
 }

@@ -26,7 +26,8 @@
 #include "rtp_stats.h"
 
 #define BATCH 32
-#define MAX_DATAGRAM 2048
+/* The largest UDP payload, so nothing is ever truncated (pages are only touched when used). */
+#define MAX_DATAGRAM 65536
 #define MAX_EVENTS 256
 /* Handles are slot index + generation * SLOT_SPAN, so a stale handle never reaches a reused slot. */
 #define SLOT_SPAN 1048576.0
@@ -77,6 +78,8 @@ typedef struct io_instance {
   int dispatching;
   int deferred_free;
   double fast_packets;
+  uint32_t generation;
+  napi_async_cleanup_hook_handle cleanup_hook;
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_storage names[BATCH];
@@ -262,8 +265,9 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
       for (int i = 0; i < m && s->open; i++) {
         const uint8_t *p = io->bufs[i];
         size_t len = io->msgs[i].msg_len;
-        if (io->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* larger than any RTP we relay */
+        if (io->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* cannot happen at MAX_DATAGRAM */
         if (forward(io, s, p, len, &io->names[i], now)) continue;
+        if (io->deliver == NULL) continue; /* init() not called: nobody to hand it to */
         if (fn == NULL) {
           napi_get_reference_value(env, io->deliver, &fn);
           napi_get_undefined(env, &recv);
@@ -379,8 +383,7 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
     idx = io->nslots++;
     io->slots[idx] = NULL;
   }
-  static uint32_t generation = 0;
-  s->gen = (++generation) % 2000000;
+  s->gen = (++io->generation) % 2000000;
   s->fd = fd;
   s->open = 1;
   s->family = addr.ss_family;
@@ -617,8 +620,7 @@ static napi_value js_fast_packets(napi_env env, napi_callback_info info) {
 
 static void on_poll_closed(uv_handle_t *handle) {
   io_instance *io = handle->data;
-  napi_async_cleanup_hook_handle hook = NULL;
-  memcpy(&hook, &io->bufs[0][0], sizeof hook);
+  napi_async_cleanup_hook_handle hook = io->cleanup_hook;
   for (uint32_t i = 0; i < io->nslots; i++) free(io->slots[i]);
   free(io->slots);
   free(io->free_list);
@@ -639,8 +641,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   close(io->epfd);
   if (io->deliver != NULL) napi_delete_reference(io->env, io->deliver);
   if (io->async != NULL) napi_async_destroy(io->env, io->async);
-  /* The receive buffers are no longer needed: keep the hook handle there until the close callback. */
-  memcpy(&io->bufs[0][0], &hook, sizeof hook);
+  io->cleanup_hook = hook;
   uv_close((uv_handle_t *)&io->poll, on_poll_closed);
 }
 

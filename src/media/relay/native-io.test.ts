@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readStreams } from "../../sdp/index.ts";
+import { createSocket } from "node:dgram";
 import { type MediaRelay, type MediaSession, createMediaRelay } from "./media-relay.ts";
 import { nativeFastPackets, nativeIo } from "./native-io.ts";
+import { createPortAllocator } from "./port-allocator.ts";
 import { TE101, type TestPeer, audioSdp, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
 const HOST = "127.0.0.1";
@@ -170,6 +172,24 @@ describe("native media I/O", { skip: native ? false : "addon not built" }, () =>
       assert.ok(audio.readUInt16BE(2) > 502);
     } finally {
       await r.done();
+    }
+  });
+
+  it("reports a port taken by another socket as in use, so the allocator binds the next pair", async () => {
+    const squatter = createSocket("udp4");
+    await new Promise<void>((resolve) => squatter.bind(31980, HOST, () => resolve()));
+    const allocator = createPortAllocator({ address: HOST, portMin: 31980, portMax: 31983, io: nativeIo()! });
+    try {
+      assert.equal(allocator.io, "native");
+      const pair = await allocator.allocate();
+      assert.equal(pair.rtpPort, 31982);
+      assert.deepEqual(pair.rtp.address(), { address: HOST, port: 31982 });
+      await assert.rejects(allocator.allocate(), /no free media port/);
+      await pair.release();
+      assert.equal(allocator.inUse(), 0);
+    } finally {
+      await allocator.close();
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
     }
   });
 

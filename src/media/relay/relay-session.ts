@@ -147,6 +147,8 @@ export interface LegView {
   readonly stats: LegStats;
 }
 
+// Without a processor every payload type crosses untouched.
+const ALL_PASS = new Uint8Array(128).fill(1);
 const DEFAULT_LATCH_WINDOW_MS = 3000;
 const DEFAULT_MEDIA_TIMEOUT_MS = 60_000;
 const DEFAULT_ONE_WAY_MS = 10_000;
@@ -349,7 +351,7 @@ export class RelaySession {
       const out = leg.other;
       const flags = new Uint8Array(128);
       const allowed = this.fastAllowed && (this.sink === undefined || this.sink.nativeStatsRead === true);
-      const pass = !allowed ? undefined : this.processor === undefined ? flags.fill(1) : this.processor.passThrough?.(leg.name);
+      const pass = !allowed ? undefined : this.processor === undefined ? ALL_PASS : this.processor.passThrough?.(leg.name);
       const ignored = this.sink?.ignorePayloadTypes ?? [];
       for (let pt = 0; pt < 128; pt++) {
         flags[pt] = (pass !== undefined && pass[pt] === 1 ? PT_FAST : 0) | (ignored.includes(pt) ? 0 : PT_STATS);

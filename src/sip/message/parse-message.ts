@@ -1,4 +1,4 @@
-import { CR, HT, LF, SP, flatSlice, isToken, isTokenString, parseDigits, parseDigitsAt } from "./chars.ts";
+import { CR, HT, LF, SP, flatSlice, isToken, parseDigits, parseDigitsAt } from "./chars.ts";
 import { HOT_NAME_LENGTH, Hot, canonicalHotAt, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
@@ -61,55 +61,67 @@ function fail(code: ParseErrorCode, detail: string, start: StartLine | null, hea
   return e;
 }
 
-function isSipVersion(s: string): boolean {
-  return s === "SIP/2.0" || (s.length === 7 && s.toUpperCase() === "SIP/2.0");
+/** True when text[i..j) is "SIP/2.0", ASCII case ignored. */
+function isSipVersionAt(text: string, i: number, j: number): boolean {
+  if (j - i !== 7) return false;
+  // OR-ing 0x20 lower-cases A-Z; "/", "2", "." and "0" already have that bit.
+  return (
+    (text.charCodeAt(i) | 32) === 115 &&
+    (text.charCodeAt(i + 1) | 32) === 105 &&
+    (text.charCodeAt(i + 2) | 32) === 112 &&
+    text.charCodeAt(i + 3) === 47 &&
+    text.charCodeAt(i + 4) === 50 &&
+    text.charCodeAt(i + 5) === 46 &&
+    text.charCodeAt(i + 6) === 48
+  );
+}
+
+/** Index of the first SP in text[i..n), or n. */
+function spaceAt(text: string, i: number, n: number): number {
+  const k = text.indexOf(" ", i);
+  return k < 0 || k > n ? n : k;
 }
 
 /**
- * Reads the start line. Runs of SP between elements and trailing SP are tolerated: RFC 4475
- * 3.1.2.9/3.1.2.10 let a liberal element ignore them, and they carry no meaning.
+ * Reads the start line text[0..n) in place. Runs of SP between elements and trailing SP are
+ * tolerated: RFC 4475 3.1.2.9/3.1.2.10 let a liberal element ignore them, and they carry no meaning.
  */
-function parseStartLine(line: string): StartLine | ParseError {
-  if (line.length === 0) return fail("EMPTY", "empty start line", null);
-  if (line.startsWith("SIP/") || line.startsWith("sip/")) {
-    const sp = line.indexOf(" ");
-    const version = sp < 0 ? line : line.slice(0, sp);
+function parseStartLine(text: string, n: number): StartLine | ParseError {
+  if (n === 0) return fail("EMPTY", "empty start line", null);
+  if (n > 3 && text.charCodeAt(3) === 47 && (text.startsWith("SIP/") || text.startsWith("sip/"))) {
+    const sp = spaceAt(text, 0, n);
     const start: StartLine = { kind: "response", method: "", status: 0, reason: "", uriStart: 0, uriEnd: 0 };
-    if (!isSipVersion(version)) return fail("BAD_VERSION", "unsupported SIP version " + version.slice(0, 16), start);
-    if (sp < 0) return fail("BAD_START_LINE", "status line without status code", start);
+    if (!isSipVersionAt(text, 0, sp)) return fail("BAD_VERSION", "unsupported SIP version " + text.slice(0, sp < 16 ? sp : 16), start);
+    if (sp === n) return fail("BAD_START_LINE", "status line without status code", start);
     let i = sp;
-    while (i < line.length && line.charCodeAt(i) === SP) i++;
-    let j = i;
-    while (j < line.length && line.charCodeAt(j) !== SP) j++;
-    const code = line.slice(i, j);
-    const status = parseDigits(code, 3);
-    if (status < 100 || status > 699 || code.length !== 3) return fail("BAD_STATUS", "status code out of range", start);
+    while (i < n && text.charCodeAt(i) === SP) i++;
+    const j = spaceAt(text, i, n);
+    const status = j - i === 3 ? parseDigitsAt(text, i, j, 3) : -1;
+    if (status < 100 || status > 699) return fail("BAD_STATUS", "status code out of range", start);
     start.status = status;
-    start.reason = j < line.length ? flatSlice(line, j + 1, line.length) : "";
+    start.reason = j < n ? flatSlice(text, j + 1, n) : "";
     return start;
   }
   // Method SP Request-URI SP SIP-Version, read with indexOf; runs of SP count as one.
-  const n = line.length;
-  let i = line.indexOf(" ");
-  if (i < 0) i = n;
-  const method = flatSlice(line, 0, i);
-  while (i < n && line.charCodeAt(i) === SP) i++;
-  let j = line.indexOf(" ", i);
-  if (j < 0) j = n;
+  let i = spaceAt(text, 0, n);
+  const methodEnd = i;
+  while (i < n && text.charCodeAt(i) === SP) i++;
+  let j = spaceAt(text, i, n);
   const uriStart = i;
   const uriEnd = j;
-  while (j < n && line.charCodeAt(j) === SP) j++;
-  let k = line.indexOf(" ", j);
-  if (k < 0) k = n;
-  const version = line.slice(j, k);
-  while (k < n && line.charCodeAt(k) === SP) k++;
-  const count = uriEnd === uriStart ? 1 : version.length === 0 ? 2 : k < n ? 4 : 3;
-  if (!isTokenString(method)) return fail("BAD_START_LINE", "malformed request line", null);
-  const start: StartLine = { kind: "request", method, status: 0, reason: "", uriStart, uriEnd };
+  while (j < n && text.charCodeAt(j) === SP) j++;
+  let k = spaceAt(text, j, n);
+  const versionStart = j;
+  const versionEnd = k;
+  while (k < n && text.charCodeAt(k) === SP) k++;
+  const count = uriEnd === uriStart ? 1 : versionEnd === versionStart ? 2 : k < n ? 4 : 3;
+  for (let m = 0; m < methodEnd; m++) if (!isToken(text.charCodeAt(m))) return fail("BAD_START_LINE", "malformed request line", null);
+  if (methodEnd === 0) return fail("BAD_START_LINE", "malformed request line", null);
+  const start: StartLine = { kind: "request", method: flatSlice(text, 0, methodEnd), status: 0, reason: "", uriStart, uriEnd };
   if (count !== 3) return fail("BAD_START_LINE", "malformed request line", start);
-  if (!isSipVersion(version)) {
-    if (version.length > 4 && version.slice(0, 4).toUpperCase() === "SIP/") {
-      return fail("BAD_VERSION", "unsupported SIP version " + version.slice(0, 16), start);
+  if (!isSipVersionAt(text, versionStart, versionEnd)) {
+    if (versionEnd - versionStart > 4 && text.slice(versionStart, versionStart + 4).toUpperCase() === "SIP/") {
+      return fail("BAD_VERSION", "unsupported SIP version " + text.slice(versionStart, Math.min(versionEnd, versionStart + 16)), start);
     }
     return fail("BAD_START_LINE", "malformed request line", start);
   }
@@ -154,7 +166,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
   let eol = text.indexOf("\n");
   if (eol < 0 || eol > len) eol = len;
   const firstEnd = eol > 0 && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
-  const start = parseStartLine(text.slice(0, firstEnd));
+  const start = parseStartLine(text, firstEnd);
   const eol0 = eol + 1 < len ? eol + 1 : len;
   if ("code" in start) {
     const head = text.slice(0, len);
@@ -204,9 +216,11 @@ export function parseHead(text: string, end = text.length): HeadResult {
     let lineEnd = eol > pos && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
     if (lineEnd === eol && eol < len) crlf = false;
     let hot = canonicalHotAt(text, pos);
+    // The name is the hot header's canonical spelling, directly followed by its colon.
+    const canonical = hot !== Hot.None;
     let ne: number;
     let colon: number;
-    if (hot !== Hot.None) {
+    if (canonical) {
       ne = colon = pos + HOT_NAME_LENGTH[hot]!;
     } else {
       // Any other spelling: the name is scanned in JS rather than with indexOf(":"): names are
@@ -348,7 +362,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
         } else contentLength = cl;
         clLines++;
         // `Content-Length: N` ending the header section: one SP, no leading zero, nothing after the digits.
-        if (!folded && vStart === headerName + 16 && vEnd === len && (vEnd - vStart === 1 || src.charCodeAt(vStart) !== 48) && text.startsWith("Content-Length: ", headerName)) clCanonical = nLines - 1;
+        if (canonical && !folded && vStart === headerName + 16 && vEnd === len && text.charCodeAt(headerName + 15) === SP && (vEnd - vStart === 1 || src.charCodeAt(vStart) !== 48)) clCanonical = nLines - 1;
         break;
       }
     }
