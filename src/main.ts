@@ -147,7 +147,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     });
     const guard = security;
     stoppers.push({ name: "security", stop: async () => guard.stop() });
-    sip = await createSipStack({ ...sipStackOptions(config, sipLog), screen: guard.screen, connectionGate: guard.connectionGate, ...(sipLadder === null ? {} : { tap: sipLadder }) });
+    sip = await createSipStack({ ...sipStackOptions(config, sipLog), screen: guard.screen, connectionGate: guard.connectionGate, datagramGate: guard.datagramGate, ...(sipLadder === null ? {} : { tap: sipLadder }) });
     stoppers.push({ name: "sip", stop: () => sip.close() });
     log.info({ listening: sip.transport.listening() }, "sip listening");
     if (config.sip.tls?.verifyServer === false) log.warn({ security: true }, "sip.tls.verifyServer is false: outbound TLS peers are not authenticated");

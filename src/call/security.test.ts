@@ -130,6 +130,20 @@ describe("security guard", () => {
     assert.equal(g.screen(request("OPTIONS"), from("203.0.113.9")).kind, "pass");
   });
 
+  it("the datagram gate refuses a banned source's datagrams before parsing, and only while the ban lasts", () => {
+    const clock = new FakeClock();
+    const g = guard(clock);
+    const remote = { address: "203.0.113.11", port: 5060 };
+    assert.equal(g.datagramGate(remote), true, "nothing banned yet");
+    assert.equal(g.addBan("203.0.113.11", { seconds: 10 }).ok, true);
+    assert.equal(g.datagramGate(remote), false);
+    assert.equal(g.datagramGate({ address: "::ffff:203.0.113.11", port: 5060 }), false, "the IPv4-mapped form is the same source");
+    assert.equal(g.datagramGate({ address: "203.0.113.12", port: 5060 }), true, "other sources pass");
+    assert.equal(g.stats().screened["banned"], 2, "counted as screened by the ban");
+    clock.advance(11_000);
+    assert.equal(g.datagramGate(remote), true, "the ban expired");
+  });
+
   it("limits stream connections per source and releases them", () => {
     const g = guard(new FakeClock(), { maxConnectionsPerSource: 2 });
     const remote = { address: "203.0.113.10", port: 40000 };

@@ -74,6 +74,8 @@ export interface SecurityGuard {
   readonly screen: InboundScreen;
   /** Given to createSipStack as `connectionGate`. */
   readonly connectionGate: ConnectionGate;
+  /** Given to createSipStack as `datagramGate`: a banned source's datagrams are dropped before parsing. */
+  readonly datagramGate: (remote: Endpoint) => boolean;
   /** A failed digest authentication (the 403 paths of registrar and call layer). */
   recordAuthFailure(source: string, account: string | undefined): void;
   /** The lock on a digest account, if one is in force: its authentications are refused (403) unchecked. */
@@ -227,6 +229,12 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
     },
   };
 
+  const datagramGate = (remote: Endpoint): boolean => {
+    if (bans.size === 0 || bans.check(remote.address, clock.wallNow()).kind !== "banned") return true;
+    screened["banned"] = (screened["banned"] ?? 0) + 1;
+    return false;
+  };
+
   const housekeepingMs = deps.housekeepingMs ?? 60_000;
   let timer: Timer | null = null;
   const housekeep = (): void => {
@@ -241,6 +249,7 @@ export function createSecurityGuard(deps: SecurityGuardDeps): SecurityGuard {
   return {
     screen,
     connectionGate,
+    datagramGate,
     recordAuthFailure(source, account) {
       authFailures++;
       const address = canonicalAddress(source) ?? source;

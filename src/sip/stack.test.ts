@@ -77,6 +77,39 @@ describe("SIP stack: screen hook", () => {
   });
 });
 
+describe("SIP stack: datagram gate", () => {
+  it("a datagram the gate refuses is dropped unparsed and unanswered, even when malformed; others are served", async () => {
+    let blocked = true;
+    const asked: Endpoint[] = [];
+    const { stack, seen, port } = await stackWith(
+      {
+        datagramGate: (remote) => {
+          asked.push(remote);
+          return !blocked;
+        },
+      },
+      "UDP",
+    );
+    const peer = await udpPeer("127.0.0.1");
+    try {
+      peer.send(rawRequest("MESSAGE", via("UDP", peer.port, "gate1"), { callId: "gated-1" }), port);
+      peer.send("this is not SIP at all\r\n\r\n", port);
+      await until(() => stack.counters.dropped.get("SCREENED") === 2, 3000, "two SCREENED drops");
+      assert.equal(stack.counters.dropped.get("SCREENED_BANNED"), 2, "counted under the banned rule");
+      assert.equal(stack.counters.dropped.get("PARSE_ERROR") ?? 0, 0, "the garbage was never parsed");
+      assert.deepEqual(asked.map((r) => r.port), [peer.port, peer.port], "asked with the sender's address");
+
+      blocked = false;
+      peer.send(rawRequest("MESSAGE", via("UDP", peer.port, "gate2"), { callId: "open-1" }), port);
+      assert.match(await peer.next(1), /^SIP\/2\.0 200 [^]*Call-ID: open-1\r\n/);
+      assert.deepEqual(seen.map((s) => s.callId), ["open-1"]);
+      assert.equal(peer.received.length, 1, "nothing was sent while the gate was shut");
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
 describe("SIP stack: connection gate", () => {
   it("a refused connection is closed before any request reaches the handler; an accepted one is served and released on close", async () => {
     let admit = false;

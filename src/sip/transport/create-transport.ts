@@ -150,6 +150,11 @@ class Transport implements SipTransport {
   private onDatagram(data: Buffer, remote: Endpoint, udp: UdpListener): void {
     const context: InboundContext = { protocol: "UDP", remote, local: udp.local, connectionId: null, receivedAt: this.clock.now() };
     try {
+      const gate = this.options.datagramGate;
+      if (gate !== undefined && !gate(remote)) {
+        this.drop({ code: "SCREENED", rule: "banned" }, context);
+        return;
+      }
       // RFC 3261 7.5: CRLFs before a start line are ignored; a datagram of nothing else is a keep-alive.
       if (data.every((b) => b === 0x0d || b === 0x0a || b === 0)) return;
       if (data.length > this.maxMessageSize) {

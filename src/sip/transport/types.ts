@@ -200,6 +200,11 @@ export interface TransportOptions {
   /** Asked on every new inbound TCP/TLS connection (false: closed at once); told when it closes. */
   readonly connectionGate?: ConnectionGate;
   /**
+   * Asked for every UDP datagram before it is parsed: false drops it unparsed and unanswered
+   * (a SCREENED drop, rule "banned"), so a banned source's flood costs a lookup, not a parse.
+   */
+  readonly datagramGate?: (remote: Endpoint) => boolean;
+  /**
    * Told about failures that have nobody to reject: socket errors, a handler that threw.
    * Default: process.emitWarning.
    */
