@@ -3,8 +3,9 @@
  * RTP between the two legs of a stream without entering JavaScript.
  *
  * One instance per JavaScript environment (main thread or relay worker, napi instance data). It
- * runs in that thread's libuv loop: the sockets sit in one epoll set, polled by a uv_poll_t on the
- * epoll fd, so there are no extra threads and no locks. Per socket, JavaScript says (setForward)
+ * runs in that thread's libuv loop: each socket has a uv_poll_t there, so there are no extra threads
+ * and no locks (an epoll set of our own, polled through one uv_poll_t, was tried first: nested
+ * epoll wake-ups came late, tens of ms at the 99th percentile). Per socket, JavaScript says (setForward)
  * which sources are accepted, where accepted RTP goes and which payload types C may forward as
  * they are; every other datagram (RTCP, events, unknown sources, anything JS must rewrite) is
  * handed to the JavaScript callback, which runs the full relay logic and sends through send().
@@ -17,7 +18,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +28,6 @@
 #define BATCH 32
 /* The largest UDP payload, so nothing is ever truncated (pages are only touched when used). */
 #define MAX_DATAGRAM 65536
-#define MAX_EVENTS 256
 /* Handles are slot index + generation * SLOT_SPAN, so a stale handle never reaches a reused slot. */
 #define SLOT_SPAN 1048576.0
 #define MAX_SLOTS 1048575
@@ -37,7 +36,12 @@
 #define PT_FAST 1  /* forward in C: the JS processor would leave it as it is */
 #define PT_STATS 2 /* counts in the receive statistics (not events or comfort noise) */
 
+typedef struct io_instance io_instance;
+
 typedef struct io_socket {
+  uv_poll_t poll;
+  io_instance *io;
+  uint32_t idx;
   int fd;
   int open;
   uint32_t gen;
@@ -61,22 +65,18 @@ typedef struct io_socket {
   rtp_stats stats;
 } io_socket;
 
-typedef struct io_instance {
+struct io_instance {
   napi_env env;
-  int epfd;
-  uv_poll_t poll;
-  int poll_started;
-  int refd;
+  uv_loop_t *loop;
   napi_ref deliver;
   napi_async_context async;
   io_socket **slots;
   uint32_t nslots;
-  uint32_t open_count;
   uint32_t *free_list;
   uint32_t nfree;
-  /* Sockets closed while a batch was being dispatched are freed after it. */
-  int dispatching;
-  int deferred_free;
+  /* Poll handles not yet closed (uv_close is asynchronous); teardown waits for them. */
+  uint32_t live_handles;
+  int tearing_down;
   double fast_packets;
   uint32_t generation;
   napi_async_cleanup_hook_handle cleanup_hook;
@@ -84,7 +84,7 @@ typedef struct io_instance {
   struct iovec iov[BATCH];
   struct sockaddr_storage names[BATCH];
   uint8_t bufs[BATCH][MAX_DATAGRAM];
-} io_instance;
+};
 
 static double now_ms(void) {
   struct timespec ts;
@@ -134,18 +134,6 @@ static socklen_t make_address(const char *text, int port, struct sockaddr_storag
     return sizeof *v6;
   }
   return 0;
-}
-
-static void update_ref(io_instance *io) {
-  /* Like a bound dgram socket, an open relay socket keeps the loop alive; none does not. */
-  if (!io->poll_started) return;
-  if (io->open_count > 0 && !io->refd) {
-    uv_ref((uv_handle_t *)&io->poll);
-    io->refd = 1;
-  } else if (io->open_count == 0 && io->refd) {
-    uv_unref((uv_handle_t *)&io->poll);
-    io->refd = 0;
-  }
 }
 
 /* Hands one datagram to JavaScript: deliver(handle, buffer, address, port). */
@@ -228,65 +216,68 @@ static int forward(io_instance *io, io_socket *s, const uint8_t *p, size_t len, 
   return 1;
 }
 
-static void free_socket_slot(io_instance *io, uint32_t idx) {
-  free(io->slots[idx]);
+static void free_slot(io_instance *io, uint32_t idx) {
   io->slots[idx] = NULL;
   io->free_list[io->nfree++] = idx;
 }
 
-static void free_closed_slots(io_instance *io) {
-  io->deferred_free = 0;
-  for (uint32_t i = 0; i < io->nslots; i++) {
-    io_socket *s = io->slots[i];
-    if (s != NULL && !s->open && s->fd == -1) free_socket_slot(io, i);
-  }
+static void finish_teardown(io_instance *io);
+
+static void on_socket_closed(uv_handle_t *handle) {
+  io_socket *s = handle->data;
+  io_instance *io = s->io;
+  free(s);
+  io->live_handles--;
+  if (io->tearing_down && io->live_handles == 0) finish_teardown(io);
+}
+
+/* Stops polling, closes the fd and frees the slot now; the struct goes when libuv is done with it. */
+static void close_socket(io_instance *io, io_socket *s) {
+  if (!s->open) return;
+  s->open = 0;
+  uv_poll_stop(&s->poll);
+  close(s->fd);
+  s->fd = -1;
+  free_slot(io, s->idx);
+  uv_close((uv_handle_t *)&s->poll, on_socket_closed);
 }
 
 static void on_readable(uv_poll_t *handle, int status, int events) {
-  io_instance *io = handle->data;
-  struct epoll_event evs[MAX_EVENTS];
-  int n = epoll_wait(io->epfd, evs, MAX_EVENTS, 0);
-  if (n <= 0) return;
+  io_socket *s = handle->data;
+  io_instance *io = s->io;
+  if (!s->open || status < 0) return;
   napi_env env = io->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
+  napi_handle_scope scope = NULL;
   napi_value fn = NULL, recv = NULL;
   napi_callback_scope cscope = NULL;
-  io->dispatching = 1;
   double now = now_ms();
-  for (int k = 0; k < n; k++) {
-    uint32_t idx = evs[k].data.u32;
-    io_socket *s = idx < io->nslots ? io->slots[idx] : NULL;
-    if (s == NULL || !s->open) continue;
-    double h = (double)s->gen * SLOT_SPAN + (double)idx;
-    for (int round = 0; round < 8 && s->open; round++) {
-      int m = recvmmsg(s->fd, io->msgs, BATCH, MSG_DONTWAIT, NULL);
-      if (m <= 0) break;
-      for (int i = 0; i < m && s->open; i++) {
-        const uint8_t *p = io->bufs[i];
-        size_t len = io->msgs[i].msg_len;
-        if (io->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* cannot happen at MAX_DATAGRAM */
-        if (forward(io, s, p, len, &io->names[i], now)) continue;
-        if (io->deliver == NULL) continue; /* init() not called: nobody to hand it to */
-        if (fn == NULL) {
-          napi_get_reference_value(env, io->deliver, &fn);
-          napi_get_undefined(env, &recv);
-          napi_value resource;
-          napi_get_global(env, &resource);
-          /* A callback scope, so promises and nextTicks queued by the handler run after the batch. */
-          napi_open_callback_scope(env, resource, io->async, &cscope);
-        }
-        if (fn != NULL) deliver(io, fn, recv, h, p, len, &io->names[i]);
-        /* The handler may have closed or reconfigured this socket. */
+  double h = (double)s->gen * SLOT_SPAN + (double)s->idx;
+  for (int round = 0; round < 8 && s->open; round++) {
+    int m = recvmmsg(s->fd, io->msgs, BATCH, MSG_DONTWAIT, NULL);
+    if (m <= 0) break;
+    for (int i = 0; i < m && s->open; i++) {
+      const uint8_t *p = io->bufs[i];
+      size_t len = io->msgs[i].msg_len;
+      if (io->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* cannot happen at MAX_DATAGRAM */
+      if (forward(io, s, p, len, &io->names[i], now)) continue;
+      if (io->deliver == NULL) continue; /* init() not called: nobody to hand it to */
+      if (fn == NULL) {
+        napi_open_handle_scope(env, &scope);
+        napi_get_reference_value(env, io->deliver, &fn);
+        napi_get_undefined(env, &recv);
+        napi_value resource;
+        napi_get_global(env, &resource);
+        /* A callback scope, so promises and nextTicks queued by the handler run after the batch. */
+        napi_open_callback_scope(env, resource, io->async, &cscope);
       }
-      for (int i = 0; i < BATCH; i++) io->msgs[i].msg_hdr.msg_namelen = sizeof io->names[i];
-      if (m < BATCH) break;
+      /* The handler may close or reconfigure this socket: s stays valid until its close callback. */
+      if (fn != NULL) deliver(io, fn, recv, h, p, len, &io->names[i]);
     }
+    for (int i = 0; i < BATCH; i++) io->msgs[i].msg_hdr.msg_namelen = sizeof io->names[i];
+    if (m < BATCH) break;
   }
-  io->dispatching = 0;
-  if (io->deferred_free) free_closed_slots(io);
   if (cscope != NULL) napi_close_callback_scope(env, cscope);
-  napi_close_handle_scope(env, scope);
+  if (scope != NULL) napi_close_handle_scope(env, scope);
 }
 
 /* ---- argument helpers ---- */
@@ -390,17 +381,20 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   s->out_idx = -1;
   s->last_ms = -1;
   rtp_stats_reset(&s->stats, 8000);
-  io->slots[idx] = s;
-  struct epoll_event ev = {.events = EPOLLIN, .data.u32 = idx};
-  if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-    int e = errno;
-    s->open = 0;
+  s->io = io;
+  s->idx = idx;
+  /* Like a bound dgram socket, the poll handle keeps the loop alive until the socket is closed. */
+  int e = uv_poll_init(io->loop, &s->poll, fd);
+  if (e != 0) {
     close(fd);
-    free_socket_slot(io, idx);
-    return number(env, -e);
+    free(s);
+    free_slot(io, idx);
+    return number(env, e);
   }
-  io->open_count++;
-  update_ref(io);
+  s->poll.data = s;
+  io->slots[idx] = s;
+  io->live_handles++;
+  uv_poll_start(&s->poll, UV_READABLE, on_readable);
   return number(env, (double)s->gen * SLOT_SPAN + (double)idx);
 }
 
@@ -596,19 +590,7 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   double handle = arg_number(env, argv[0], -1);
   io_socket *s = socket_of(io, handle);
   if (s == NULL) return NULL;
-  uint32_t idx = (uint32_t)((uint64_t)handle % (uint64_t)SLOT_SPAN);
-  epoll_ctl(io->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-  close(s->fd);
-  s->open = 0;
-  io->open_count--;
-  /* A batch in dispatch may still point at the struct: it checks s->open, so free later. */
-  if (!io->dispatching) {
-    free_socket_slot(io, idx);
-  } else {
-    s->fd = -1;
-    io->deferred_free = 1;
-  }
-  update_ref(io);
+  close_socket(io, s);
   return NULL;
 }
 
@@ -618,42 +600,32 @@ static napi_value js_fast_packets(napi_env env, napi_callback_info info) {
 }
 
 
-static void on_poll_closed(uv_handle_t *handle) {
-  io_instance *io = handle->data;
+static void finish_teardown(io_instance *io) {
   napi_async_cleanup_hook_handle hook = io->cleanup_hook;
-  for (uint32_t i = 0; i < io->nslots; i++) free(io->slots[i]);
   free(io->slots);
   free(io->free_list);
   free(io);
   napi_remove_async_cleanup_hook(hook);
 }
 
-/* Environment teardown (process exit or worker termination): close every socket and the poll handle. */
+/* Environment teardown (process exit or worker termination): close every socket, then free. */
 static void on_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   io_instance *io = arg;
-  for (uint32_t i = 0; i < io->nslots; i++) {
-    io_socket *s = io->slots[i];
-    if (s != NULL && s->open) {
-      close(s->fd);
-      s->open = 0;
-    }
-  }
-  close(io->epfd);
-  if (io->deliver != NULL) napi_delete_reference(io->env, io->deliver);
-  if (io->async != NULL) napi_async_destroy(io->env, io->async);
   io->cleanup_hook = hook;
-  uv_close((uv_handle_t *)&io->poll, on_poll_closed);
+  io->tearing_down = 1;
+  if (io->deliver != NULL) napi_delete_reference(io->env, io->deliver);
+  io->deliver = NULL;
+  if (io->async != NULL) napi_async_destroy(io->env, io->async);
+  for (uint32_t i = 0; i < io->nslots; i++) {
+    if (io->slots[i] != NULL) close_socket(io, io->slots[i]);
+  }
+  if (io->live_handles == 0) finish_teardown(io);
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
   io_instance *io = calloc(1, sizeof *io);
   if (io == NULL) return throw_error(env, "media-io: out of memory");
   io->env = env;
-  io->epfd = epoll_create1(EPOLL_CLOEXEC);
-  if (io->epfd < 0) {
-    free(io);
-    return throw_error(env, "media-io: epoll_create1 failed");
-  }
   for (int i = 0; i < BATCH; i++) {
     io->iov[i].iov_base = io->bufs[i];
     io->iov[i].iov_len = MAX_DATAGRAM;
@@ -664,15 +636,11 @@ static napi_value Init(napi_env env, napi_value exports) {
   }
   struct uv_loop_s *loop = NULL;
   napi_get_uv_event_loop(env, &loop);
-  if (loop == NULL || uv_poll_init(loop, &io->poll, io->epfd) != 0) {
-    close(io->epfd);
+  if (loop == NULL) {
     free(io);
-    return throw_error(env, "media-io: cannot poll");
+    return throw_error(env, "media-io: no event loop");
   }
-  io->poll.data = io;
-  uv_poll_start(&io->poll, UV_READABLE, on_readable);
-  io->poll_started = 1;
-  uv_unref((uv_handle_t *)&io->poll);
+  io->loop = loop;
   napi_value name;
   napi_create_string_utf8(env, "trunkline:media-io", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &io->async);
