@@ -52,6 +52,14 @@ async function relayAll(from: TestPeer, to: TestPeer, port: number, packets: rea
   }
 }
 
+// The test command installs a compiler, so a missing addon is a broken build, not a reason to skip;
+// TRUNKLINE_SKIP_NATIVE=1 (the install's own opt-out) is the one way to run without it.
+const optedOut = process.env["TRUNKLINE_SKIP_NATIVE"] === "1";
+
+it("the native media I/O addon was built at install (scripts/build-native.mjs)", { skip: optedOut ? "TRUNKLINE_SKIP_NATIVE=1" : false }, () => {
+  assert.ok(native, "native/media-io did not build or load: run `node scripts/build-native.mjs` to see why");
+});
+
 describe("native media I/O", { skip: native ? false : "addon not built" }, () => {
   it("forwards plain RTP in C: intact and counted per leg; RTCP and events go through JavaScript", async () => {
     const r = await rig(31900);
