@@ -4,7 +4,9 @@
  * branch, From/To tags, Call-ID, CSeq, Contact URI) and writes the message back out.
  * Trunkline, like sip.js and JsSIP, writes headers nobody changed from their received text (its
  * serializer checks every parsed field against what was parsed and renders the changed ones);
- * the last case changes the top Via first, as a proxy does, to show that path against `sip`.
+ * a message in which nothing changed comes back, after that check, as the bytes it was parsed
+ * from, as a proxy forwards what it received. The last case changes the top Via first, as a
+ * proxy does, so the header section is written again: the realistic path, against `sip`.
  *
  * Run: node --import tsx bench/parse.bench.ts [seconds-per-case]
  * Heap kept per parsed message by what a dialog keeps (Call-ID, tags, URIs, route set, CSeq):

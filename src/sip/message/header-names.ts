@@ -160,11 +160,6 @@ export function hotHeaderAt(text: string, start: number, end: number): Hot {
 /** Length of each hot header's canonical name, indexed by Hot. */
 export const HOT_NAME_LENGTH: readonly number[] = [0, 3, 4, 2, 7, 4, 7, 5, 12, 12, 12, 14];
 
-/** True when text[pos + k] is the character code c (one comparison of canonicalHotAt's unrolled ones). */
-function at(text: string, pos: number, k: number, c: number): boolean {
-  return text.charCodeAt(pos + k) === c;
-}
-
 /**
  * The hot header whose canonical spelling, followed directly by its colon, starts at text[pos]
  * ("Via:", "Call-ID:", ...), or Hot.None. Nearly every sender writes these names so: one
@@ -175,22 +170,22 @@ function at(text: string, pos: number, k: number, c: number): boolean {
 export function canonicalHotAt(text: string, pos: number): Hot {
   switch (text.charCodeAt(pos)) {
     case 86: // "Via:"
-      return at(text, pos, 1, 105) && at(text, pos, 2, 97) && at(text, pos, 3, 58) ? Hot.Via : Hot.None;
+      return text.charCodeAt(pos + 1) === 105 && text.charCodeAt(pos + 2) === 97 && text.charCodeAt(pos + 3) === 58 ? Hot.Via : Hot.None;
     case 70: // "From:"
-      return at(text, pos, 1, 114) && at(text, pos, 2, 111) && at(text, pos, 3, 109) && at(text, pos, 4, 58) ? Hot.From : Hot.None;
+      return text.charCodeAt(pos + 1) === 114 && text.charCodeAt(pos + 2) === 111 && text.charCodeAt(pos + 3) === 109 && text.charCodeAt(pos + 4) === 58 ? Hot.From : Hot.None;
     case 84: // "To:"
-      return at(text, pos, 1, 111) && at(text, pos, 2, 58) ? Hot.To : Hot.None;
+      return text.charCodeAt(pos + 1) === 111 && text.charCodeAt(pos + 2) === 58 ? Hot.To : Hot.None;
     case 77: // M
       return text.startsWith("Max-Forwards:", pos) ? Hot.MaxForwards : Hot.None;
     case 82: // R
-      if (at(text, pos, 1, 111) && at(text, pos, 2, 117) && at(text, pos, 3, 116) && at(text, pos, 4, 101) && at(text, pos, 5, 58)) return Hot.Route; // "Route:"
+      if (text.charCodeAt(pos + 1) === 111 && text.charCodeAt(pos + 2) === 117 && text.charCodeAt(pos + 3) === 116 && text.charCodeAt(pos + 4) === 101 && text.charCodeAt(pos + 5) === 58) return Hot.Route; // "Route:"
       return text.startsWith("Record-Route:", pos) ? Hot.RecordRoute : Hot.None;
     case 67: // C
       switch (text.charCodeAt(pos + 2)) {
         case 108: // "Call-ID:"
-          return at(text, pos, 1, 97) && at(text, pos, 3, 108) && at(text, pos, 4, 45) && at(text, pos, 5, 73) && at(text, pos, 6, 68) && at(text, pos, 7, 58) ? Hot.CallId : Hot.None;
+          return text.charCodeAt(pos + 1) === 97 && text.charCodeAt(pos + 3) === 108 && text.charCodeAt(pos + 4) === 45 && text.charCodeAt(pos + 5) === 73 && text.charCodeAt(pos + 6) === 68 && text.charCodeAt(pos + 7) === 58 ? Hot.CallId : Hot.None;
         case 101: // "CSeq:"
-          return at(text, pos, 1, 83) && at(text, pos, 3, 113) && at(text, pos, 4, 58) ? Hot.CSeq : Hot.None;
+          return text.charCodeAt(pos + 1) === 83 && text.charCodeAt(pos + 3) === 113 && text.charCodeAt(pos + 4) === 58 ? Hot.CSeq : Hot.None;
         case 110: // n
           if (text.charCodeAt(pos + 4) === 97) return text.startsWith("Contact:", pos) ? Hot.Contact : Hot.None;
           if (text.startsWith("Content-Length:", pos)) return Hot.ContentLength;

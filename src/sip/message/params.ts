@@ -56,42 +56,35 @@ export function setParam(out: Params, name: string, value: string | null): void 
   out[name] = value;
 }
 
-/** True when s[start..start+lit.length) equals the lower-case `lit`, ASCII case ignored. */
-function eqLowerAt(s: string, start: number, lit: string): boolean {
-  for (let k = 0; k < lit.length; k++) {
-    // OR-ing 0x20 lower-cases A-Z and maps no other token character onto a-z.
-    if ((s.charCodeAt(start + k) | 32) !== lit.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
 /**
  * The literal of a common parameter name written at s[start..end), ASCII case ignored, or null.
  * Recognising the name in place spares a slice and lower-casing per parameter, and the literal
  * is an internalized string, so setParam's switch and the property store compare pointers.
+ * The comparisons are written out: OR-ing 0x20 lower-cases A-Z and maps no other token
+ * character onto a-z, and inline charCodeAt tests beat a loop over the literal several times.
  */
 export function knownParamName(s: string, start: number, end: number): string | null {
   switch (end - start) {
     case 1:
       return (s.charCodeAt(start) | 32) === 113 ? "q" : null;
     case 2:
-      return eqLowerAt(s, start, "lr") ? "lr" : null;
+      return ((s.charCodeAt(start) | 32) === 108 && (s.charCodeAt(start + 1) | 32) === 114) ? "lr" : null;
     case 3:
-      if (eqLowerAt(s, start, "tag")) return "tag";
-      return eqLowerAt(s, start, "ttl") ? "ttl" : null;
+      if (((s.charCodeAt(start) | 32) === 116 && (s.charCodeAt(start + 1) | 32) === 97 && (s.charCodeAt(start + 2) | 32) === 103)) return "tag";
+      return ((s.charCodeAt(start) | 32) === 116 && (s.charCodeAt(start + 1) | 32) === 116 && (s.charCodeAt(start + 2) | 32) === 108) ? "ttl" : null;
     case 4:
-      return eqLowerAt(s, start, "user") ? "user" : null;
+      return ((s.charCodeAt(start) | 32) === 117 && (s.charCodeAt(start + 1) | 32) === 115 && (s.charCodeAt(start + 2) | 32) === 101 && (s.charCodeAt(start + 3) | 32) === 114) ? "user" : null;
     case 5:
-      if (eqLowerAt(s, start, "rport")) return "rport";
-      return eqLowerAt(s, start, "maddr") ? "maddr" : null;
+      if (((s.charCodeAt(start) | 32) === 114 && (s.charCodeAt(start + 1) | 32) === 112 && (s.charCodeAt(start + 2) | 32) === 111 && (s.charCodeAt(start + 3) | 32) === 114 && (s.charCodeAt(start + 4) | 32) === 116)) return "rport";
+      return ((s.charCodeAt(start) | 32) === 109 && (s.charCodeAt(start + 1) | 32) === 97 && (s.charCodeAt(start + 2) | 32) === 100 && (s.charCodeAt(start + 3) | 32) === 100 && (s.charCodeAt(start + 4) | 32) === 114) ? "maddr" : null;
     case 6:
-      return eqLowerAt(s, start, "branch") ? "branch" : null;
+      return ((s.charCodeAt(start) | 32) === 98 && (s.charCodeAt(start + 1) | 32) === 114 && (s.charCodeAt(start + 2) | 32) === 97 && (s.charCodeAt(start + 3) | 32) === 110 && (s.charCodeAt(start + 4) | 32) === 99 && (s.charCodeAt(start + 5) | 32) === 104) ? "branch" : null;
     case 7:
-      return eqLowerAt(s, start, "expires") ? "expires" : null;
+      return ((s.charCodeAt(start) | 32) === 101 && (s.charCodeAt(start + 1) | 32) === 120 && (s.charCodeAt(start + 2) | 32) === 112 && (s.charCodeAt(start + 3) | 32) === 105 && (s.charCodeAt(start + 4) | 32) === 114 && (s.charCodeAt(start + 5) | 32) === 101 && (s.charCodeAt(start + 6) | 32) === 115) ? "expires" : null;
     case 8:
-      return eqLowerAt(s, start, "received") ? "received" : null;
+      return ((s.charCodeAt(start) | 32) === 114 && (s.charCodeAt(start + 1) | 32) === 101 && (s.charCodeAt(start + 2) | 32) === 99 && (s.charCodeAt(start + 3) | 32) === 101 && (s.charCodeAt(start + 4) | 32) === 105 && (s.charCodeAt(start + 5) | 32) === 118 && (s.charCodeAt(start + 6) | 32) === 101 && (s.charCodeAt(start + 7) | 32) === 100) ? "received" : null;
     case 9:
-      return eqLowerAt(s, start, "transport") ? "transport" : null;
+      return ((s.charCodeAt(start) | 32) === 116 && (s.charCodeAt(start + 1) | 32) === 114 && (s.charCodeAt(start + 2) | 32) === 97 && (s.charCodeAt(start + 3) | 32) === 110 && (s.charCodeAt(start + 4) | 32) === 115 && (s.charCodeAt(start + 5) | 32) === 112 && (s.charCodeAt(start + 6) | 32) === 111 && (s.charCodeAt(start + 7) | 32) === 114 && (s.charCodeAt(start + 8) | 32) === 116) ? "transport" : null;
   }
   return null;
 }

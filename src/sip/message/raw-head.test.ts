@@ -152,3 +152,45 @@ describe("serializing a parsed message from its received text", () => {
     assert.ok(changed.startsWith("SIP/2.0 200 Fine\r\nVia: SIP/2.0/UDP h.example;branch=z9hG4bK1\r\nRecord-Route: <sip:p2.example;lr>, <sip:p1.example;lr>\r\n"), changed);
   });
 });
+
+describe("writing a parsed datagram nobody changed", () => {
+  const HEAD = "INVITE sip:bob@biloxi.example SIP/2.0\r\nVia: SIP/2.0/UDP pc33.atlanta.example;branch=z9hG4bK1\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n";
+
+  it("gives back the received bytes when they are what the serializer writes", () => {
+    const data = Buffer.from(HEAD + "Content-Length: 4\r\n\r\nv=0\n");
+    const r = parseMessage(data);
+    assert.ok(r.ok);
+    assert.equal(serializeMessage(r.message), data);
+    // Octets past Content-Length are not part of the message (RFC 3261 18.3).
+    const padded = parseMessage(Buffer.concat([data, Buffer.from("junk")]));
+    assert.ok(padded.ok);
+    assert.deepStrictEqual(serializeMessage(padded.message), data);
+  });
+
+  it("renders what changed, in place or in the body", () => {
+    const data = Buffer.from(HEAD + "Content-Length: 4\r\n\r\nv=0\n");
+    const a = parsed(data.toString());
+    a.via[0]!.params["received"] = "192.0.2.1";
+    assert.ok(assertWritten(a).includes(";branch=z9hG4bK1;received=192.0.2.1\r\n"));
+    const b = parsed(data.toString());
+    b.body = Buffer.from("v=1\n");
+    assert.ok(assertWritten(b).endsWith("Content-Length: 4\r\n\r\nv=1\n"));
+    const c = parsed(data.toString());
+    (c.to.params as Record<string, string | null>)["tag"] = "9";
+    assert.ok(assertWritten(c).includes("\r\nTo: <sip:b@example.com>;tag=9\r\n"));
+  });
+
+  it("writes the canonical form when the received Content-Length is not it", () => {
+    for (const [cl, body] of [["l: 4", "v=0\n"], ["Content-Length:  4", "v=0\n"], ["Content-Length: 04", "v=0\n"], ["content-length: 4", "v=0\n"]] as const) {
+      const data = Buffer.from(HEAD + cl + "\r\n\r\n" + body);
+      const text = assertWritten(parsed(data.toString()));
+      assert.equal(text, HEAD + "Content-Length: 4\r\n\r\n" + body);
+    }
+    // Content-Length not last: the serializer moves it to the end.
+    const moved = HEAD.replace("CSeq: 1 INVITE\r\n", "Content-Length: 0\r\nCSeq: 1 INVITE\r\n");
+    assert.equal(assertWritten(parsed(moved + "\r\n")), HEAD + "Content-Length: 0\r\n\r\n");
+    // A folded line is written unfolded.
+    const folded = HEAD.replace("Call-ID: c1", "Subject: a\r\n b\r\nCall-ID: c1") + "Content-Length: 0\r\n\r\n";
+    assert.ok(assertWritten(parsed(folded)).includes("\r\nSubject: a b\r\n"));
+  });
+});

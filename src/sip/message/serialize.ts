@@ -63,10 +63,10 @@ const ORDER = [Field.Via, Field.Route, Field.RecordRoute, Field.MaxForwards, Fie
  * one slice), each changed field is rendered where its first line was, and changed fields that
  * had no line are rendered after the received ones.
  */
-function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
+function serializeHeadRaw(m: SipMessage, raw: RawHead, cleanBits: number): string {
   const text = raw.text;
   // Bit f set: field f is clean. Bit f of `done`: field f has been written (or must not be again).
-  const clean = cleanFields(m, raw) & ~raw.folded;
+  const clean = cleanBits & ~raw.folded;
   let s = "";
   let runStart = 0;
   let runEnd = 0;
@@ -126,20 +126,10 @@ function serializeHeadRaw(m: SipMessage, raw: RawHead): string {
 /** Writes the start line and the header section (through the empty line) as one string. */
 export function serializeHead(m: SipMessage): string {
   const raw = rawHeadOf(m);
-  if (raw !== undefined) return serializeHeadRaw(m, raw);
+  if (raw !== undefined) return serializeHeadRaw(m, raw, cleanFields(m, raw));
   let s = renderStartLine(m);
   for (let k = 0; k < ORDER.length; k++) s += renderField(m, ORDER[k]!);
   return s + "Content-Length: " + m.body.length + "\r\n\r\n";
-}
-
-/**
- * The received bytes of a parsed message that nobody changed, when they are exactly what the
- * serializer would write (RawHead.wire); otherwise null.
- */
-function receivedBytes(m: SipMessage, raw: RawHead): Buffer | null {
-  const wire = raw.wire;
-  if (wire === null || m.body !== raw.wireBody || cleanFields(m, raw) !== ALL_CLEAN) return null;
-  return raw.wireStart === 0 && raw.wireEnd === wire.length ? wire : wire.subarray(raw.wireStart, raw.wireEnd);
 }
 
 /**
@@ -149,11 +139,16 @@ function receivedBytes(m: SipMessage, raw: RawHead): Buffer | null {
  */
 export function serializeMessage(message: SipMessage): Buffer {
   const raw = rawHeadOf(message);
+  let head: string;
   if (raw !== undefined) {
-    const same = receivedBytes(message, raw);
-    if (same !== null) return same;
-  }
-  const head = raw !== undefined ? serializeHeadRaw(message, raw) : serializeHead(message);
+    const clean = cleanFields(message, raw);
+    const wire = raw.wire;
+    // RawHead.wire: these bytes are what the lines below would write for an unchanged message.
+    if (clean === ALL_CLEAN && wire !== null && message.body === raw.wireBody) {
+      return raw.wireStart === 0 && raw.wireEnd === wire.length ? wire : wire.subarray(raw.wireStart, raw.wireEnd);
+    }
+    head = serializeHeadRaw(message, raw, clean);
+  } else head = serializeHead(message);
   const body = message.body;
   const headLen = Buffer.byteLength(head, "utf8");
   const out = Buffer.allocUnsafe(headLen + body.length);
