@@ -9,7 +9,6 @@ import {
   type Direction,
 } from "../domain/index.ts";
 import { newCallId, newTag, type Clock, type DelayQueue, type Timer } from "../lib/index.ts";
-import type { Logger } from "../observability/index.ts";
 import {
   getHeaders,
   answerChallenge,
@@ -35,6 +34,7 @@ import {
   type SipUri,
   type Via,
 } from "../sip/index.ts";
+import type { CallLog } from "./call-log.ts";
 import { dispositionOf, type CdrDraft } from "./cdr.ts";
 import type { ChannelHold, ChannelTable } from "./channels.ts";
 import { MediaAnchorError, type CallMediaPolicy, type MediaAnchor, type MediaAnchorEvent } from "./media-anchor.ts";
@@ -85,7 +85,7 @@ export interface CallEnv {
   /** Told once when a call has ended, after its CDR was handed to storage. */
   ended(call: Call): void;
   /** Writes the closed CDR; never throws. */
-  closeCdr(draft: CdrDraft, log: Logger): void;
+  closeCdr(draft: CdrDraft, log: CallLog): void;
 }
 
 /** The A leg: the INVITE we serve and the dialog with the caller. */
@@ -208,7 +208,7 @@ export class Call {
 
   constructor(
     private readonly env: CallEnv,
-    readonly log: Logger,
+    readonly log: CallLog,
     readonly cdr: CdrDraft,
     invite: SipRequest,
     tx: ServerTransaction,

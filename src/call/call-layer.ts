@@ -16,6 +16,7 @@ import {
   type TransportProtocol,
 } from "../sip/index.ts";
 import { Call, type CallEnv, type Side } from "./b2bua.ts";
+import { CallLog } from "./call-log.ts";
 import { sessionExpiresOf } from "./sip-rules.ts";
 import { listeningAddress } from "./advertised.ts";
 import { CdrDraft } from "./cdr.ts";
@@ -136,7 +137,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
   };
 
   /** Writes the CDR of an INVITE that never became a Call (refused or cancelled), with its ladder. */
-  const recordUnadmitted = (req: SipRequest, draft: CdrDraft, callLog: Logger): void => {
+  const recordUnadmitted = (req: SipRequest, draft: CdrDraft, callLog: CallLog): void => {
     // Its ladder (challenge, retry, refusal) is kept with its record like a call's.
     deps.sipLadder?.link(req.callId, draft.id, "a");
     deps.sipLadder?.finish(draft.id);
@@ -144,9 +145,9 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
   };
 
   /** Answers a refused INVITE and writes its CDR (disposition refused). */
-  const refuseCall = (req: SipRequest, tx: ServerTransaction, draft: CdrDraft, callLog: Logger, r: Refusal, context: InboundContext, security?: string): void => {
+  const refuseCall = (req: SipRequest, tx: ServerTransaction, draft: CdrDraft, callLog: CallLog, r: Refusal, context: InboundContext, security?: string): void => {
     stack.respond(tx, stack.response(req, r.status, r.reasonPhrase, refusalHeaders(r)));
-    if (security !== undefined) securityEvent(callLog, { source: `${context.remote.address}:${context.remote.port}`, reason: security, detail: r.reason, callId: req.callId });
+    if (security !== undefined) securityEvent(callLog.logger, { source: `${context.remote.address}:${context.remote.port}`, reason: security, detail: r.reason, callId: req.callId });
     if (security === "auth-failed") deps.onAuthFailure?.(context.remote.address, digestUsernameOf(req));
     else callLog.info({ status: r.status, kind: r.kind, reason: r.reason }, "call refused");
     draft.set({
@@ -161,7 +162,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     recordUnadmitted(req, draft, callLog);
   };
 
-  const challenge = (req: SipRequest, tx: ServerTransaction, stale: boolean, reason: string, callLog: Logger): void => {
+  const challenge = (req: SipRequest, tx: ServerTransaction, stale: boolean, reason: string, callLog: CallLog): void => {
     const values = createChallenge({
       realm: options.realm,
       secret: options.nonceSecret,
@@ -205,7 +206,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       ...(context.tls !== undefined ? { clientCertificate: context.tls } : {}),
     });
     const trunk = decision.kind === "carrier" ? decision.carrier.id : decision.kind === "customer" ? decision.customer.id : null;
-    const callLog = log.child({ callId: req.callId, trunk });
+    const callLog = new CallLog(log, { callId: req.callId, trunk });
     if (decision.kind === "challenge") {
       challenge(req, tx, false, decision.reason, callLog);
       return;
