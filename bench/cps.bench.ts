@@ -141,7 +141,9 @@ export async function startTrunklineTarget(): Promise<Target | null> {
   );
   // BENCH_TRUNKLINE_NODE_ARGS: extra node flags for the target only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env["BENCH_TRUNKLINE_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
-  const proc = startProcess(process.execPath, [...nodeArgs, join(root, "bin/trunkline.js"), "start", "--config", config]);
+  // The node flags the product starts with: those on bin/trunkline.js's shebang line.
+  const productFlags = readFileSync(join(root, "bin/trunkline.js"), "utf8").split("\n", 1)[0]!.split(/\s+/).filter((f) => f.startsWith("--"));
+  const proc = startProcess(process.execPath, [...productFlags, ...nodeArgs, join(root, "bin/trunkline.js"), "start", "--config", config]);
   // Ready when it answers an OPTIONS.
   for (let i = 0; i < 50; i++) {
     await sleep(200);
