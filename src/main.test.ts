@@ -41,7 +41,7 @@ describe("startTrunkline", () => {
     await handle.storage.bindings.purgeExpired(0);
     await Promise.all([handle.stop(), handle.stop()]);
     await handle.stop();
-    assert.deepEqual(out.messages(), ["storage open", "sip listening", "fraud engine ready", "trunkline started", "trunkline stopping", "trunkline stopped"]);
+    assert.deepEqual(out.messages(), ["storage open", "sip listening", "fraud engine ready", "media relay I/O", "trunkline started", "trunkline stopping", "trunkline stopped"]);
     await assert.rejects(handle.storage.bindings.list("sip:a@b", 0), { code: "STORAGE_QUERY_FAILED" });
   });
 

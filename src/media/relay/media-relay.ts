@@ -68,6 +68,8 @@ export interface MediaRelayOptions extends RelaySettings {
   readonly logger?: RelayLogger;
   /** Supplies a receive-statistics sink per stream instead of the built-in quality one. */
   readonly statsSink?: (sessionId: string, streamIndex: number) => ReceiveStatsSink | undefined;
+  /** Log which I/O was chosen (default true); a relay worker leaves it to the main thread, which logs it once. */
+  readonly announceIo?: boolean;
 }
 
 /** Per-session overrides. */
@@ -203,7 +205,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const selected = selectIo(options.io ?? "auto", dgramIo);
-  logger?.info({ io: selected.io.kind, ...(selected.reason === undefined ? {} : { reason: selected.reason }) }, "media relay I/O");
+  if (options.announceIo !== false) logger?.info({ io: selected.io.kind, ...(selected.reason === undefined ? {} : { reason: selected.reason }) }, "media relay I/O");
   const allocator: PortAllocator = createPortAllocator({
     io: selected.io,
     address: options.address,

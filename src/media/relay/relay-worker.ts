@@ -39,6 +39,7 @@ const relay = createMediaRelay({
   portMin: init.portMin,
   portMax: init.portMax,
   logger,
+  announceIo: false,
   ...setRelaySettings(init),
 });
 // Sessions whose call was answered: the ones whose quality is pushed.

@@ -14,6 +14,8 @@ import { Worker } from "node:worker_threads";
 import { randomToken } from "../../lib/index.ts";
 import type { SessionDescription } from "../../sdp/index.ts";
 import { MediaRelayError } from "./errors.ts";
+import { selectIo } from "./native-io.ts";
+import { dgramIo } from "./udp-io.ts";
 import { setRelaySettings, type MediaSessionEvent, type MediaSessionOptions, type OfferOptions, type RelaySettings, type StreamQuality } from "./media-relay.ts";
 import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
 import type { LegName, RelayLogger } from "./relay-session.ts";
@@ -293,6 +295,9 @@ export function createWorkerMediaRelay(options: WorkerMediaRelayOptions): Worker
     throw new MediaRelayError("MEDIA_BAD_OPTIONS", `bad media port range ${options.portMin}-${options.portMax}`);
   }
   const logger = options.logger;
+  // Chosen here too, so media.io: native without the addon fails at start, and the choice is logged once, in order.
+  const selected = selectIo(options.io ?? "auto", dgramIo);
+  logger?.info({ io: selected.io.kind, workers: wanted, ...(selected.reason === undefined ? {} : { reason: selected.reason }) }, "media relay I/O");
   const debug = logger?.isLevelEnabled?.("debug") ?? false;
   const threads = splitPortRange(options.portMin, options.portMax, wanted).map(
     (range, index) =>
