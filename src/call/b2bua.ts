@@ -308,6 +308,13 @@ export class Call {
 
   /** Media events of the call: supervision timeout, one-way audio, digits to send as SIP INFO. */
   private onMediaEvent(event: MediaAnchorEvent): void {
+    if (event.type === "media-failed") {
+      // Before or after the answer: a call whose media cannot flow would only hold its channels.
+      this.log.error({ reason: event.reason }, "media failed: ending the call");
+      this.cdr.trace("media", "error", `media failed: ${event.reason}`);
+      this.end({ reason: `media failed: ${event.reason}`, by: "system", status: 503, q850: 41 });
+      return;
+    }
     if (this.state !== "answered") return;
     if (event.type === "media-timeout") {
       this.end({ reason: `media timeout (${Math.round(event.idleMs / 1000)} s without RTP)`, by: "system", q850: 102 });

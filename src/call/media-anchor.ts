@@ -21,6 +21,8 @@ export type MediaAnchorEvent =
   | { readonly type: "media-timeout"; readonly idleMs: number }
   /** afterMs after the answer `silentLeg` has sent no RTP while the other leg has (NAT, firewall, a muted or broken endpoint). */
   | { readonly type: "one-way-audio"; readonly silentLeg: CallLeg; readonly afterMs: number; readonly stream: number }
+  /** The media of the call is gone (the relay thread carrying it died): the call cannot go on. */
+  | { readonly type: "media-failed"; readonly reason: string }
   /** A digit from `fromLeg`'s RFC 4733 events that `toLeg` (DTMF mode info) must get as SIP INFO. */
   | { readonly type: "dtmf-info"; readonly toLeg: CallLeg; readonly digit: string; readonly durationMs: number };
 

@@ -96,6 +96,8 @@ export function relayMediaAnchor(relay: MediaRelayControl): MediaAnchor {
       } else if (event.type === "one-way") {
         if (session?.onHold() === true) return;
         for (const l of entry.listeners) l({ type: "one-way-audio", silentLeg: event.silentLeg, afterMs: event.afterMs, stream: event.stream });
+      } else if (event.type === "failed") {
+        for (const l of entry.listeners) l({ type: "media-failed", reason: event.reason });
       } else if (event.type === "dtmf" && !event.relayed) {
         const toLeg = other(event.fromLeg);
         if (session?.legOptions(toLeg).dtmf === "info") {

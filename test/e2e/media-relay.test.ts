@@ -225,6 +225,35 @@ describe("media through the relay", { skip }, () => {
     assert.equal(await w.relay.portsInUse(), 0, "ports released at the end of the call");
   });
 
+  test("a media worker dies mid-call: BYE on both legs, the CDR says media failed, channels free; the restarted worker carries the next call", async () => {
+    const w = await workerHarness(0);
+    h = w.h;
+    const gw = h.sipp("127.0.2.1", h.ports.gw1, "call-uas.xml");
+    const pbx = h.sipp("127.0.4.1", 0, "call-uac-wait-bye.xml");
+    await until(() => h!.layer.activeCalls().some((c) => c.state === "answered"), 5000);
+    await until(() => w.relay.activeSessions().length === 1, 2000);
+    // Which of the two workers holds the call is the relay's business: both die.
+    w.relay.crashWorker(0, "relay bug (test)");
+    w.relay.crashWorker(1, "relay bug (test)");
+    await bothSucceeded(h, pbx, gw);
+    const [cdr] = await h.cdrs.waitClosed(1);
+    assert.ok(cdr);
+    assert.equal(cdr.disposition, "answered");
+    assert.equal(cdr.hangupBy, "system");
+    assert.match(cdr.endReason ?? "", /media failed: media worker \d died/);
+    await until(() => h!.channels("loadtest") === 0 && h!.channels("alpha") === 0);
+    assert.equal(h.channels("alpha"), 0);
+    assert.equal(w.relay.activeSessions().length, 0);
+    // The workers came back: a new call gets media through them.
+    const next = await mediaCall(h);
+    const session = w.relay.activeSessions()[0];
+    const aPort = session?.localPort("a");
+    const bPort = session?.localPort("b");
+    assert.ok(aPort !== undefined && bPort !== undefined);
+    await rtpBothWays(next.pbxMedia, next.gwMedia, aPort, bPort);
+    await bothSucceeded(h, next.pbx, next.gw);
+  });
+
   test("one-way audio: the PBX sends RTP, the carrier none; the CDR trace and the log say so, the call goes on", async () => {
     const w = await workerHarness(600);
     h = w.h;

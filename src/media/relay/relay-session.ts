@@ -104,6 +104,8 @@ export type RelayEvent =
   | { readonly type: "media-timeout"; readonly idleMs: number }
   /** oneWayAfterMs (afterMs) after start, one leg has sent RTP and the other none. */
   | { readonly type: "one-way"; readonly silentLeg: LegName; readonly afterMs: number }
+  /** The relay can no longer carry this session's media (its worker thread died); the session is gone. */
+  | { readonly type: "failed"; readonly reason: string }
   | { readonly type: "closed" };
 
 /** Which legs accept only their signaled address. */

@@ -255,11 +255,14 @@ describe("worker relay: threads", () => {
     const [phone, gateway] = await peers(2);
     try {
       const { call, forPhone } = await anchored(relay, phone!, gateway!);
+      const events: string[] = [];
+      call.on((e) => events.push(e.type === "failed" ? `failed: ${e.reason}` : e.type));
       call.start();
       await phone!.send(rtp(1), forPhone);
       await gateway!.next();
       relay.crashWorker(0, "relay bug");
       await until(() => call.closed, 3000);
+      assert.deepEqual(events, ["failed: media worker 0 died"], "the owner is told, so the call can end");
       assert.equal(errors.length, 1);
       assert.equal(errors[0]!.obj["bug"], true);
       assert.equal(errors[0]!.obj["callsLost"], 1);

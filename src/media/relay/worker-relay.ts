@@ -163,8 +163,9 @@ class ProxySession implements MediaSessionControl {
     for (const l of this.listeners) l(event);
   }
 
-  /** The worker died: nothing is left to release. */
-  lost(): void {
+  /** The worker died: its owner is told (the call must end), and nothing is left to release. */
+  lost(reason: string): void {
+    if (this.closing === undefined) this.emit({ type: "failed", reason, stream: 0 });
     this.closing ??= Promise.resolve();
     this.listeners.clear();
     this.forget(this);
@@ -260,7 +261,7 @@ class RelayThread {
     for (const p of this.pending.values()) p.reject(new MediaRelayError("MEDIA_CLOSED", `media worker ${this.init.index} stopped`));
     this.pending.clear();
     const lost = [...this.sessions.values()];
-    for (const s of lost) s.lost();
+    for (const s of lost) s.lost(`media worker ${this.init.index} died`);
     if (this.stopping) return;
     const now = Date.now();
     this.deaths.push(now);
