@@ -4,17 +4,23 @@
 // Each call has two legs; each leg sends 50 packets/s of 172 octets (12-octet RTP header + 20 ms
 // of G.711). The load comes from separate generator processes, so it shares no event loop with
 // the relay; each generator owns both ends of its calls, writes its clock into every payload and
-// reads it back at the receiver, so latency needs no clock sync. The "direct" path (endpoints
-// sending to each other, no relay) at the same N is the baseline the added latency is taken from.
-// Reported per peer: the highest N with under 0.1% loss; added latency p50/p99 at each N; CPU of
-// the relay process per 1000 packets relayed (from /proc/<pid>/stat, so the workers' and
-// rtpengine's threads count too). The machine is shared: compare ratios within a run.
-import { type ChildProcess, spawn } from "node:child_process";
+// reads it back at the receiver, so latency needs no clock sync. The generators are a small C
+// program (bench/media-gen/media-gen.c, compiled here with `cc -O2` at start) because a node:dgram
+// generator costs ~13 µs per packet and tops out before the relays do; without a C compiler, or
+// with BENCH_GENERATOR=node, the Node generator in this file runs instead. The "direct" path
+// (endpoints sending to each other, no relay) at the same N is the baseline the added latency is
+// taken from. Reported per peer: the highest N with under 0.1% loss; added latency p50/p99 at each
+// N; CPU of the relay process per 1000 packets relayed (from /proc/<pid>/stat, so the workers' and
+// rtpengine's threads count too), and per step the time its threads waited for a CPU and the
+// generators' CPU, to tell a busy machine or a starved load from a slow relay. The machine is
+// shared: compare ratios within a run.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { type Socket, createSocket } from "node:dgram";
 import { once } from "node:events";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { type Interface, createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { parseSdp, readStreams } from "../src/sdp/index.ts";
 
 const HOST = "127.0.0.1";
@@ -24,7 +30,9 @@ const LOSS_LIMIT = 0.001;
 const STEPS = (process.env["BENCH_STEPS"] ?? "100,200,400,700,1000,1400").split(",").map(Number);
 const STEP_MS = Number(process.env["BENCH_STEP_SECONDS"] ?? 3) * 1000;
 const WARMUP_MS = Number(process.env["BENCH_WARMUP_MS"] ?? 500);
-const GENERATORS = Number(process.env["BENCH_GENERATORS"] ?? 2);
+// Generator processes: one C generator holds N=2000 in under a core, and on a small machine every
+// extra process takes CPU from the relay; a Node one needs two to get that far.
+const generatorCount = (c: boolean): number => Number(process.env["BENCH_GENERATORS"] ?? (c ? 1 : 2));
 // Calls of one generator spread over this many socket pairs, so no single socket's buffer takes all the load.
 const SOCKETS_PER_SIDE = Number(process.env["BENCH_SOCKETS"] ?? 16);
 const PORT_MIN = Number(process.env["BENCH_PORT_MIN"] ?? 33000);
@@ -35,6 +43,14 @@ const BUFFER_BYTES = 4 << 20;
 // Latency histogram: 10 µs bins up to 100 ms, then one overflow bin.
 const BIN_US = 10;
 const BINS = 10_000;
+// The C generator's send timer period: each tick sends what is due, so a burst is about
+// N x 2 x 50 x tick packets spread over the generators.
+const TICK_US = Number(process.env["BENCH_TICK_US"] ?? 250);
+// Arrival time for the C generator's latency: the kernel's receive stamp (default), so its own
+// wake-up delay on a busy machine is not counted, or "app": its clock when it reads the packet.
+const RX_STAMP = process.env["BENCH_RX_STAMP"] === "app" ? "app" : "kernel";
+const GENERATOR_SOURCE = fileURLToPath(new URL("./media-gen/media-gen.c", import.meta.url));
+const GENERATOR_BUILD = fileURLToPath(new URL("./media-gen/build/", import.meta.url));
 
 type NodePeer = "raw-dgram" | "trunkline" | "trunkline-dgram" | "trunkline-workers";
 type Peer = "direct" | NodePeer | "rtpengine";
@@ -107,6 +123,28 @@ function child(role: string, ...args: string[]): LineChannel {
   return new LineChannel(c);
 }
 
+/**
+ * Compiles the C generator into bench/media-gen/build (gitignored); returns the binary's path, or
+ * why not (no compiler, a failed build) so the bench can say why it falls back to Node.
+ */
+function compileGenerator(): { path: string } | { why: string } {
+  const out = `${GENERATOR_BUILD}media-gen`;
+  mkdirSync(GENERATOR_BUILD, { recursive: true });
+  const cc = process.env["CC"] ?? "cc";
+  const r = spawnSync(cc, ["-O2", "-Wall", "-o", out, GENERATOR_SOURCE], { encoding: "utf8" });
+  if (r.error !== undefined) return { why: `${cc}: ${r.error.message}` };
+  if (r.status !== 0) return { why: `${cc} failed: ${r.stderr.trim()}` };
+  return { path: out };
+}
+
+/** Starts one generator process: the compiled C one when given its path, else the Node one in this file. */
+function generatorChild(binary: string | undefined): LineChannel {
+  if (binary === undefined) return child("--generator");
+  const args = ["--sockets", SOCKETS_PER_SIDE, "--bins", BINS, "--bin-us", BIN_US, "--pps", PPS_PER_LEG, "--size", PACKET_SIZE];
+  args.push("--tick-us", TICK_US, "--rx-stamp", RX_STAMP, "--host", HOST);
+  return new LineChannel(spawn(binary, args.map(String), { stdio: ["pipe", "pipe", "inherit"] }));
+}
+
 /** Serves JSON-line requests on stdin/stdout until stdin ends. */
 async function serveLines(handle: (request: Record<string, unknown>) => Promise<unknown>): Promise<void> {
   const lines = createInterface({ input: process.stdin });
@@ -123,6 +161,26 @@ function cpuMs(pid: number): number | undefined {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     // Fields 14 and 15 of proc(5), counted from after the command name (which is field 2).
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Time all threads of a process spent runnable but waiting for a CPU, in ms (second field of
+ * /proc/<pid>/task/<tid>/schedstat); undefined off Linux. High means the machine, not the relay, set the pace.
+ */
+function runQueueMs(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[1]);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+    return ns / 1e6;
   } catch {
     return undefined;
   }
@@ -313,6 +371,10 @@ interface StepResult {
   readonly p99: number | undefined;
   readonly cpuPer1000: number | undefined;
   readonly cpuPercent: number | undefined;
+  /** CPU of all generator processes together over the same window: high means the load, not the relay, may be the limit. */
+  readonly generatorCpuPercent: number | undefined;
+  /** Time the relay's threads waited for a CPU, as a percentage of the window (can pass 100 with several threads). */
+  readonly waitPercent: number | undefined;
 }
 
 interface PeerHandle {
@@ -391,12 +453,23 @@ async function runStep(peer: PeerHandle, generators: readonly { ch: LineChannel;
     plan.flatMap((p, i) => (p.g === g ? [{ socket: p.socket, aSendsTo: relays[i]![0], bSendsTo: relays[i]![1] }] : [])),
   );
   let cpuStart: number | undefined;
+  let waitStart: number | undefined;
+  let generatorCpuStart: number | undefined;
+  const generatorsCpu = (): number | undefined =>
+    generators.reduce<number | undefined>((sum, g) => {
+      const ms = g.ch.child.pid === undefined ? undefined : cpuMs(g.ch.child.pid);
+      return sum === undefined || ms === undefined ? undefined : sum + ms;
+    }, 0);
   const cpuTimer = setTimeout(() => {
     cpuStart = peer.pid === undefined ? undefined : cpuMs(peer.pid);
+    waitStart = peer.pid === undefined ? undefined : runQueueMs(peer.pid);
+    generatorCpuStart = generatorsCpu();
   }, WARMUP_MS);
   const results = await Promise.all(generators.map((gen, g) => gen.ch.ask<RunResult>({ calls: perGenerator[g], ms: STEP_MS, warmupMs: WARMUP_MS })));
   clearTimeout(cpuTimer);
   const cpuEnd = peer.pid === undefined ? undefined : cpuMs(peer.pid);
+  const waitEnd = peer.pid === undefined ? undefined : runQueueMs(peer.pid);
+  const generatorCpuEnd = generatorsCpu();
   const sent = results.reduce((s, r) => s + r.sent, 0);
   const received = results.reduce((s, r) => s + r.received, 0);
   const due = results.reduce((s, r) => s + r.due, 0);
@@ -413,6 +486,9 @@ async function runStep(peer: PeerHandle, generators: readonly { ch: LineChannel;
     p99: percentile(hist, 0.99),
     cpuPer1000: cpu === undefined || sent === 0 ? undefined : (cpu / sent) * 1000,
     cpuPercent: cpu === undefined ? undefined : (cpu / (STEP_MS + 150)) * 100,
+    waitPercent: waitStart === undefined || waitEnd === undefined ? undefined : ((waitEnd - waitStart) / (STEP_MS + 150)) * 100,
+    generatorCpuPercent:
+      generatorCpuStart === undefined || generatorCpuEnd === undefined ? undefined : ((generatorCpuEnd - generatorCpuStart) / (STEP_MS + 150)) * 100,
   };
 }
 
@@ -420,6 +496,17 @@ const fmt = (v: number | undefined, digits = 2): string => (v === undefined ? "-
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const wanted = process.env["BENCH_GENERATOR"] ?? "c";
+  if (wanted !== "c" && wanted !== "node") throw new Error(`BENCH_GENERATOR must be c or node, not ${wanted}`);
+  let binary: string | undefined;
+  let generatorNote = "Node (node:dgram, BENCH_GENERATOR=node)";
+  if (wanted === "c") {
+    const built = compileGenerator();
+    if ("path" in built) {
+      binary = built.path;
+      generatorNote = `C (${built.path}, ${TICK_US} µs send tick, ${RX_STAMP} receive stamps)`;
+    } else generatorNote = `Node (node:dgram): the C generator did not build, ${built.why}`;
+  }
   const rtpengine = await loadRtpengine();
   const all: Peer[] = ["direct", "raw-dgram", "trunkline", "trunkline-workers", "trunkline-dgram", "rtpengine"];
   // BENCH_PEERS picks some (direct always runs: it is the latency baseline and the generators' check).
@@ -427,12 +514,13 @@ async function main(): Promise<void> {
   const peers = all.filter((p) => p === "direct" || picked === undefined || picked.includes(p));
   console.log(
     `media relay: N calls x 2 legs x ${PPS_PER_LEG} packets/s of ${PACKET_SIZE} octets, steps ${STEPS.join(",")}, ${STEP_MS / 1000} s each (+${WARMUP_MS} ms warm-up),`,
-    `${GENERATORS} generator processes, ${availableParallelism()} cores, workers: auto`,
+    `${generatorCount(binary !== undefined)} generator processes, ${availableParallelism()} cores, workers: auto`,
   );
+  console.log(`load generator: ${generatorNote}`);
   if (rtpengine === undefined) console.log("rtpengine: not installed");
   const generators = await Promise.all(
-    Array.from({ length: GENERATORS }, async () => {
-      const ch = child("--generator");
+    Array.from({ length: generatorCount(binary !== undefined) }, async () => {
+      const ch = generatorChild(binary);
       const { a, b } = await ch.ask<{ a: number[]; b: number[] }>({ cmd: "ports" });
       return { ch, a, b };
     }),
@@ -462,7 +550,7 @@ async function main(): Promise<void> {
         console.log(
           `N=${String(n).padStart(5)} ${peer.padEnd(18)} loss ${(r.loss * 100).toFixed(3).padStart(7)}%`,
           `${peer === "direct" ? "latency" : "added"} p50 ${fmt(added(r.p50, direct?.p50), 3)} ms p99 ${fmt(added(r.p99, direct?.p99), 3)} ms`,
-          `cpu ${fmt(r.cpuPer1000, 3)} ms/1000 pkts (${fmt(r.cpuPercent, 0)}% of a core)${r.generatorLimited ? "  [generator could not keep the rate]" : ""}`,
+          `cpu ${fmt(r.cpuPer1000, 3)} ms/1000 pkts (${fmt(r.cpuPercent, 0)}% of a core, waited ${fmt(r.waitPercent, 0)}% for one; generators ${fmt(r.generatorCpuPercent, 0)}%)${r.generatorLimited ? "  [generator could not keep the rate]" : ""}`,
         );
         if (r.loss >= LOSS_LIMIT || r.generatorLimited) failed.add(peer);
       }
