@@ -82,10 +82,10 @@ export interface CallEnv {
   contactFor(protocol: SendTarget["protocol"]): NameAddr;
   /** Indexes a leg so in-dialog requests and ACKs find the call: key is Call-ID and our tag. */
   bindLeg(callId: string, localTag: string, call: Call, side: Side): void;
-  /** Told once when a call has ended, after its CDR was handed to storage. */
+  /** Told once when a call has ended, after its CDR close was started. */
   ended(call: Call): void;
-  /** Writes the closed CDR; never throws. */
-  closeCdr(draft: CdrDraft, log: CallLog): void;
+  /** Writes the closed CDR, once `finalMedia` (the media's last counts) has settled or a short grace has passed; never throws. */
+  closeCdr(draft: CdrDraft, log: CallLog, finalMedia?: Promise<void>): void;
 }
 
 /** The A leg: the INVITE we serve and the dialog with the caller. */
@@ -1134,7 +1134,13 @@ export class Call {
     this.unlistenMedia?.();
     const mediaQuality = wasAnswered ? this.env.media.report(this.cdr.id) : undefined;
     if (mediaQuality !== undefined) this.cdr.set({ media: mediaQuality });
-    void this.env.media.release(this.cdr.id).catch((error: unknown) => this.log.error({ err: error }, "media release failed"));
+    // A relay worker reports every second; its last counts come with the release, and the CDR waits for them.
+    const finalMedia = this.env.media.release(this.cdr.id).then(
+      (final) => {
+        if (wasAnswered && final !== undefined) this.cdr.set({ media: final });
+      },
+      (error: unknown) => this.log.error({ err: error }, "media release failed"),
+    );
     const durationMs = wasAnswered ? Math.max(0, Math.round(this.env.clock.now() - this.answeredMonotonic)) : 0;
     const finalStatus = wasAnswered ? (this.cdr.get("finalStatus") ?? 200) : (e.status ?? null);
     const disposition = !wasAnswered && e.shutdown === true ? "interrupted" : dispositionOf(wasAnswered, finalStatus, e.cancelled === true);
@@ -1155,7 +1161,7 @@ export class Call {
       ...(cost !== null ? { ratePerMinute: cost.ratePerMinute, cost: cost.cost, currency: cost.currency } : {}),
     });
     this.log.info({ reason: e.reason, by: e.by, disposition, q850, durationMs }, "call ended");
-    this.env.closeCdr(this.cdr, this.log);
+    this.env.closeCdr(this.cdr, this.log, wasAnswered && this.env.media.reportsOnRelease ? finalMedia : undefined);
     this.env.ended(this);
   }
 

@@ -1,5 +1,5 @@
 import { q850Reason, type Refusal } from "../domain/index.ts";
-import { DelayQueue } from "../lib/index.ts";
+import { DelayQueue, type Timer } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
 import { securityEvent } from "../observability/index.ts";
 import {
@@ -34,6 +34,8 @@ function digestUsernameOf(req: SipRequest): string | undefined {
   return parsed.ok ? parsed.value.username : undefined;
 }
 
+// How long a closed CDR waits for the relay's final media counts before it is written without them.
+const FINAL_MEDIA_GRACE_MS = 2000;
 const IN_DIALOG_METHODS = ["BYE", "UPDATE", "INFO", "PRACK", "REFER", "NOTIFY", "OPTIONS"] as const;
 
 /** Creates the B2BUA call layer and registers it on the stack for INVITE, ACK and in-dialog requests. */
@@ -102,9 +104,24 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
       for (const key of legKeys.get(call) ?? []) legs.delete(key);
       legKeys.delete(call);
     },
-    closeCdr(draft, callLog) {
+    closeCdr(draft, callLog, finalMedia) {
       deps.sipLadder?.finish(draft.id);
-      track(cdrs.close(draft.record()).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR close failed")));
+      const write = (): Promise<void> => cdrs.close(draft.record()).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR close failed"));
+      if (finalMedia === undefined) {
+        track(write());
+        return;
+      }
+      // A relay that never answers (a hung worker) must not hold the record back: the last pushed counts go.
+      let grace: Timer | undefined;
+      const graced = new Promise<void>((resolve) => {
+        grace = clock.schedule(FINAL_MEDIA_GRACE_MS, resolve);
+      });
+      track(
+        Promise.race([finalMedia, graced]).then(() => {
+          grace?.cancel();
+          return write();
+        }),
+      );
     },
   };
 

@@ -92,8 +92,14 @@ export interface MediaAnchor {
   sendDtmf(callId: string, toLeg: CallLeg, digit: string, durationMs: number): Promise<boolean>;
   /** Quality of the call's media for the CDR, read before release; undefined when not relayed. */
   report(callId: string): CallMediaQuality | undefined;
-  /** Frees every resource of the call; called exactly once per call, however it ended. */
-  release(callId: string): Promise<void>;
+  /**
+   * Frees every resource of the call; called exactly once per call, however it ended. Resolves
+   * with the media's final quality when the relay has a fresher one than report() gave (a relay
+   * worker answers its last counts only when the session closes), else undefined.
+   */
+  release(callId: string): Promise<CallMediaQuality | undefined>;
+  /** Whether release() can resolve with fresher counts than report(): then the CDR waits for it. */
+  readonly reportsOnRelease: boolean;
 }
 
 /** The anchor used while the relay is not wired in (or for direct media): SDP passes through unchanged and nothing is held. */
@@ -106,6 +112,7 @@ export function passThroughMediaAnchor(): MediaAnchor {
     listen: () => () => {},
     sendDtmf: async () => false,
     report: () => undefined,
-    release: async () => {},
+    release: async () => undefined,
+    reportsOnRelease: false,
   };
 }

@@ -164,7 +164,13 @@ export function relayMediaAnchor(relay: MediaRelayControl): MediaAnchor {
       calls.delete(callId);
       early.delete(callId);
       entry?.listeners.clear();
-      await entry?.session?.close();
+      const session = entry?.session;
+      if (session === null || session === undefined) return undefined;
+      await session.close();
+      // A worker session takes its final counts from the close reply; an in-thread one keeps its own.
+      const q = session.qualityReport(0);
+      return q === undefined ? undefined : { a: legQuality(q.a), b: legQuality(q.b) };
     },
+    reportsOnRelease: true,
   };
 }

@@ -308,20 +308,21 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
     if (!entry.released) entry.poll = clock.schedule(statsIntervalMs, () => void poll(callId, entry));
   };
 
-  const release = async (callId: string): Promise<void> => {
+  const release = async (callId: string): Promise<undefined> => {
     const entry = calls.get(callId);
     calls.delete(callId);
     early.delete(callId);
-    if (entry === undefined) return;
+    if (entry === undefined) return undefined;
     entry.released = true;
     entry.poll?.cancel();
     entry.listeners.clear();
-    if (entry.direct || !entry.sent) return;
+    if (entry.direct || !entry.sent) return undefined;
     const r = await ng.delete({ "call-id": callId });
     // An unknown call is already gone (rtpengine's own timeout); anything else leaks its ports.
     if (!r.ok && !(r.error.code === "NG_ERROR" && /unknown call/i.test(r.error.reason ?? ""))) {
       log?.error({ callId, code: r.error.code, reason: r.error.reason }, "rtpengine delete failed");
     }
+    return undefined;
   };
 
   return {
@@ -402,5 +403,6 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
       return calls.get(callId)?.report;
     },
     release,
+    reportsOnRelease: false,
   };
 }

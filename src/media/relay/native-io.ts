@@ -68,6 +68,7 @@ let loadError: string | undefined;
 class NativeSocket implements RelaySocket, FastPath {
   private onMessage: DatagramHandler | undefined;
   private closed = false;
+  private final: FastCounters | undefined;
   readonly fast: FastPath = this;
 
   constructor(
@@ -97,6 +98,8 @@ class NativeSocket implements RelaySocket, FastPath {
 
   close(): Promise<void> {
     if (!this.closed) {
+      // Kept, so the call's quality can still be read after its ports are gone (the CDR is written then).
+      this.final = this.counters();
       this.closed = true;
       this.onMessage = undefined;
       this.sockets.delete(this.handle);
@@ -137,7 +140,8 @@ class NativeSocket implements RelaySocket, FastPath {
 
   counters(): FastCounters | undefined {
     const f = this.scratch;
-    if (this.closed || !this.addon.stats(this.handle, f)) return undefined;
+    if (this.closed) return this.final;
+    if (!this.addon.stats(this.handle, f)) return undefined;
     return {
       receivedPackets: f[F.rxPackets]!,
       receivedBytes: f[F.rxBytes]!,
