@@ -194,3 +194,46 @@ export function canonicalHotAt(text: string, pos: number): Hot {
   }
   return Hot.None;
 }
+
+// "Max-Forwards:", "Record-Route:", "Contact:", "Content-Length:", "Content-Type:" as bytes.
+const MAX_FORWARDS_B = Buffer.from("Max-Forwards:", "latin1");
+const RECORD_ROUTE_B = Buffer.from("Record-Route:", "latin1");
+const CONTACT_B = Buffer.from("Contact:", "latin1");
+const CONTENT_LENGTH_B = Buffer.from("Content-Length:", "latin1");
+const CONTENT_TYPE_B = Buffer.from("Content-Type:", "latin1");
+
+/** True when b[pos..] starts with the bytes of `lit`. */
+export function bytesAt(b: Uint8Array, pos: number, lit: Uint8Array): boolean {
+  if (pos + lit.length > b.length) return false;
+  for (let k = 0; k < lit.length; k++) if (b[pos + k] !== lit[k]) return false;
+  return true;
+}
+
+/** canonicalHotAt over the received bytes: the hot header whose canonical spelling and colon start at b[pos], or Hot.None. */
+export function canonicalHotAtB(b: Uint8Array, pos: number): Hot {
+  switch (b[pos]) {
+    case 86: // "Via:"
+      return b[pos + 1] === 105 && b[pos + 2] === 97 && b[pos + 3] === 58 ? Hot.Via : Hot.None;
+    case 70: // "From:"
+      return b[pos + 1] === 114 && b[pos + 2] === 111 && b[pos + 3] === 109 && b[pos + 4] === 58 ? Hot.From : Hot.None;
+    case 84: // "To:"
+      return b[pos + 1] === 111 && b[pos + 2] === 58 ? Hot.To : Hot.None;
+    case 77: // M
+      return bytesAt(b, pos, MAX_FORWARDS_B) ? Hot.MaxForwards : Hot.None;
+    case 82: // R
+      if (b[pos + 1] === 111 && b[pos + 2] === 117 && b[pos + 3] === 116 && b[pos + 4] === 101 && b[pos + 5] === 58) return Hot.Route; // "Route:"
+      return bytesAt(b, pos, RECORD_ROUTE_B) ? Hot.RecordRoute : Hot.None;
+    case 67: // C
+      switch (b[pos + 2]) {
+        case 108: // "Call-ID:"
+          return b[pos + 1] === 97 && b[pos + 3] === 108 && b[pos + 4] === 45 && b[pos + 5] === 73 && b[pos + 6] === 68 && b[pos + 7] === 58 ? Hot.CallId : Hot.None;
+        case 101: // "CSeq:"
+          return b[pos + 1] === 83 && b[pos + 3] === 113 && b[pos + 4] === 58 ? Hot.CSeq : Hot.None;
+        case 110: // n
+          if (b[pos + 4] === 97) return bytesAt(b, pos, CONTACT_B) ? Hot.Contact : Hot.None;
+          if (bytesAt(b, pos, CONTENT_LENGTH_B)) return Hot.ContentLength;
+          return bytesAt(b, pos, CONTENT_TYPE_B) ? Hot.ContentType : Hot.None;
+      }
+  }
+  return Hot.None;
+}

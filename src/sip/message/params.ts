@@ -1,4 +1,4 @@
-import { DQUOTE, EQUAL, NO_PARAMS, SEMI, flatSlice, isToken, quotedEnd, skipWs } from "./chars.ts";
+import { BACKSLASH, DQUOTE, EQUAL, GENVALUE_B, HT, NO_PARAMS, SEMI, SP, TOKEN_B, flatSlice, isToken, quotedEnd, scan, skipWs } from "./chars.ts";
 import type { Params } from "./types.ts";
 
 /** Lower-cases `s` only when it holds an upper-case ASCII letter (most parameter names do not). */
@@ -103,6 +103,7 @@ function isGenValueChar(c: number): boolean {
  * keeps the whole message anyway.
  */
 export function parseHeaderParams(s: string, i: number, end: number, out: Params, copy = true): number {
+  if (s === scan.text) return parseHeaderParamsBytes(s, i, end, out, copy);
   for (;;) {
     i = skipWs(s, i, end);
     if (i >= end || s.charCodeAt(i) !== SEMI) return i;
@@ -125,6 +126,85 @@ export function parseHeaderParams(s: string, i: number, end: number, out: Params
         while (i < end && isGenValueChar(s.charCodeAt(i))) i++;
         if (i === vs) return -1;
         value = copy ? flatSlice(s, vs, i) : s.slice(vs, i);
+      }
+    }
+    setParam(out, name, value);
+  }
+}
+
+/** knownParamName over bytes b[start..end). */
+export function knownParamNameB(b: Uint8Array, start: number, end: number): string | null {
+  switch (end - start) {
+    case 1:
+      return (b[start]! | 32) === 113 ? "q" : null;
+    case 2:
+      return (b[start]! | 32) === 108 && (b[start + 1]! | 32) === 114 ? "lr" : null;
+    case 3: {
+      const a = b[start]! | 32;
+      const c = b[start + 1]! | 32;
+      const d = b[start + 2]! | 32;
+      if (a === 116 && c === 97 && d === 103) return "tag";
+      return a === 116 && c === 116 && d === 108 ? "ttl" : null;
+    }
+    case 4:
+      return (b[start]! | 32) === 117 && (b[start + 1]! | 32) === 115 && (b[start + 2]! | 32) === 101 && (b[start + 3]! | 32) === 114 ? "user" : null;
+    case 5:
+      if ((b[start]! | 32) === 114 && (b[start + 1]! | 32) === 112 && (b[start + 2]! | 32) === 111 && (b[start + 3]! | 32) === 114 && (b[start + 4]! | 32) === 116) return "rport";
+      return (b[start]! | 32) === 109 && (b[start + 1]! | 32) === 97 && (b[start + 2]! | 32) === 100 && (b[start + 3]! | 32) === 100 && (b[start + 4]! | 32) === 114 ? "maddr" : null;
+    case 6:
+      return (b[start]! | 32) === 98 && (b[start + 1]! | 32) === 114 && (b[start + 2]! | 32) === 97 && (b[start + 3]! | 32) === 110 && (b[start + 4]! | 32) === 99 && (b[start + 5]! | 32) === 104 ? "branch" : null;
+    case 7:
+      return (b[start]! | 32) === 101 && (b[start + 1]! | 32) === 120 && (b[start + 2]! | 32) === 112 && (b[start + 3]! | 32) === 105 && (b[start + 4]! | 32) === 114 && (b[start + 5]! | 32) === 101 && (b[start + 6]! | 32) === 115 ? "expires" : null;
+    case 8:
+      return (b[start]! | 32) === 114 && (b[start + 1]! | 32) === 101 && (b[start + 2]! | 32) === 99 && (b[start + 3]! | 32) === 101 && (b[start + 4]! | 32) === 105 && (b[start + 5]! | 32) === 118 && (b[start + 6]! | 32) === 101 && (b[start + 7]! | 32) === 100 ? "received" : null;
+    case 9:
+      return (b[start]! | 32) === 116 && (b[start + 1]! | 32) === 114 && (b[start + 2]! | 32) === 97 && (b[start + 3]! | 32) === 110 && (b[start + 4]! | 32) === 115 && (b[start + 5]! | 32) === 112 && (b[start + 6]! | 32) === 111 && (b[start + 7]! | 32) === 114 && (b[start + 8]! | 32) === 116 ? "transport" : null;
+  }
+  return null;
+}
+
+/**
+ * parseHeaderParams over the received bytes (see chars.ts `scan`): the same grammar, read from
+ * scan.bytes at the text's offsets plus scan.off; names and values are slices of `s`.
+ */
+export function parseHeaderParamsBytes(s: string, i: number, end: number, out: Params, copy: boolean): number {
+  const b = scan.bytes;
+  const off = scan.off;
+  let k = i + off;
+  const e = end + off;
+  for (;;) {
+    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    if (k >= e || b[k] !== SEMI) return k - off;
+    k++;
+    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    const ns = k;
+    while (k < e && TOKEN_B[b[k]!] === 1) k++;
+    if (k === ns) return -1;
+    const name = knownParamNameB(b, ns, k) ?? lowerAscii(flatSlice(s, ns - off, k - off));
+    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    let value: string | null = null;
+    if (k < e && b[k] === EQUAL) {
+      k++;
+      while (k < e && (b[k] === SP || b[k] === HT)) k++;
+      if (k < e && b[k] === DQUOTE) {
+        const qs = k;
+        let q = -1;
+        for (k++; k < e; k++) {
+          const c = b[k];
+          if (c === BACKSLASH) k++;
+          else if (c === DQUOTE) {
+            q = k + 1;
+            break;
+          }
+        }
+        if (q < 0) return -1;
+        value = copy ? flatSlice(s, qs - off, q - off) : s.slice(qs - off, q - off);
+        k = q;
+      } else {
+        const vs = k;
+        while (k < e && GENVALUE_B[b[k]!] === 1) k++;
+        if (k === vs) return -1;
+        value = copy ? flatSlice(s, vs - off, k - off) : s.slice(vs - off, k - off);
       }
     }
     setParam(out, name, value);

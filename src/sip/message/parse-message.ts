@@ -1,5 +1,5 @@
-import { CR, HT, LF, SP, flatSlice, isToken, parseDigits, parseDigitsAt } from "./chars.ts";
-import { HOT_NAME_LENGTH, Hot, canonicalHotAt, hotHeaderAt } from "./header-names.ts";
+import { CR, HT, LF, SP, TOKEN_B, clearScan, flatSlice, isToken, parseDigits, parseDigitsAt, scan, setScan } from "./chars.ts";
+import { HOT_NAME_LENGTH, Hot, bytesAt, canonicalHotAt, canonicalHotAtB, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
 import { parseViaInto } from "./parse-via.ts";
@@ -36,6 +36,7 @@ export interface HeadResult {
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
+const APPLICATION_SDP = Buffer.from("application/sdp", "latin1");
 
 // Header line positions of the head being parsed (parseHead is synchronous and never nests);
 // the used part is copied out for the message.
@@ -117,7 +118,8 @@ function parseStartLine(text: string, n: number): StartLine | ParseError {
   const count = uriEnd === uriStart ? 1 : versionEnd === versionStart ? 2 : k < n ? 4 : 3;
   for (let m = 0; m < methodEnd; m++) if (!isToken(text.charCodeAt(m))) return fail("BAD_START_LINE", "malformed request line", null);
   if (methodEnd === 0) return fail("BAD_START_LINE", "malformed request line", null);
-  const start: StartLine = { kind: "request", method: flatSlice(text, 0, methodEnd), status: 0, reason: "", uriStart, uriEnd };
+  const known = text === scan.text ? knownMethodB(scan.bytes, scan.off, scan.off + methodEnd) : null;
+  const start: StartLine = { kind: "request", method: known ?? flatSlice(text, 0, methodEnd), status: 0, reason: "", uriStart, uriEnd };
   if (count !== 3) return fail("BAD_START_LINE", "malformed request line", start);
   if (!isSipVersionAt(text, versionStart, versionEnd)) {
     if (versionEnd - versionStart > 4 && text.slice(versionStart, versionStart + 4).toUpperCase() === "SIP/") {
@@ -154,6 +156,44 @@ function parseCSeq(s: string, start: number, n: number): CSeq | null {
   if (j === i || j === n) return null;
   for (let k = j; k < n; k++) if (!isToken(s.charCodeAt(k))) return null;
   return { seq, method: flatSlice(s, j, n) };
+}
+
+/**
+ * The literal of the RFC 3261 method written at b[i..j) (exact case: methods are case-sensitive),
+ * or null. A literal costs no allocation, and the CSeq and start-line methods then compare as one pointer.
+ */
+function knownMethodB(b: Uint8Array, i: number, j: number): string | null {
+  switch (j - i) {
+    case 3:
+      if (b[i] === 65 && b[i + 1] === 67 && b[i + 2] === 75) return "ACK";
+      return b[i] === 66 && b[i + 1] === 89 && b[i + 2] === 69 ? "BYE" : null;
+    case 6:
+      if (b[i] === 73 && b[i + 1] === 78 && b[i + 2] === 86 && b[i + 3] === 73 && b[i + 4] === 84 && b[i + 5] === 69) return "INVITE";
+      return b[i] === 67 && b[i + 1] === 65 && b[i + 2] === 78 && b[i + 3] === 67 && b[i + 4] === 69 && b[i + 5] === 76 ? "CANCEL" : null;
+    case 7:
+      return b[i] === 79 && b[i + 1] === 80 && b[i + 2] === 84 && b[i + 3] === 73 && b[i + 4] === 79 && b[i + 5] === 78 && b[i + 6] === 83 ? "OPTIONS" : null;
+    case 8:
+      return b[i] === 82 && b[i + 1] === 69 && b[i + 2] === 71 && b[i + 3] === 73 && b[i + 4] === 83 && b[i + 5] === 84 && b[i + 6] === 69 && b[i + 7] === 82 ? "REGISTER" : null;
+  }
+  return null;
+}
+
+/** parseCSeq over the received bytes b[start..n) (offsets already shifted by scan.off); `s` at offset -off gives the text. */
+function parseCSeqB(b: Uint8Array, s: string, off: number, start: number, n: number): CSeq | null {
+  let i = start;
+  while (i < n && b[i]! >= 48 && b[i]! <= 57) i++;
+  // Leading zeros carry no value and do not count toward the ten digits (as parseDigits).
+  let d = start;
+  while (d < i - 1 && b[d] === 48) d++;
+  if (i === start || i - d > 10) return null;
+  let seq = 0;
+  for (let k = d; k < i; k++) seq = seq * 10 + (b[k]! - 48);
+  if (seq > 0xffffffff) return null;
+  let j = i;
+  while (j < n && (b[j] === SP || b[j] === HT)) j++;
+  if (j === i || j === n) return null;
+  for (let k = j; k < n; k++) if (TOKEN_B[b[k]!] !== 1) return null;
+  return { seq, method: knownMethodB(b, j, n) ?? flatSlice(s, j - off, n - off) };
 }
 
 /**
@@ -209,13 +249,16 @@ export function parseHead(text: string, end = text.length): HeadResult {
   let clLines = 0;
   let clCanonical = -1;
 
+  // The received bytes behind the text, when parseMessage has them (see chars.ts `scan`).
+  const bytes = text === scan.text ? scan.bytes : null;
+  const off = scan.off;
   let pos = eol + 1;
   while (pos < len) {
     eol = text.indexOf("\n", pos);
     if (eol < 0 || eol > len) eol = len;
     let lineEnd = eol > pos && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
     if (lineEnd === eol && eol < len) crlf = false;
-    let hot = canonicalHotAt(text, pos);
+    let hot = bytes !== null ? canonicalHotAtB(bytes, pos + off) : canonicalHotAt(text, pos);
     // The name is the hot header's canonical spelling, directly followed by its colon.
     const canonical = hot !== Hot.None;
     let ne: number;
@@ -251,12 +294,22 @@ export function parseHead(text: string, end = text.length): HeadResult {
     let c = next < len ? text.charCodeAt(next) : 0;
     if (c !== SP && c !== HT) {
       // The common unfolded line: trim by index.
-      let vs = colon + 1;
-      while (vs < lineEnd && (text.charCodeAt(vs) === SP || text.charCodeAt(vs) === HT)) vs++;
-      let ve = lineEnd;
-      while (ve > vs && (text.charCodeAt(ve - 1) === SP || text.charCodeAt(ve - 1) === HT)) ve--;
-      vStart = vs;
-      vEnd = ve;
+      if (bytes !== null) {
+        let vs = colon + 1 + off;
+        const le = lineEnd + off;
+        while (vs < le && (bytes[vs] === SP || bytes[vs] === HT)) vs++;
+        let ve = le;
+        while (ve > vs && (bytes[ve - 1] === SP || bytes[ve - 1] === HT)) ve--;
+        vStart = vs - off;
+        vEnd = ve - off;
+      } else {
+        let vs = colon + 1;
+        while (vs < lineEnd && (text.charCodeAt(vs) === SP || text.charCodeAt(vs) === HT)) vs++;
+        let ve = lineEnd;
+        while (ve > vs && (text.charCodeAt(ve - 1) === SP || text.charCodeAt(ve - 1) === HT)) ve--;
+        vStart = vs;
+        vEnd = ve;
+      }
     } else {
       // Folded value: each continuation line is one LWS, i.e. one SP (RFC 3261 7.3.1).
       value = text.slice(colon + 1, lineEnd).trim();
@@ -322,7 +375,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
           if (cseqSrc.slice(cseqS, cseqE) !== src.slice(vStart, vEnd)) error = fail("DUPLICATE_HEADER", "conflicting CSeq headers", start, text.slice(headerName, headerNameEnd));
           break;
         }
-        cseq = parseCSeq(src, vStart, vEnd);
+        cseq = bytes !== null && !folded ? parseCSeqB(bytes, src, off, vStart + off, vEnd + off) : parseCSeq(src, vStart, vEnd);
         cseqSrc = src;
         cseqS = vStart;
         cseqE = vEnd;
@@ -348,7 +401,8 @@ export function parseHead(text: string, end = text.length): HeadResult {
       case Hot.ContentType:
         if (contentType !== null) {
           if (contentType !== src.slice(vStart, vEnd)) error = fail("DUPLICATE_HEADER", "conflicting Content-Type headers", start, text.slice(headerName, headerNameEnd));
-        } else contentType = vEnd - vStart === 15 && src.startsWith("application/sdp", vStart) ? "application/sdp" : flatSlice(src, vStart, vEnd);
+        } else if (vEnd - vStart === 15 && (bytes !== null && !folded ? bytesAt(bytes, vStart + off, APPLICATION_SDP) : src.startsWith("application/sdp", vStart))) contentType = "application/sdp";
+        else contentType = flatSlice(src, vStart, vEnd);
         break;
       case Hot.ContentLength: {
         // The value is never used as a length unless it is a plain non-negative number (RFC 4475 ncl).
@@ -535,7 +589,16 @@ export function parseMessage(data: Buffer, options?: ParseOptions): ParseResult 
         // A datagram whose header section is not closed by an empty line is read to its end.
         if (headEnd < 0) headEnd = bodyStart = text.length;
       }
-      return withBody(parseHead(text, headEnd), data, begin, begin + bodyStart, bodyStart - headEnd === 4, text, headEnd);
+      // Every character came from the byte at the same offset: the scanners may read the bytes.
+      setScan(text, data, begin);
+      let head: HeadResult;
+      try {
+        head = parseHead(text, headEnd);
+      } finally {
+        // Also on an unexpected throw: the datagram must not stay behind the scanners.
+        clearScan();
+      }
+      return withBody(head, data, begin, begin + bodyStart, bodyStart - headEnd === 4, text, headEnd);
     }
   }
   const found = findHeadEnd(data, begin);

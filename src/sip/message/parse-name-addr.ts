@@ -1,6 +1,6 @@
-import { BACKSLASH, COMMA, DQUOTE, LAQUOT, RAQUOT, SEMI, flatSlice, isWs, quotedEnd, skipWs } from "./chars.ts";
-import { parseHeaderParams, serializeParams } from "./params.ts";
-import { parseUriRange, serializeUri } from "./parse-uri.ts";
+import { BACKSLASH, COMMA, DQUOTE, HT, LAQUOT, RAQUOT, SEMI, SP, flatSlice, isWs, quotedEnd, scan, skipWs } from "./chars.ts";
+import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
+import { parseUriRange, parseUriRangeBytes, serializeUri } from "./parse-uri.ts";
 import type { NameAddr, Params, Uri } from "./types.ts";
 
 /**
@@ -33,6 +33,7 @@ export function splitList(value: string): string[] {
 
 /** Parses name-addr / addr-spec with header params from s[start..end); null when malformed. */
 export function parseNameAddrRange(s: string, start: number, end: number): NameAddr | null {
+  if (s === scan.text) return parseNameAddrRangeBytes(s, start, end);
   let i = skipWs(s, start, end);
   while (end > i && isWs(s.charCodeAt(end - 1))) end--;
   if (i >= end) return null;
@@ -88,6 +89,80 @@ export function parseNameAddrRange(s: string, start: number, end: number): NameA
   return { displayName, uri, params };
 }
 
+/** Index just past the closing quote of the quoted-string opening at b[i] (quotedEnd over bytes), or -1. */
+function quotedEndB(b: Uint8Array, i: number, e: number): number {
+  for (i++; i < e; i++) {
+    const c = b[i];
+    if (c === BACKSLASH) i++;
+    else if (c === DQUOTE) return i + 1;
+  }
+  return -1;
+}
+
+/** parseNameAddrRange over the received bytes (see chars.ts `scan`): same grammar, strings sliced from `s`. */
+function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAddr | null {
+  const b = scan.bytes;
+  const off = scan.off;
+  let i = start + off;
+  let e = end + off;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  while (e > i && (b[e - 1] === SP || b[e - 1] === HT)) e--;
+  if (i >= e) return null;
+  let displayName: string | null = null;
+  let uri: Uri | null;
+  let c = b[i];
+  if (c === DQUOTE) {
+    const q = quotedEndB(b, i, e);
+    if (q < 0) return null;
+    displayName = flatSlice(s, i + 1 - off, q - 1 - off);
+    i = q;
+    while (i < e && (b[i] === SP || b[i] === HT)) i++;
+    c = b[i];
+    if (c !== LAQUOT) return null;
+  } else if (c !== LAQUOT) {
+    let lt = i;
+    while (lt < e && b[lt] !== LAQUOT) lt++;
+    if (lt < e) {
+      // Unquoted display name (see parseNameAddrRange).
+      let de = lt;
+      while (de > i && (b[de - 1] === SP || b[de - 1] === HT)) de--;
+      for (let k = i; k < de; k++) {
+        const d = b[k];
+        if (d === DQUOTE || d === BACKSLASH || d === RAQUOT) return null;
+      }
+      displayName = flatSlice(s, i - off, de - off);
+      i = lt;
+      c = LAQUOT;
+    }
+  }
+  if (c === LAQUOT) {
+    let gt = i;
+    while (gt < e && b[gt] !== RAQUOT) gt++;
+    if (gt >= e) return null;
+    let us = i + 1;
+    while (us < gt && (b[us] === SP || b[us] === HT)) us++;
+    let ue = gt;
+    while (ue > us && (b[ue - 1] === SP || b[ue - 1] === HT)) ue--;
+    uri = parseUriRangeBytes(s, us, ue);
+    i = gt + 1;
+  } else {
+    // addr-spec: parameters after it belong to the header (RFC 3261 20.10), so the URI ends at ';'.
+    let ue = i;
+    while (ue < e) {
+      const d = b[ue];
+      if (d === SEMI || d === SP || d === HT) break;
+      ue++;
+    }
+    uri = parseUriRangeBytes(s, i, ue);
+    i = ue;
+  }
+  if (uri === null) return null;
+  const params: Params = {};
+  const pend = e - off;
+  if (parseHeaderParamsBytes(s, i - off, pend, params, true) !== pend) return null;
+  return { displayName, uri, params };
+}
+
 /** Parses one name-addr or addr-spec with its header parameters; null when malformed. */
 export function parseNameAddr(text: string): NameAddr | null {
   return parseNameAddrRange(text, 0, text.length);
@@ -97,6 +172,7 @@ export function parseNameAddr(text: string): NameAddr | null {
 export function parseNameAddrList(value: string, into: NameAddr[], start = 0, end = value.length): boolean {
   // Elements are parsed in place between the separating commas (same rules as splitList): no
   // slices, whose characters V8 reads more slowly than the header text's own.
+  if (value === scan.text) return parseNameAddrListBytes(value, into, start, end);
   let from = start;
   let angle = false;
   for (let i = start; i < end; i++) {
@@ -115,6 +191,34 @@ export function parseNameAddrList(value: string, into: NameAddr[], start = 0, en
     }
   }
   const last = parseNameAddrRange(value, from, end);
+  if (last === null) return false;
+  into.push(last);
+  return true;
+}
+
+/** parseNameAddrList over the received bytes (see chars.ts `scan`). */
+function parseNameAddrListBytes(value: string, into: NameAddr[], start: number, end: number): boolean {
+  const b = scan.bytes;
+  const off = scan.off;
+  const e = end + off;
+  let from = start;
+  let angle = false;
+  for (let i = start + off; i < e; i++) {
+    const c = b[i];
+    if (c === DQUOTE) {
+      const q = quotedEndB(b, i, e);
+      if (q < 0) break;
+      i = q - 1;
+    } else if (c === LAQUOT) angle = true;
+    else if (c === RAQUOT) angle = false;
+    else if (c === COMMA && !angle) {
+      const one = parseNameAddrRangeBytes(value, from, i - off);
+      if (one === null) return false;
+      into.push(one);
+      from = i - off + 1;
+    }
+  }
+  const last = parseNameAddrRangeBytes(value, from, end);
   if (last === null) return false;
   into.push(last);
   return true;

@@ -1,5 +1,5 @@
-import { COLON, NO_PARAMS, QUESTION, SEMI, flatSlice, isHostChar, isIpv6Char, isSchemeChar } from "./chars.ts";
-import { knownParamName, lowerAscii, serializeParams, setParam } from "./params.ts";
+import { COLON, HOST_B, IPV6_B, NO_PARAMS, QUESTION, SEMI, URI_FORBIDDEN_B, flatSlice, isHostChar, isIpv6Char, isSchemeChar, scan } from "./chars.ts";
+import { knownParamName, knownParamNameB, lowerAscii, serializeParams, setParam } from "./params.ts";
 import type { OtherUri, Params, SipUri, TelUri, Uri } from "./types.ts";
 
 function isAlpha(c: number): boolean {
@@ -38,6 +38,7 @@ function parseUriParams(s: string, i: number, end: number, out: Params): number 
 const NO_HEADERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number): SipUri | null {
+  if (s === scan.text) return parseSipUriBytes(s, scheme, i, end);
   let user: string | null = null;
   let password: string | null = null;
   // The user part may hold ';', '?' and ':' (RFC 4475 semiuri, intmeth) but never a raw '@',
@@ -88,6 +89,93 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
     if (i < 0) return null;
   }
   if (i >= end) return { scheme, user, password, host, port, params, headers: NO_HEADERS };
+  const headers = parseUriHeaders(s, i, end);
+  return headers === null ? null : { scheme, user, password, host, port, params, headers };
+}
+
+/** parseUriParams over bytes b[i..e) (see chars.ts `scan`); `s` at offset -off gives the text. Returns a byte index or -1. */
+function parseUriParamsB(b: Uint8Array, s: string, off: number, i: number, e: number, out: Params): number {
+  while (i < e && b[i] === SEMI) {
+    let j = i + 1;
+    while (j < e) {
+      const c = b[j]!;
+      if (c === SEMI || c === QUESTION) break;
+      if (URI_FORBIDDEN_B[c] === 1) return -1;
+      j++;
+    }
+    let eq = i + 1;
+    while (eq < j && b[eq] !== 61) eq++;
+    if (eq === i + 1) return -1;
+    const name = knownParamNameB(b, i + 1, eq) ?? lowerAscii(s.slice(i + 1 - off, eq - off));
+    setParam(out, name, eq < j ? flatSlice(s, eq + 1 - off, j - off) : null);
+    i = j;
+  }
+  return i;
+}
+
+/** parseSipUri over the received bytes (see chars.ts `scan`): same grammar, strings sliced from `s`. */
+function parseSipUriBytes(s: string, scheme: "sip" | "sips", start: number, end: number): SipUri | null {
+  const b = scan.bytes;
+  const off = scan.off;
+  const e = end + off;
+  let i = start + off;
+  let user: string | null = null;
+  let password: string | null = null;
+  // The first '@' ends the userinfo (see parseSipUri).
+  let at = i;
+  while (at < e && b[at] !== 64) at++;
+  if (at < e) {
+    let colon = i;
+    while (colon < at && b[colon] !== COLON) colon++;
+    if (colon < at) {
+      user = flatSlice(s, i - off, colon - off);
+      password = flatSlice(s, colon + 1 - off, at - off);
+    } else {
+      user = flatSlice(s, i - off, at - off);
+    }
+    if (user.length === 0) return null;
+    for (let k = i; k < at; k++) if (URI_FORBIDDEN_B[b[k]!] === 1) return null;
+    i = at + 1;
+  }
+  const hs = i;
+  if (i < e && b[i] === 91) {
+    let close = i + 1;
+    while (close < e && b[close] !== 93) close++;
+    if (close >= e || close === i + 1) return null;
+    for (let k = i + 1; k < close; k++) if (IPV6_B[b[k]!] !== 1) return null;
+    i = close + 1;
+  } else {
+    while (i < e && HOST_B[b[i]!] === 1) i++;
+    if (i === hs) return null;
+  }
+  const host = flatSlice(s, hs - off, i - off);
+  let port: number | null = null;
+  if (i < e && b[i] === COLON) {
+    const ps = ++i;
+    let v = 0;
+    while (i < e) {
+      const c = b[i]!;
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    if (i === ps || i - ps > 5 || v > 65535) return null;
+    port = v;
+  }
+  let params: Params = NO_PARAMS;
+  if (i < e && b[i] === SEMI) {
+    params = {};
+    i = parseUriParamsB(b, s, off, i, e, params);
+    if (i < 0) return null;
+  }
+  if (i >= e) return { scheme, user, password, host, port, params, headers: NO_HEADERS };
+  // URI headers are rare: read by the string code.
+  const headers = parseUriHeaders(s, i - off, end);
+  return headers === null ? null : { scheme, user, password, host, port, params, headers };
+}
+
+/** The `?name=value&...` part of a SIP URI at s[i..end) (s[i] must be '?'), or null when malformed. */
+function parseUriHeaders(s: string, i: number, end: number): Array<readonly [string, string]> | null {
   if (s.charCodeAt(i) !== QUESTION || hasForbidden(s, i, end)) return null;
   const headers: Array<readonly [string, string]> = [];
   i++;
@@ -99,7 +187,7 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
     headers.push([flatSlice(s, i, eq), flatSlice(s, eq + 1, j)]);
     i = j + 1;
   }
-  return { scheme, user, password, host, port, params, headers };
+  return headers;
 }
 
 function parseTelUri(s: string, i: number, end: number): TelUri | null {
@@ -138,6 +226,16 @@ export function parseUriRange(text: string, start: number, end: number): Uri | n
   if (scheme === "tel") return parseTelUri(text, i + 1, end);
   const other: OtherUri = { scheme: scheme.toLowerCase(), opaque: flatSlice(text, i + 1, end) };
   return other;
+}
+
+/** parseUriRange for the URI at bytes scan.bytes[bs..be) behind the text `s` (see chars.ts `scan`). */
+export function parseUriRangeBytes(s: string, bs: number, be: number): Uri | null {
+  const b = scan.bytes;
+  // The same fast path for "sip:" as parseUriRange, read from the bytes.
+  if (be - bs > 4 && b[bs + 3] === COLON && (b[bs]! | 32) === 115 && (b[bs + 1]! | 32) === 105 && (b[bs + 2]! | 32) === 112) {
+    return parseSipUriBytes(s, "sip", bs + 4 - scan.off, be - scan.off);
+  }
+  return parseUriRange(s, bs - scan.off, be - scan.off);
 }
 
 /** True for a sip: or sips: URI. */

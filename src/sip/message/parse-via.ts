@@ -1,5 +1,5 @@
-import { COLON, SLASH, isHostChar, isIpv6Char, isToken, isWs, parseDigits, skipWs } from "./chars.ts";
-import { parseHeaderParams, serializeParams } from "./params.ts";
+import { COLON, HOST_B, HT, IPV6_B, SLASH, SP, TOKEN_B, isHostChar, isIpv6Char, isToken, isWs, parseDigits, scan, skipWs } from "./chars.ts";
+import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
 import type { Params, Via } from "./types.ts";
 
 function upperAscii(s: string): string {
@@ -45,6 +45,7 @@ let stop = 0;
 
 /** Parses one via-parm from `start`, stopping at `end` or at a ',' (recorded in `stop`). */
 function parseViaAt(s: string, start: number, end: number, anyVersion: boolean): Via | null {
+  if (s === scan.text) return parseViaAtBytes(s, start, end, anyVersion);
   let i = skipWs(s, start, end);
   let j = readToken(s, i, end);
   // "SIP" compared case-insensitively by OR-ing in the ASCII lower-case bit.
@@ -95,6 +96,82 @@ function parseViaAt(s: string, start: number, end: number, anyVersion: boolean):
   return { transport, host, port, params };
 }
 
+/** The transport token at bytes b[i..j) upper-cased (transportAt over bytes); `s` at offset -off gives the text. */
+function transportAtB(b: Uint8Array, i: number, j: number, s: string, off: number): string {
+  if (j - i === 3) {
+    const a = b[i]! & ~32;
+    const c1 = b[i + 1]! & ~32;
+    const c2 = b[i + 2]! & ~32;
+    if (a === 85 && c1 === 68 && c2 === 80) return "UDP";
+    if (a === 84 && c1 === 67 && c2 === 80) return "TCP";
+    if (a === 84 && c1 === 76 && c2 === 83) return "TLS";
+    if (a === 87 && c1 === 83 && c2 === 83) return "WSS";
+  }
+  return upperAscii(s.slice(i - off, j - off));
+}
+
+/** parseViaAt over the received bytes (see chars.ts `scan`): same grammar, strings sliced from `s`. */
+function parseViaAtBytes(s: string, start: number, end: number, anyVersion: boolean): Via | null {
+  const b = scan.bytes;
+  const off = scan.off;
+  const e = end + off;
+  let i = start + off;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  let j = i;
+  while (j < e && TOKEN_B[b[j]!] === 1) j++;
+  if (j - i !== 3 || (b[i]! | 32) !== 115 || (b[i + 1]! | 32) !== 105 || (b[i + 2]! | 32) !== 112) return null;
+  i = j;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  if (i >= e || b[i] !== SLASH) return null;
+  i++;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  j = i;
+  while (j < e && TOKEN_B[b[j]!] === 1) j++;
+  if (j === i || (!anyVersion && (j - i !== 3 || b[i] !== 50 || b[i + 1] !== 46 || b[i + 2] !== 48))) return null;
+  i = j;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  if (i >= e || b[i] !== SLASH) return null;
+  i++;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  j = i;
+  while (j < e && TOKEN_B[b[j]!] === 1) j++;
+  if (j === i) return null;
+  const transport = transportAtB(b, i, j, s, off);
+  if (j >= e || (b[j] !== SP && b[j] !== HT)) return null;
+  i = j;
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  const hs = i;
+  if (i < e && b[i] === 91) {
+    let close = i + 1;
+    while (close < e && b[close] !== 93) close++;
+    if (close >= e || close === i + 1) return null;
+    for (let k = i + 1; k < close; k++) if (IPV6_B[b[k]!] !== 1) return null;
+    i = close + 1;
+  } else {
+    while (i < e && HOST_B[b[i]!] === 1) i++;
+    if (i === hs) return null;
+  }
+  // Sliced, not copied: a Via lives as long as its transaction, which keeps the whole message.
+  const host = s.slice(hs - off, i - off);
+  let port: number | null = null;
+  let k = i;
+  while (k < e && (b[k] === SP || b[k] === HT)) k++;
+  if (k < e && b[k] === COLON) {
+    k++;
+    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    const ps = k;
+    while (k < e && b[k]! >= 48 && b[k]! <= 57) k++;
+    port = parseDigits(s.slice(ps - off, k - off), 5);
+    if (port < 0 || port > 65535) return null;
+    i = k;
+  }
+  const params: Params = {};
+  const p = parseHeaderParamsBytes(s, i - off, end, params, false);
+  if (p < 0 || (p < end && s.charCodeAt(p) !== 44)) return null;
+  stop = p;
+  return { transport, host, port, params };
+}
+
 /** Parses a Via header value (one or more comma-separated via-parms); null when any is malformed. */
 export function parseVia(text: string): Via[] | null {
   const out: Via[] = [];
@@ -105,8 +182,9 @@ export function parseVia(text: string): Via[] | null {
 export function parseViaInto(text: string, into: Via[], anyVersion = false, start = 0, end = text.length): boolean {
   // Values are read in place, one after another: no split, no per-value slices.
   let i = start;
+  const bytes = text === scan.text;
   for (;;) {
-    const v = parseViaAt(text, i, end, anyVersion);
+    const v = bytes ? parseViaAtBytes(text, i, end, anyVersion) : parseViaAt(text, i, end, anyVersion);
     if (v === null) return false;
     into.push(v);
     if (stop >= end) return true;
