@@ -179,6 +179,20 @@ export const TOKEN_B = table256(TOKEN, 0);
 export const HOST_B = table256(HOST, 0);
 /** IPv6 reference characters (isIpv6Char), none >= 128. */
 export const IPV6_B = table256(IPV6, 0);
+
+/** Where the host starting at `i` of `b` ends (an IPv6 reference in brackets, or host characters); -1 when there is none. */
+export function scanHostB(b: Uint8Array, i: number, e: number): number {
+  if (i < e && b[i] === 91) {
+    let close = i + 1;
+    while (close < e && b[close] !== 93) close++;
+    if (close >= e || close === i + 1) return -1;
+    for (let k = i + 1; k < close; k++) if (IPV6_B[b[k]!] !== 1) return -1;
+    return close + 1;
+  }
+  let j = i;
+  while (j < e && HOST_B[b[j]!] === 1) j++;
+  return j === i ? -1 : j;
+}
 /** Characters a URI never holds raw (whitespace, controls, DEL, < > "); no byte >= 128. */
 export const URI_FORBIDDEN_B = (() => {
   const t = new Uint8Array(256);

@@ -1,4 +1,4 @@
-import { COLON, HOST_B, IPV6_B, NO_PARAMS, QUESTION, SEMI, URI_FORBIDDEN_B, flatSlice, isHostChar, isIpv6Char, isSchemeChar, scan } from "./chars.ts";
+import { COLON, NO_PARAMS, QUESTION, SEMI, URI_FORBIDDEN_B, flatSlice, isHostChar, isIpv6Char, isSchemeChar, scan, scanHostB } from "./chars.ts";
 import { knownParamName, knownParamNameB, lowerAscii, serializeParams, setParam } from "./params.ts";
 import type { OtherUri, Params, SipUri, TelUri, Uri } from "./types.ts";
 
@@ -138,16 +138,8 @@ function parseSipUriBytes(s: string, scheme: "sip" | "sips", start: number, end:
     i = at + 1;
   }
   const hs = i;
-  if (i < e && b[i] === 91) {
-    let close = i + 1;
-    while (close < e && b[close] !== 93) close++;
-    if (close >= e || close === i + 1) return null;
-    for (let k = i + 1; k < close; k++) if (IPV6_B[b[k]!] !== 1) return null;
-    i = close + 1;
-  } else {
-    while (i < e && HOST_B[b[i]!] === 1) i++;
-    if (i === hs) return null;
-  }
+  i = scanHostB(b, i, e);
+  if (i < 0) return null;
   const host = flatSlice(s, hs - off, i - off);
   let port: number | null = null;
   if (i < e && b[i] === COLON) {

@@ -1,4 +1,4 @@
-import { COLON, HOST_B, HT, IPV6_B, SLASH, SP, TOKEN_B, isHostChar, isIpv6Char, isToken, isWs, parseDigits, scan, skipWs } from "./chars.ts";
+import { COLON, HT, SLASH, SP, TOKEN_B, isHostChar, isIpv6Char, isToken, isWs, parseDigits, scan, scanHostB, skipWs } from "./chars.ts";
 import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
 import type { Params, Via } from "./types.ts";
 
@@ -141,16 +141,8 @@ function parseViaAtBytes(s: string, start: number, end: number, anyVersion: bool
   i = j;
   while (i < e && (b[i] === SP || b[i] === HT)) i++;
   const hs = i;
-  if (i < e && b[i] === 91) {
-    let close = i + 1;
-    while (close < e && b[close] !== 93) close++;
-    if (close >= e || close === i + 1) return null;
-    for (let k = i + 1; k < close; k++) if (IPV6_B[b[k]!] !== 1) return null;
-    i = close + 1;
-  } else {
-    while (i < e && HOST_B[b[i]!] === 1) i++;
-    if (i === hs) return null;
-  }
+  i = scanHostB(b, i, e);
+  if (i < 0) return null;
   // Sliced, not copied: a Via lives as long as its transaction, which keeps the whole message.
   const host = s.slice(hs - off, i - off);
   let port: number | null = null;
