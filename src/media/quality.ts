@@ -205,22 +205,53 @@ export class ReceiveStats {
 
   /** The current statistics. */
   snapshot(): ReceiveStatsSnapshot {
-    const expected = this.expected;
-    const lost = Math.max(0, expected - this.#distinct);
-    return {
-      packets: this.#packets,
-      bytes: this.#bytes,
-      expected,
-      lost,
-      lossPercent: expected === 0 ? 0 : (lost * 100) / expected,
-      outOfOrder: this.#outOfOrder,
-      duplicates: this.#duplicates,
-      highestSequence: this.highestSequence,
-      jitter: this.#jitter,
-      jitterMs: (this.#jitter * 1000) / this.clockRate,
-      rttMs: this.#rttMs,
-    };
+    return receiveSnapshot(
+      {
+        packets: this.#packets,
+        bytes: this.#bytes,
+        expected: this.expected,
+        distinct: this.#distinct,
+        outOfOrder: this.#outOfOrder,
+        duplicates: this.#duplicates,
+        highestSequence: this.highestSequence,
+        jitter: this.#jitter,
+        clockRate: this.clockRate,
+      },
+      this.#rttMs,
+    );
   }
+}
+
+/** The RFC 3550 receive counters a snapshot is derived from (ReceiveStats, or the native relay's copy of them). */
+export interface ReceiveCounters {
+  readonly packets: number;
+  readonly bytes: number;
+  readonly expected: number;
+  /** Distinct sequence numbers received (duplicates counted once). */
+  readonly distinct: number;
+  readonly outOfOrder: number;
+  readonly duplicates: number;
+  readonly highestSequence: number;
+  readonly jitter: number;
+  readonly clockRate: number;
+}
+
+/** A snapshot from raw receive counters: loss and jitter in milliseconds derived the one way. */
+export function receiveSnapshot(c: ReceiveCounters, rttMs: number | undefined): ReceiveStatsSnapshot {
+  const lost = Math.max(0, c.expected - c.distinct);
+  return {
+    packets: c.packets,
+    bytes: c.bytes,
+    expected: c.expected,
+    lost,
+    lossPercent: c.expected === 0 ? 0 : (lost * 100) / c.expected,
+    outOfOrder: c.outOfOrder,
+    duplicates: c.duplicates,
+    highestSequence: c.highestSequence,
+    jitter: c.jitter,
+    jitterMs: (c.jitter * 1000) / c.clockRate,
+    rttMs,
+  };
 }
 
 /**

@@ -136,23 +136,34 @@ static socklen_t make_address(const char *text, int port, struct sockaddr_storag
   return 0;
 }
 
+/* Writes a socket address's IP as text into text (INET6_ADDRSTRLEN bytes); returns its port (0 and "" for another family). */
+static int address_text(const struct sockaddr_storage *from, char *text) {
+  text[0] = '\0';
+  if (from->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const void *)from;
+    inet_ntop(AF_INET, &a->sin_addr, text, INET6_ADDRSTRLEN);
+    return ntohs(a->sin_port);
+  }
+  if (from->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const void *)from;
+    inet_ntop(AF_INET6, &a->sin6_addr, text, INET6_ADDRSTRLEN);
+    return ntohs(a->sin6_port);
+  }
+  return 0;
+}
+
+/* Big-endian reads of RTP header fields. */
+static uint32_t be16(const uint8_t *p) { return ((uint32_t)p[0] << 8) | p[1]; }
+static uint32_t be32(const uint8_t *p) { return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]; }
+
 /* Hands one datagram to JavaScript: deliver(handle, buffer, address, port). */
 static void deliver(io_instance *io, napi_value fn, napi_value recv, double handle, const uint8_t *data, size_t len,
                     const struct sockaddr_storage *from) {
   napi_env env = io->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  char text[INET6_ADDRSTRLEN] = "";
-  int port = 0;
-  if (from->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const void *)from;
-    inet_ntop(AF_INET, &a->sin_addr, text, sizeof text);
-    port = ntohs(a->sin_port);
-  } else if (from->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const void *)from;
-    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text);
-    port = ntohs(a->sin6_port);
-  }
+  char text[INET6_ADDRSTRLEN];
+  int port = address_text(from, text);
   napi_value argv[4];
   void *copy = NULL;
   napi_create_double(env, handle, &argv[0]);
@@ -186,11 +197,7 @@ static int forward(io_instance *io, io_socket *s, const uint8_t *p, size_t len, 
   s->rx_packets++;
   s->rx_bytes += (double)len;
   s->last_ms = now;
-  if (flags & PT_STATS) {
-    uint32_t seq = ((uint32_t)p[2] << 8) | p[3];
-    uint32_t ts = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7];
-    rtp_stats_packet(&s->stats, seq, ts, now, (uint32_t)len);
-  }
+  if (flags & PT_STATS) rtp_stats_packet(&s->stats, be16(p + 2), be32(p + 4), now, (uint32_t)len);
   /* RFC 3264 5.1: a sendonly/inactive leg receives no RTP. */
   if (s->held) {
     s->drop_held++;
@@ -207,9 +214,9 @@ static int forward(io_instance *io, io_socket *s, const uint8_t *p, size_t len, 
   } else {
     s->fwd_packets++;
     s->fwd_bytes += (double)len;
-    s->fwd_seq = (double)(((uint32_t)p[2] << 8) | p[3]);
-    s->fwd_ts = (double)(((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7]);
-    s->fwd_ssrc = (double)(((uint32_t)p[8] << 24) | ((uint32_t)p[9] << 16) | ((uint32_t)p[10] << 8) | p[11]);
+    s->fwd_seq = be16(p + 2);
+    s->fwd_ts = be32(p + 4);
+    s->fwd_ssrc = be32(p + 8);
     s->fwd_ms = now;
     io->fast_packets++;
   }
@@ -408,17 +415,8 @@ static napi_value js_local_address(napi_env env, napi_callback_info info) {
   struct sockaddr_storage a;
   socklen_t len = sizeof a;
   getsockname(s->fd, (struct sockaddr *)&a, &len);
-  char text[INET6_ADDRSTRLEN] = "";
-  int port;
-  if (a.ss_family == AF_INET) {
-    struct sockaddr_in *v4 = (void *)&a;
-    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
-    port = ntohs(v4->sin_port);
-  } else {
-    struct sockaddr_in6 *v6 = (void *)&a;
-    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
-    port = ntohs(v6->sin6_port);
-  }
+  char text[INET6_ADDRSTRLEN];
+  int port = address_text(&a, text);
   napi_value result, t, p;
   napi_create_array_with_length(env, 2, &result);
   napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &t);
@@ -527,9 +525,7 @@ static napi_value js_feed(napi_env env, napi_callback_info info) {
   if (s == NULL || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len < 12) return NULL;
   const uint8_t *p = data;
   if (!(s->pt_flags[p[1] & 0x7f] & PT_STATS)) return NULL;
-  uint32_t seq = ((uint32_t)p[2] << 8) | p[3];
-  uint32_t ts = ((uint32_t)p[4] << 24) | ((uint32_t)p[5] << 16) | ((uint32_t)p[6] << 8) | p[7];
-  rtp_stats_packet(&s->stats, seq, ts, now_ms(), (uint32_t)len);
+  rtp_stats_packet(&s->stats, be16(p + 2), be32(p + 4), now_ms(), (uint32_t)len);
   return NULL;
 }
 

@@ -1,4 +1,4 @@
-import { type ReceiveStatsSnapshot, ReceiveStats } from "../quality.ts";
+import { type ReceiveStatsSnapshot, ReceiveStats, receiveSnapshot } from "../quality.ts";
 import { readRtpPayloadType, readRtpSequenceNumber, readRtpTimestamp } from "../rtp-packet.ts";
 import type { Channel, LegName, ReceiveStatsSink } from "./relay-session.ts";
 import type { FastCounters } from "./udp-io.ts";
@@ -35,25 +35,11 @@ export type NativeReceiveStats = FastCounters["rtp"];
 export function withNativeStats(sink: QualitySink, native: (leg: LegName) => NativeReceiveStats | undefined): QualitySink {
   return {
     ...sink,
-    onPacket: (leg, channel, packet, arrivalMs) => sink.onPacket(leg, channel, packet, arrivalMs),
     snapshot(leg) {
       const js = sink.snapshot(leg);
       const n = native(leg);
       if (n === undefined || n.packets === 0) return js;
-      const lost = Math.max(0, n.expected - n.distinct);
-      return {
-        packets: n.packets,
-        bytes: n.bytes,
-        expected: n.expected,
-        lost,
-        lossPercent: n.expected === 0 ? 0 : (lost * 100) / n.expected,
-        outOfOrder: n.outOfOrder,
-        duplicates: n.duplicates,
-        highestSequence: n.highestSequence,
-        jitter: n.jitter,
-        jitterMs: (n.jitter * 1000) / n.clockRate,
-        rttMs: js?.rttMs,
-      };
+      return receiveSnapshot(n, js?.rttMs);
     },
   };
 }
