@@ -164,15 +164,21 @@ describe("registrar (RFC 3261 10.3)", () => {
     clock = new FakeClock();
     bindings = new MemoryBindingRepository();
     log = capturingLogger();
-    registrar = createRegistrar({
+    registrar = startRegistrar();
+  });
+
+  /** The registrar every test here talks to; `extra` adds options (an account lock). */
+  function startRegistrar(extra: Partial<Parameters<typeof createRegistrar>[0]> = {}): Registrar {
+    return createRegistrar({
       stack: server,
       policy: () => policyOf([acme, hashed, staticOne]),
       bindings,
       clock,
       logger: log.logger,
       options: { realm: REALM, nonceSecret: "test-secret", minExpires: 60, maxExpires: 3600, defaultExpires: 1800 },
+      ...extra,
     });
-  });
+  }
 
   test("a REGISTER without credentials is challenged with SHA-256 and MD5, qop=auth", async () => {
     const [res] = await client.register({ contacts: [contact(5060)] });
@@ -232,15 +238,7 @@ describe("registrar (RFC 3261 10.3)", () => {
   test("a locked account's REGISTER is 403 even with the right password, with an account-locked security event", async () => {
     registrar.stop();
     const locked = new Set(["acme"]);
-    registrar = createRegistrar({
-      stack: server,
-      policy: () => policyOf([acme, hashed, staticOne]),
-      bindings,
-      clock,
-      logger: log.logger,
-      accountLock: (account) => (locked.has(account) ? { reason: `account ${account} locked for 300 s more` } : undefined),
-      options: { realm: REALM, nonceSecret: "test-secret", minExpires: 60, maxExpires: 3600, defaultExpires: 1800 },
-    });
+    registrar = startRegistrar({ accountLock: (account) => (locked.has(account) ? { reason: `account ${account} locked for 300 s more` } : undefined) });
     const res = await client.register({ password: "s3cret", contacts: [contact(5060)] });
     assert.deepEqual(res.map((r) => r.status), [401, 403]);
     assert.deepEqual(await registrar.lookup("acme"), []);

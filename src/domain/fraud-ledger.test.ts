@@ -7,6 +7,7 @@ import { FraudLedger } from "./fraud-ledger.ts";
 import { judgeOutboundCall, type FraudPolicy } from "./fraud.ts";
 import { EMPTY_FRAUD_STATE, evaluateOutboundCall, fraudCallEnded, type FraudState } from "../../test/support/fraud-state.ts";
 import { DEFAULT_FRAUD_RANGES, createFraudRanges } from "./fraud-ranges.ts";
+import { Rng } from "../../test/support/rng.ts";
 
 const ranges = (() => {
   const r = createFraudRanges(DEFAULT_FRAUD_RANGES);
@@ -14,15 +15,10 @@ const ranges = (() => {
   return r.value;
 })();
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+/** Uniform in [0, 1) from a seeded Rng, so a failure can be replayed. */
 function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next() / 0x1_0000_0000;
 }
 
 const policies: FraudPolicy[] = [

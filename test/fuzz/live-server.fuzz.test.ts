@@ -19,6 +19,7 @@ import { freePort } from "../support/ports.ts";
 import { startProcess, stopAll, type RunningProcess } from "../support/processes.ts";
 import { framer, optionsProbe, udpPeer, type Received } from "../support/raw-sip.ts";
 import { haveSipp, runSipp } from "../support/sipp.ts";
+import { poll } from "../support/until.ts";
 import { Rng, fuzzSeed, mutate, randomChunks, realisticCorpus, tortureCorpus } from "./mutators.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed (scripts/test.sh installs it)";
@@ -135,9 +136,7 @@ async function answersOptionsTcp(target: { address: string; port: number }, n: n
   try {
     await once(sock, "connect");
     sock.write(optionsProbe("TCP", { address: CLEAN, port: sock.localPort ?? 0 }, target, n));
-    const deadline = Date.now() + 10_000;
-    while (!received.some((r) => r.status === 200) && Date.now() < deadline) await sleep(20);
-    return received.some((r) => r.status === 200);
+    return await poll(() => received.some((r) => r.status === 200), 10_000, 20);
   } catch {
     return false;
   } finally {

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { GroupCommitQueue, type CdrWriter, type RowFailure, type RowParams } from "./cdr-writer.ts";
+import Database from "better-sqlite3";
+import { GroupCommitQueue, WorkerCdrWriter, type CdrWriter, type RowFailure, type RowParams } from "./cdr-writer.ts";
 
 /** A writer that records each batch and commits when told to. */
 function manualWriter(): CdrWriter & { batches: RowParams[][]; commit(failure?: RowFailure): void } {
@@ -102,5 +106,27 @@ describe("GroupCommitQueue", () => {
     assert.equal(flushed, false);
     writer.commit();
     await flushing;
+  });
+});
+
+describe("WorkerCdrWriter", () => {
+  it("fails only the row the database refuses, with the driver's code, from its thread (the worker runs commitBatch's source text)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "trunkline-writer-"));
+    const path = join(dir, "w.db");
+    const db = new Database(path);
+    try {
+      db.pragma("journal_mode = WAL");
+      db.exec("CREATE TABLE t (id TEXT PRIMARY KEY, v INTEGER NOT NULL)");
+      const writer = new WorkerCdrWriter(path, "INSERT INTO t (id, v) VALUES (?, ?)", 5000);
+      const results = await writer.write([["a", 1], ["b", null], ["c", 3]]);
+      await writer.close();
+      assert.equal(results[0], null);
+      assert.equal(results[1]?.code, "SQLITE_CONSTRAINT_NOTNULL");
+      assert.equal(results[2], null);
+      assert.deepEqual(db.prepare("SELECT id FROM t ORDER BY id").all(), [{ id: "a" }, { id: "c" }]);
+    } finally {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

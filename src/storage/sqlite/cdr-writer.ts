@@ -34,7 +34,7 @@ function failureOf(e: unknown): RowFailure {
 /**
  * Runs the batch in one transaction; when it fails, retries each row alone so only the rows the
  * database refuses fail (one bad record or a full disk must not take its batch-mates down).
- * Shared by both writers: the worker gets this function's source text.
+ * Shared by both writers: the worker gets this function's source text (and failureOf's).
  */
 function commitBatch(
   db: { transaction(fn: (rows: readonly RowParams[]) => void): { immediate(rows: readonly RowParams[]): void } },
@@ -53,8 +53,7 @@ function commitBatch(
         tx.immediate([r]);
         return null;
       } catch (e) {
-        const code = typeof e === "object" && e !== null && "code" in e && typeof e.code === "string" ? e.code : undefined;
-        return { message: e instanceof Error ? e.message : String(e), code };
+        return failureOf(e);
       }
     });
   }
@@ -97,6 +96,7 @@ const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require("node:worker_threads");
 const __name = (fn) => fn; // the TypeScript loader may name functions with this helper
 const Database = require(workerData.driver);
+const failureOf = ${failureOf.toString()};
 const commitBatch = ${commitBatch.toString()};
 const db = new Database(workerData.path);
 db.pragma("journal_mode = WAL");
