@@ -180,7 +180,42 @@ export const HOST_B = table256(HOST, 0);
 /** IPv6 reference characters (isIpv6Char), none >= 128. */
 export const IPV6_B = table256(IPV6, 0);
 
-/** Where the host starting at `i` of `b` ends (an IPv6 reference in brackets, or host characters); -1 when there is none. */
+/** skipWs over bytes: the first index from `i` that is not SP or HT (or `e`). */
+export function skipWsB(b: Uint8Array, i: number, e: number): number {
+  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  return i;
+}
+
+/** Where the run of token characters starting at b[i] ends (`i` when there is none). */
+export function tokenEndB(b: Uint8Array, i: number, e: number): number {
+  while (i < e && TOKEN_B[b[i]!] === 1) i++;
+  return i;
+}
+
+/** quotedEnd over bytes: index just past the closing quote of the quoted-string opening at b[i], or -1. */
+export function quotedEndB(b: Uint8Array, i: number, e: number): number {
+  for (i++; i < e; i++) {
+    const c = b[i];
+    if (c === BACKSLASH) i++;
+    else if (c === DQUOTE) return i + 1;
+  }
+  return -1;
+}
+
+/** Where the host starting at s[i] ends (an IPv6 reference in brackets, or host characters); -1 when there is none. */
+export function scanHost(s: string, i: number, end: number): number {
+  if (i < end && s.charCodeAt(i) === 91) {
+    const close = s.indexOf("]", i);
+    if (close < 0 || close >= end || close === i + 1) return -1;
+    for (let k = i + 1; k < close; k++) if (!isIpv6Char(s.charCodeAt(k))) return -1;
+    return close + 1;
+  }
+  let j = i;
+  while (j < end && isHostChar(s.charCodeAt(j))) j++;
+  return j === i ? -1 : j;
+}
+
+/** scanHost over bytes: where the host starting at `i` of `b` ends (an IPv6 reference in brackets, or host characters); -1 when there is none. */
 export function scanHostB(b: Uint8Array, i: number, e: number): number {
   if (i < e && b[i] === 91) {
     let close = i + 1;

@@ -1,4 +1,4 @@
-import { BACKSLASH, DQUOTE, EQUAL, GENVALUE_B, HT, NO_PARAMS, SEMI, SP, TOKEN_B, flatSlice, isToken, quotedEnd, scan, skipWs } from "./chars.ts";
+import { DQUOTE, EQUAL, GENVALUE_B, NO_PARAMS, SEMI, flatSlice, isToken, quotedEnd, quotedEndB, scan, skipWs, skipWsB, tokenEndB } from "./chars.ts";
 import type { Params } from "./types.ts";
 
 /** Lower-cases `s` only when it holds an upper-case ASCII letter (most parameter names do not). */
@@ -173,30 +173,19 @@ export function parseHeaderParamsBytes(s: string, i: number, end: number, out: P
   let k = i + off;
   const e = end + off;
   for (;;) {
-    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    k = skipWsB(b, k, e);
     if (k >= e || b[k] !== SEMI) return k - off;
-    k++;
-    while (k < e && (b[k] === SP || b[k] === HT)) k++;
-    const ns = k;
-    while (k < e && TOKEN_B[b[k]!] === 1) k++;
+    const ns = skipWsB(b, k + 1, e);
+    k = tokenEndB(b, ns, e);
     if (k === ns) return -1;
     const name = knownParamNameB(b, ns, k) ?? lowerAscii(flatSlice(s, ns - off, k - off));
-    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    k = skipWsB(b, k, e);
     let value: string | null = null;
     if (k < e && b[k] === EQUAL) {
-      k++;
-      while (k < e && (b[k] === SP || b[k] === HT)) k++;
+      k = skipWsB(b, k + 1, e);
       if (k < e && b[k] === DQUOTE) {
         const qs = k;
-        let q = -1;
-        for (k++; k < e; k++) {
-          const c = b[k];
-          if (c === BACKSLASH) k++;
-          else if (c === DQUOTE) {
-            q = k + 1;
-            break;
-          }
-        }
+        const q = quotedEndB(b, k, e);
         if (q < 0) return -1;
         value = copy ? flatSlice(s, qs - off, q - off) : s.slice(qs - off, q - off);
         k = q;

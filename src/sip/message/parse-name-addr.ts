@@ -1,4 +1,4 @@
-import { BACKSLASH, COMMA, DQUOTE, HT, LAQUOT, RAQUOT, SEMI, SP, flatSlice, isWs, quotedEnd, scan, skipWs } from "./chars.ts";
+import { BACKSLASH, COMMA, DQUOTE, HT, LAQUOT, RAQUOT, SEMI, SP, flatSlice, isWs, quotedEnd, quotedEndB, scan, skipWs, skipWsB } from "./chars.ts";
 import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
 import { parseUriRange, parseUriRangeBytes, serializeUri } from "./parse-uri.ts";
 import type { NameAddr, Params, Uri } from "./types.ts";
@@ -89,23 +89,12 @@ export function parseNameAddrRange(s: string, start: number, end: number): NameA
   return { displayName, uri, params };
 }
 
-/** Index just past the closing quote of the quoted-string opening at b[i] (quotedEnd over bytes), or -1. */
-function quotedEndB(b: Uint8Array, i: number, e: number): number {
-  for (i++; i < e; i++) {
-    const c = b[i];
-    if (c === BACKSLASH) i++;
-    else if (c === DQUOTE) return i + 1;
-  }
-  return -1;
-}
-
 /** parseNameAddrRange over the received bytes (see chars.ts `scan`): same grammar, strings sliced from `s`. */
 function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAddr | null {
   const b = scan.bytes;
   const off = scan.off;
-  let i = start + off;
   let e = end + off;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  let i = skipWsB(b, start + off, e);
   while (e > i && (b[e - 1] === SP || b[e - 1] === HT)) e--;
   if (i >= e) return null;
   let displayName: string | null = null;
@@ -115,8 +104,7 @@ function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAdd
     const q = quotedEndB(b, i, e);
     if (q < 0) return null;
     displayName = flatSlice(s, i + 1 - off, q - 1 - off);
-    i = q;
-    while (i < e && (b[i] === SP || b[i] === HT)) i++;
+    i = skipWsB(b, q, e);
     c = b[i];
     if (c !== LAQUOT) return null;
   } else if (c !== LAQUOT) {
@@ -139,8 +127,7 @@ function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAdd
     let gt = i;
     while (gt < e && b[gt] !== RAQUOT) gt++;
     if (gt >= e) return null;
-    let us = i + 1;
-    while (us < gt && (b[us] === SP || b[us] === HT)) us++;
+    const us = skipWsB(b, i + 1, gt);
     let ue = gt;
     while (ue > us && (b[ue - 1] === SP || b[ue - 1] === HT)) ue--;
     uri = parseUriRangeBytes(s, us, ue);

@@ -1,4 +1,4 @@
-import { COLON, NO_PARAMS, QUESTION, SEMI, URI_FORBIDDEN_B, flatSlice, isHostChar, isIpv6Char, isSchemeChar, scan, scanHostB } from "./chars.ts";
+import { COLON, NO_PARAMS, QUESTION, SEMI, URI_FORBIDDEN_B, flatSlice, isSchemeChar, scan, scanHost, scanHostB } from "./chars.ts";
 import { knownParamName, knownParamNameB, lowerAscii, serializeParams, setParam } from "./params.ts";
 import type { OtherUri, Params, SipUri, TelUri, Uri } from "./types.ts";
 
@@ -58,15 +58,8 @@ function parseSipUri(s: string, scheme: "sip" | "sips", i: number, end: number):
     i = at + 1;
   }
   const hs = i;
-  if (i < end && s.charCodeAt(i) === 91) {
-    const close = s.indexOf("]", i);
-    if (close < 0 || close >= end || close === i + 1) return null;
-    for (let k = i + 1; k < close; k++) if (!isIpv6Char(s.charCodeAt(k))) return null;
-    i = close + 1;
-  } else {
-    while (i < end && isHostChar(s.charCodeAt(i))) i++;
-    if (i === hs) return null;
-  }
+  i = scanHost(s, i, end);
+  if (i < 0) return null;
   const host = flatSlice(s, hs, i);
   let port: number | null = null;
   if (i < end && s.charCodeAt(i) === COLON) {

@@ -1,4 +1,4 @@
-import { COLON, HT, SLASH, SP, TOKEN_B, isHostChar, isIpv6Char, isToken, isWs, parseDigits, scan, scanHostB, skipWs } from "./chars.ts";
+import { COLON, HT, SLASH, SP, isToken, isWs, parseDigits, scan, scanHost, scanHostB, skipWs, skipWsB, tokenEndB } from "./chars.ts";
 import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
 import type { Params, Via } from "./types.ts";
 
@@ -64,15 +64,8 @@ function parseViaAt(s: string, start: number, end: number, anyVersion: boolean):
   if (j >= end || !isWs(s.charCodeAt(j))) return null;
   i = skipWs(s, j, end);
   const hs = i;
-  if (s.charCodeAt(i) === 91) {
-    const close = s.indexOf("]", i);
-    if (close < 0 || close >= end || close === i + 1) return null;
-    for (let k = i + 1; k < close; k++) if (!isIpv6Char(s.charCodeAt(k))) return null;
-    i = close + 1;
-  } else {
-    while (i < end && isHostChar(s.charCodeAt(i))) i++;
-    if (i === hs) return null;
-  }
+  i = scanHost(s, i, end);
+  if (i < 0) return null;
   // Sliced, not copied: a Via lives as long as its transaction, which keeps the whole message.
   const host = s.slice(hs, i);
   let port: number | null = null;
@@ -115,42 +108,31 @@ function parseViaAtBytes(s: string, start: number, end: number, anyVersion: bool
   const b = scan.bytes;
   const off = scan.off;
   const e = end + off;
-  let i = start + off;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
-  let j = i;
-  while (j < e && TOKEN_B[b[j]!] === 1) j++;
+  let i = skipWsB(b, start + off, e);
+  let j = tokenEndB(b, i, e);
   if (j - i !== 3 || (b[i]! | 32) !== 115 || (b[i + 1]! | 32) !== 105 || (b[i + 2]! | 32) !== 112) return null;
-  i = j;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  i = skipWsB(b, j, e);
   if (i >= e || b[i] !== SLASH) return null;
-  i++;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
-  j = i;
-  while (j < e && TOKEN_B[b[j]!] === 1) j++;
+  i = skipWsB(b, i + 1, e);
+  j = tokenEndB(b, i, e);
   if (j === i || (!anyVersion && (j - i !== 3 || b[i] !== 50 || b[i + 1] !== 46 || b[i + 2] !== 48))) return null;
-  i = j;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  i = skipWsB(b, j, e);
   if (i >= e || b[i] !== SLASH) return null;
-  i++;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
-  j = i;
-  while (j < e && TOKEN_B[b[j]!] === 1) j++;
+  i = skipWsB(b, i + 1, e);
+  j = tokenEndB(b, i, e);
   if (j === i) return null;
   const transport = transportAtB(b, i, j, s, off);
   if (j >= e || (b[j] !== SP && b[j] !== HT)) return null;
-  i = j;
-  while (i < e && (b[i] === SP || b[i] === HT)) i++;
+  i = skipWsB(b, j, e);
   const hs = i;
   i = scanHostB(b, i, e);
   if (i < 0) return null;
   // Sliced, not copied: a Via lives as long as its transaction, which keeps the whole message.
   const host = s.slice(hs - off, i - off);
   let port: number | null = null;
-  let k = i;
-  while (k < e && (b[k] === SP || b[k] === HT)) k++;
+  let k = skipWsB(b, i, e);
   if (k < e && b[k] === COLON) {
-    k++;
-    while (k < e && (b[k] === SP || b[k] === HT)) k++;
+    k = skipWsB(b, k + 1, e);
     const ps = k;
     while (k < e && b[k]! >= 48 && b[k]! <= 57) k++;
     port = parseDigits(s.slice(ps - off, k - off), 5);
