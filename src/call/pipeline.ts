@@ -122,7 +122,8 @@ function authenticate(env: PipelineEnv, input: PipelineInput, customer: Customer
     return refuse(refusal("bad-credentials", `${customer.name}: ${lock.reason}`), input.cdr, "authenticate", "account-locked");
   }
   const result = verifyCredentials({
-    header,
+    // Parsed once: the lock check above read it already.
+    header: tried.ok ? tried.value : header,
     method: input.request.method,
     realm: env.realm,
     secret: env.nonceSecret,

@@ -204,7 +204,8 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       return undefined;
     }
     const result = verifyCredentials({
-      header,
+      // Parsed once: the lock check above read it already.
+      header: tried.ok ? tried.value : header,
       method: req.method,
       realm: cfg.realm,
       secret: cfg.nonceSecret,

@@ -34,7 +34,7 @@ function answer(challenge: string, overrides: { username?: string; password?: st
   });
 }
 
-function verify(header: string, extra: Partial<VerifyOptions> = {}): ReturnType<typeof verifyCredentials> {
+function verify(header: VerifyOptions["header"], extra: Partial<VerifyOptions> = {}): ReturnType<typeof verifyCredentials> {
   return verifyCredentials({ header, method: "INVITE", realm: REALM, secret: SECRET, now: T0 + 1000, lookup, requestUri: URI, ...extra });
 }
 
@@ -63,6 +63,19 @@ for (const algorithm of ["SHA-256", "MD5"] as const) {
     assert.deepEqual(result, { ok: true, username: "alice", algorithm });
   });
 }
+
+test("credentials already parsed by the caller verify exactly as their header text does", () => {
+  const good = answer(challengeFor("SHA-256"));
+  const wrong = answer(challengeFor("MD5"), { password: "guess" });
+  const outcomes = [good, wrong].map((header) => {
+    const parsed = parseCredentials(header);
+    assert.ok(parsed.ok);
+    const result = verify(parsed.value);
+    assert.deepEqual(result, verify(header));
+    return result.ok;
+  });
+  assert.deepEqual(outcomes, [true, false], "the right answer passes, the wrong password fails");
+});
 
 test("RFC 2069 style credentials (no qop) verify", () => {
   const c = parseChallenge(challengeFor("MD5"));

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { DIGEST_ALGORITHMS, type DigestAlgorithm, computeHa1, computeResponse, constantTimeEqual, toDigestAlgorithm } from "./digest.ts";
-import { parseCredentials, serializeChallenge } from "./header.ts";
+import { type DigestCredentials, parseCredentials, serializeChallenge } from "./header.ts";
 import { checkNonce, createNonce } from "./nonce.ts";
 import type { NonceCountTracker } from "./nonce-count-tracker.ts";
 
@@ -67,8 +67,8 @@ export type Ha1Lookup = (username: string, algorithm: DigestAlgorithm) => { ha1:
 
 /** Options for verifyCredentials. */
 export interface VerifyOptions {
-  /** One Authorization / Proxy-Authorization value. */
-  header: string;
+  /** One Authorization / Proxy-Authorization value, or that value already parsed (parseCredentials) by a caller that read it first. */
+  header: string | DigestCredentials;
   /** The request method, as in the request line. */
   method: string;
   realm: string;
@@ -95,9 +95,14 @@ function fail(reason: VerifyFailureReason, username?: string): VerifyResult {
 
 /** Verifies one Digest credentials value against a nonce of ours and the stored HA1. */
 export function verifyCredentials(options: VerifyOptions): VerifyResult {
-  const parsed = parseCredentials(options.header);
-  if (!parsed.ok) return fail(parsed.error.code === "unknown-scheme" ? "unknown-scheme" : "malformed");
-  const c = parsed.value;
+  let c: DigestCredentials;
+  if (typeof options.header === "string") {
+    const parsed = parseCredentials(options.header);
+    if (!parsed.ok) return fail(parsed.error.code === "unknown-scheme" ? "unknown-scheme" : "malformed");
+    c = parsed.value;
+  } else {
+    c = options.header;
+  }
   const algorithm = toDigestAlgorithm(c.algorithm);
   // We offer only qop=auth; auth-int or anything else answers a challenge we never sent.
   if (algorithm === undefined || (c.qop !== undefined && c.qop !== "auth")) return fail("malformed", c.username);
