@@ -9,7 +9,7 @@ import { openStorage } from "./storage/index.ts";
 import { randomBytes } from "node:crypto";
 import { createSipStack, type SipStack, type SipStackOptions, type TlsEvent, type TransportError } from "./sip/index.ts";
 import { compilePolicy, hashProvisioningSecrets, type Policy, type Provisioning } from "./domain/index.ts";
-import { buildHttpApp, observeClosedCdrs, registerServerMetrics, type ApplyResult } from "./http/index.ts";
+import { buildHttpApp, registerServerMetrics, type ApplyResult } from "./http/index.ts";
 import {
   createCallLayer,
   createCarrierRegistration,
@@ -234,8 +234,9 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
       stack: sip,
       ...(mediaAnchor !== undefined ? { media: mediaAnchor } : {}),
       policy: currentPolicy,
+      cdrs: storage.cdrs,
       // Each call's final CDR also feeds /metrics (result, media quality, fraud verdicts).
-      cdrs: observeClosedCdrs(storage.cdrs, (record) => serverMetrics.callEnded(record)),
+      onCallEnded: (record) => serverMetrics.callEnded(record),
       bindings: storage.bindings,
       clock: systemClock,
       logger: callLog,

@@ -21,10 +21,11 @@ import { sessionExpiresOf } from "./sip-rules.ts";
 import { listeningAddress } from "./advertised.ts";
 import { CdrDraft } from "./cdr.ts";
 import { ChannelTable } from "./channels.ts";
-import { createFraudEngine, reportingEnds } from "./fraud-engine.ts";
+import { createFraudEngine } from "./fraud-engine.ts";
 import { passThroughMediaAnchor } from "./media-anchor.ts";
 import { inboundPipeline, outboundPipeline, rawUser, type PipelineEnv, type PipelineOutcome } from "./pipeline.ts";
 import type { CallLayer, CallLayerDeps } from "./types.ts";
+import type { CallDetailRecord } from "../ports/index.ts";
 
 /** The username of the request's Proxy-Authorization, if any (for failed-auth counting). */
 function digestUsernameOf(req: SipRequest): string | undefined {
@@ -43,9 +44,24 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
   const { stack, clock, options } = deps;
   const log = deps.logger.child({ layer: "call" });
   const media = deps.media ?? passThroughMediaAnchor();
-  // Every call ends with its CDR written; the fraud engine hears of each there, once.
   const fraud = deps.fraud ?? createFraudEngine({ clock, logger: log });
-  const cdrs = reportingEnds(deps.cdrs, fraud);
+  const cdrs = deps.cdrs;
+  /**
+   * The single place every call ends: a call's record is closed exactly once however it ended
+   * (answered and hung up, cancelled, failed, refused, media timeout, shutdown), so the fraud
+   * engine hears of each ending (before the write, so its counters never lag the next call) and
+   * onCallEnded of each record written.
+   */
+  const closeRecord = async (record: CallDetailRecord): Promise<void> => {
+    try {
+      fraud.callEnded(record);
+    } catch (error) {
+      // A bug in the engine must not cost the call its record.
+      log.error({ err: error, cdr: record.id }, "fraud engine failed on a call's end");
+    }
+    await cdrs.close(record);
+    deps.onCallEnded?.(record);
+  };
   const channels = new ChannelTable();
   const minSe = Math.max(90, options.minSessionExpiresSeconds ?? 90);
   const referPolicy = options.referPolicy ?? "reject";
@@ -106,7 +122,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     },
     closeCdr(draft, callLog, finalMedia) {
       deps.sipLadder?.finish(draft.id);
-      const write = (): Promise<void> => cdrs.close(draft.record()).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR close failed"));
+      const write = (): Promise<void> => closeRecord(draft.record()).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR close failed"));
       if (finalMedia === undefined) {
         track(write());
         return;
@@ -158,7 +174,7 @@ export function createCallLayer(deps: CallLayerDeps): CallLayer {
     // Its ladder (challenge, retry, refusal) is kept with its record like a call's.
     deps.sipLadder?.link(req.callId, draft.id, "a");
     deps.sipLadder?.finish(draft.id);
-    track(cdrs.open(draft.record()).then(() => cdrs.close(draft.record())).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR write failed")));
+    track(cdrs.open(draft.record()).then(() => closeRecord(draft.record())).catch((error: unknown) => callLog.error({ err: error, cdr: draft.id }, "CDR write failed")));
   };
 
   /** Answers a refused INVITE and writes its CDR (disposition refused). */

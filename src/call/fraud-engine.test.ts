@@ -13,7 +13,7 @@ import { NonceCountTracker, parseMessage, type SipRequest } from "../sip/index.t
 import { MemoryBindingRepository, MemoryCdrRepository, MemoryFraudSuspensionRepository } from "../storage/index.ts";
 import { CdrDraft } from "./cdr.ts";
 import { ChannelTable } from "./channels.ts";
-import { createFraudEngine, reportingEnds, type AlertPoster, type FraudEngine } from "./fraud-engine.ts";
+import { createFraudEngine, type AlertPoster, type FraudEngine } from "./fraud-engine.ts";
 import { outboundPipeline, type PipelineEnv, type PipelineOutcome } from "./pipeline.ts";
 
 const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
@@ -61,7 +61,7 @@ function setup(fraud: CustomerFraudSettings | undefined, post?: AlertPoster) {
     aorsOf: () => [],
     fraud: engine,
   };
-  const cdrs = reportingEnds(new MemoryCdrRepository(), engine);
+  const cdrs = new MemoryCdrRepository();
   let n = 0;
   /** Places one INVITE to `to`; the outcome and the closed CDR draft. */
   const call = async (to: string): Promise<{ outcome: PipelineOutcome; cdr: CdrDraft }> => {
@@ -94,9 +94,10 @@ function setup(fraud: CustomerFraudSettings | undefined, post?: AlertPoster) {
     if (outcome.kind === "admit") for (const h of outcome.admitted.holds) h.release();
     return { outcome, cdr };
   };
-  /** Ends a call as the B2BUA would: its CDR is closed (answered, with a cost, when given). */
+  /** Ends a call as the call layer does: the engine hears of it, then its CDR is closed (answered, with a cost, when given). */
   const end = async (cdr: CdrDraft, cost?: number): Promise<void> => {
     cdr.set({ endedAt: clock.wallNow(), disposition: cost !== undefined ? "answered" : "cancelled", ...(cost !== undefined ? { cost, ratePerMinute: 0.5, currency: "USD" } : {}) });
+    engine.callEnded(cdr.record());
     await cdrs.close(cdr.record());
   };
   const fraudTrace = (cdr: CdrDraft) => cdr.record().trace.filter((t) => t.step === "fraud");

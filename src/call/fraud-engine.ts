@@ -281,21 +281,3 @@ export function createFraudEngine(deps: FraudEngineDeps): FraudEngine {
     },
   };
 }
-
-/**
- * The CDR repository as the call layer writes it, telling the engine of every record closed:
- * a call's record is closed exactly once however it ended (answered and hung up, cancelled,
- * failed, refused, media timeout, shutdown), so no ending path can leak a counted call.
- */
-export function reportingEnds(cdrs: CdrRepository, engine: Pick<FraudEngine, "callEnded">): CdrRepository {
-  return {
-    open: (record) => cdrs.open(record),
-    close: (record) => {
-      engine.callEnded(record);
-      return cdrs.close(record);
-    },
-    closeInterrupted: (now) => cdrs.closeInterrupted(now),
-    get: (id) => cdrs.get(id),
-    search: (query) => cdrs.search(query),
-  };
-}

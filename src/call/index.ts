@@ -30,5 +30,5 @@ export {
 } from "./sip-ladder.ts";
 export { ladderJson, ladderText, ladderPcap, summarize, type LadderMessageJson, type MessageSummary } from "./sip-ladder-format.ts";
 export { createHepSender, encodeHep3, HEP_CHUNK, type HepSender, type HepSenderOptions } from "./sip-ladder-hep.ts";
-export { createFraudEngine, reportingEnds, type FraudEngine, type FraudEngineDeps, type FraudEngineOptions, type FraudCallFacts, type AlertPoster } from "./fraud-engine.ts";
+export { createFraudEngine, type FraudEngine, type FraudEngineDeps, type FraudEngineOptions, type FraudCallFacts, type AlertPoster } from "./fraud-engine.ts";
 export { loadFraudRangesFile, parseFraudRangesText, watchFraudRangesFile, type FraudRangesWatch } from "./fraud-ranges-file.ts";

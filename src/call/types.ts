@@ -1,7 +1,7 @@
 import type { ChannelCounts, Policy } from "../domain/index.ts";
 import type { Clock } from "../lib/index.ts";
 import type { Logger } from "../observability/index.ts";
-import type { BindingRepository, CdrRepository } from "../ports/index.ts";
+import type { BindingRepository, CallDetailRecord, CdrRepository } from "../ports/index.ts";
 import type { DigestAlgorithm, SipStack, TransportProtocol } from "../sip/index.ts";
 import type { FraudEngine } from "./fraud-engine.ts";
 import type { MediaAnchor } from "./media-anchor.ts";
@@ -38,6 +38,8 @@ export interface CallLayerDeps {
   /** The compiled provisioning current now; read once per new call, so a change applies to the next call. */
   readonly policy: () => Policy;
   readonly cdrs: CdrRepository;
+  /** Told of every call's record once it is written (the single place every call ends): /metrics counts there. */
+  readonly onCallEnded?: (record: CallDetailRecord) => void;
   readonly bindings: BindingRepository;
   readonly clock: Clock;
   readonly logger: Logger;

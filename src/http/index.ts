@@ -4,5 +4,5 @@ export { buildHttpApp } from "./build-app.ts";
 export type { HttpAppDeps, HttpAppOptions, CallsView, HealthView, ApplyResult } from "./types.ts";
 export { hashToken, LOCAL_OPERATOR, type ApiToken, type ApiRole, type ApiPrincipal } from "./auth.ts";
 export { HttpError, type ApiIssue, type ApiErrorCode, type ApiErrorBody } from "./errors.ts";
-export { registerServerMetrics, observeClosedCdrs, type MetricSources, type ServerMetrics, type WireCountsView } from "./metrics.ts";
+export { registerServerMetrics, type MetricSources, type ServerMetrics, type WireCountsView } from "./metrics.ts";
 export type { CustomerJson } from "./provisioning-routes.ts";

@@ -4,7 +4,7 @@ import { CdrDraft } from "../call/index.ts";
 import { createMetricsRegistry } from "../observability/index.ts";
 import type { CallDetailRecord } from "../ports/index.ts";
 import { MemoryCdrRepository } from "../storage/index.ts";
-import { observeClosedCdrs, registerServerMetrics, type MetricSources } from "./index.ts";
+import { registerServerMetrics, type MetricSources } from "./index.ts";
 
 function sources(): MetricSources & { counters: { requestsIn: Map<string, number>; responsesOut: Map<number, number>; dropped: Map<string, number>; malformedAnswered: number } } {
   const counters = {
@@ -101,7 +101,8 @@ describe("server metrics", () => {
     const registry = createMetricsRegistry();
     const m = registerServerMetrics(registry, sources());
     const repo = new MemoryCdrRepository();
-    const cdrs = observeClosedCdrs(repo, (r) => m.callEnded(r));
+    // As the call layer's onCallEnded does: each record once it is written.
+    const cdrs = { open: (r: CallDetailRecord) => repo.open(r), close: async (r: CallDetailRecord) => { await repo.close(r); m.callEnded(r); } };
     try {
       const base = cdr("c1");
       await cdrs.open(base);

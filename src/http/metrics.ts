@@ -57,23 +57,6 @@ const RTT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1];
 // MOS (ITU-T P.800 scale 1-5; the E-model tops out near 4.4 for G.711): finer where calls are judged.
 const MOS_BUCKETS = [1, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.3, 4.4, 4.5];
 
-/**
- * The repository, with every closed record reported to onClose after it is written: the single
- * place every call ends. A proxy, so methods the port gains later pass through untouched.
- */
-export function observeClosedCdrs(repository: CdrRepository, onClose: (record: CallDetailRecord) => void): CdrRepository {
-  const close = async (record: CallDetailRecord): Promise<void> => {
-    await repository.close(record);
-    onClose(record);
-  };
-  return new Proxy(repository, {
-    get(target, property) {
-      if (property === "close") return close;
-      const value: unknown = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
 
 /** Registers Trunkline's series on registry. */
 export function registerServerMetrics(registry: MetricsRegistry, sources: MetricSources): ServerMetrics {
