@@ -155,7 +155,8 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     // Calls that were up when the last process died get their records closed before new ones start.
     const interrupted = await storage.cdrs.closeInterrupted(Date.now());
     if (interrupted > 0) log.warn({ interrupted }, "closed call records left open by the previous run");
-    if (config.provisioning !== undefined) await storage.provisioning.replace(hashProvisioningSecrets(config.provisioning, config.calls.realm));
+    // replace() hashes customers' passwords in the storage's realm (calls.realm) before keeping them.
+    if (config.provisioning !== undefined) await storage.provisioning.replace(config.provisioning);
     const compiled = compilePolicy(await storage.provisioning.load());
     if (!compiled.ok) throw new ProvisioningError(compiled.error);
     policy = compiled.value;

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 
+import { DEFAULT_REALM } from "../domain/index.ts";
 import { intRange, nonEmptyString, oneOf, positiveInt, section } from "./zod-helpers.ts";
 import { provisioningSchema } from "./provisioning-schema.ts";
 import { httpSchema, parseHostPort } from "./http-schema.ts";
@@ -128,7 +129,7 @@ const DIGEST_ALGORITHMS = ["MD5", "SHA-256"] as const;
 
 const callsSchema = section({
   // Realm of our 401/407 challenges; PBXs show it when asking for a password.
-  realm: nonEmptyString("a realm name").default("trunkline"),
+  realm: nonEmptyString("a realm name").default(DEFAULT_REALM),
   // Key of the stateless digest nonces. Absent: a random key per process, so nonces from before a
   // restart come back stale and clients simply re-authenticate. A cluster must share one.
   nonceSecret: z.string({ error: "expected a string" }).min(16, { error: "expected at least 16 characters" }).optional(),

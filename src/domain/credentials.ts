@@ -5,6 +5,9 @@
 import { type DigestAlgorithm, computeHa1 } from "../lib/index.ts";
 import type { CustomerTrunk, DigestCredentials, Provisioning } from "./types.ts";
 
+/** The digest realm of our challenges when `calls.realm` is not set; customers' HA1 hashes are computed in it. */
+export const DEFAULT_REALM = "trunkline";
+
 /**
  * The credentials with the password replaced by its MD5 and SHA-256 HA1 in `realm` (the
  * credentials' own realm when they name one). Hashes given directly are kept, in lowercase.

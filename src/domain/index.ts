@@ -29,7 +29,7 @@ export type {
   AttemptOutcome,
 } from "./types.ts";
 export { type RefusalOptions, refusal } from "./refusal.ts";
-export { hashCredentials, hashCustomerCredentials, hashProvisioningSecrets, storedHa1 } from "./credentials.ts";
+export { DEFAULT_REALM, hashCredentials, hashCustomerCredentials, hashProvisioningSecrets, storedHa1 } from "./credentials.ts";
 export {
   type IpAddress,
   type Cidr,

@@ -1,5 +1,5 @@
 import type BetterSqlite3 from "better-sqlite3";
-import { hashCustomerCredentials, type CustomerTrunk } from "../../domain/index.ts";
+import { DEFAULT_REALM, hashCustomerCredentials, type CustomerTrunk } from "../../domain/index.ts";
 import { StorageError } from "../errors.ts";
 
 /** What a data migration may need to know of the server's settings. */
@@ -19,7 +19,7 @@ export interface Migration {
 }
 
 /** The realm of the `calls.realm` default, for opening a database without a server config. */
-export const DEFAULT_MIGRATION_CONTEXT: MigrationContext = { realm: "trunkline" };
+export const DEFAULT_MIGRATION_CONTEXT: MigrationContext = { realm: DEFAULT_REALM };
 
 /** 0006: every stored customer password becomes its MD5 and SHA-256 HA1, and the password is dropped. */
 function hashStoredCustomerPasswords(db: BetterSqlite3.Database, context: MigrationContext): void {

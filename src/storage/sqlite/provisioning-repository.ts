@@ -10,7 +10,7 @@
 // Customers' passwords never reach the file: replace() hashes any still present (the callers
 // already do, with the server's realm; this is the last line), see domain/credentials.ts.
 import type BetterSqlite3 from "better-sqlite3";
-import { hashProvisioningSecrets, type CarrierTrunk, type CustomerTrunk, type Provisioning, type RateDeck, type Route } from "../../domain/index.ts";
+import { DEFAULT_REALM, hashProvisioningSecrets, type CarrierTrunk, type CustomerTrunk, type Provisioning, type RateDeck, type Route } from "../../domain/index.ts";
 import type { ProvisioningRepository } from "../../ports/index.ts";
 import { StorageError } from "../errors.ts";
 
@@ -34,7 +34,7 @@ export class SqliteProvisioningRepository implements ProvisioningRepository {
   private readonly replaceAll: BetterSqlite3.Transaction<(p: Provisioning) => void>;
   private readonly loadAll: BetterSqlite3.Transaction<() => Provisioning>;
 
-  constructor(db: BetterSqlite3.Database, options: { readonly realm: string } = { realm: "trunkline" }) {
+  constructor(db: BetterSqlite3.Database, options: { readonly realm: string } = { realm: DEFAULT_REALM }) {
     const kinds = Object.keys(TABLES) as Kind[];
     const map = <T>(fn: (k: Kind) => T): Record<Kind, T> =>
       Object.fromEntries(kinds.map((k) => [k, fn(k)])) as Record<Kind, T>;
