@@ -1,7 +1,7 @@
 import { afterEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { type BencodeDict, type NgClient, type NgError, type NgReply, createNgClient } from "../media/index.ts";
-import type { Result } from "../lib/index.ts";
+import { FakeClock, type Result } from "../lib/index.ts";
 import { MediaAnchorError, type MediaAnchorEvent } from "./media-anchor.ts";
 import { qualityFromQuery, rtpengineMediaAnchor } from "./media-rtpengine-anchor.ts";
 import { type RtpengineProcess, rtpengineInstalled, startRtpengine } from "../../test/support/rtpengine.ts";
@@ -145,6 +145,50 @@ describe("rtpengine media anchor: quality from query", () => {
   });
 });
 
+describe("rtpengine media anchor: rtpengine going away", () => {
+  /** Lets the awaited query of a poll settle after the fake clock fired it. */
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  test("queries unanswered three times in a row fail the call's media (media timeout off); an answer in between resets the count; an error reply does not count", async () => {
+    let reply: "timeout" | "ok" | "error" = "timeout";
+    const { client, calls } = recordingClient((command, p) => {
+      if (command !== "query") return { ok: true, value: { result: "ok", ...(command === "offer" || command === "answer" ? { sdp: String(p["sdp"]) } : {}) } };
+      if (reply === "ok") return { ok: true, value: { result: "ok" } };
+      if (reply === "error") return { ok: false, error: { code: "NG_ERROR", message: "ng error", reason: "internal" } };
+      return { ok: false, error: { code: "NG_TIMEOUT", message: "no ng reply" } };
+    });
+    const clock = new FakeClock();
+    const anchor = rtpengineMediaAnchor({ client, clock, statsIntervalMs: 100, mediaTimeoutMs: 0, oneWayAfterMs: 0 });
+    const events: MediaAnchorEvent[] = [];
+    anchor.listen("c", (e) => events.push(e));
+    await anchor.offer("c", "a", sdp(7000));
+    await anchor.answer("c", "b", sdp(7002));
+    anchor.started("c");
+    const pollOnce = async (as: typeof reply) => {
+      reply = as;
+      clock.advance(100);
+      await settle();
+    };
+    await pollOnce("timeout");
+    await pollOnce("timeout");
+    await pollOnce("ok");
+    await pollOnce("timeout");
+    await pollOnce("error");
+    await pollOnce("timeout");
+    await pollOnce("timeout");
+    assert.equal(events.length, 0, `never three unanswered in a row yet: ${JSON.stringify(events)}`);
+    await pollOnce("timeout");
+    assert.equal(events.length, 1, JSON.stringify(events));
+    const failed = events[0]!;
+    assert.equal(failed.type, "media-failed");
+    assert.match(failed.type === "media-failed" ? failed.reason : "", /rtpengine did not answer 3 queries in a row \(NG_TIMEOUT\)/);
+    const queries = calls.filter((c) => c.command === "query").length;
+    await pollOnce("timeout");
+    assert.equal(calls.filter((c) => c.command === "query").length, queries, "no more polls once failed");
+    await anchor.release("c");
+  });
+});
+
 const skip = rtpengineInstalled() ? false : "rtpengine is not installed (scripts/test.sh installs Debian's rtpengine-daemon)";
 let daemon: RtpengineProcess | undefined;
 let ng: NgClient | undefined;
@@ -177,5 +221,24 @@ describe("rtpengine media anchor against rtpengine", { skip }, () => {
     await anchor.release("t1");
     const q = await ng.query({ "call-id": "t1" });
     assert.ok(!q.ok && q.error.code === "NG_ERROR", JSON.stringify(q));
+  });
+
+  test("rtpengine killed mid-call: the call's media fails with the reason, with no media timeout configured", async () => {
+    daemon = await startRtpengine({ portMin: 45500, portMax: 45599 });
+    ng = createNgClient({ address: daemon.address, port: daemon.ngPort, timeoutMs: 200 });
+    const anchor = rtpengineMediaAnchor({ client: ng, statsIntervalMs: 50, mediaTimeoutMs: 0, oneWayAfterMs: 0 });
+    const events: MediaAnchorEvent[] = [];
+    anchor.listen("k1", (e) => events.push(e));
+    await anchor.offer("k1", "a", sdp(7000));
+    await anchor.answer("k1", "b", sdp(7002, "0"));
+    anchor.started("k1");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(events.length, 0, `a live rtpengine answers every query: ${JSON.stringify(events)}`);
+    await daemon.stop();
+    daemon = undefined;
+    const deadline = Date.now() + 5000;
+    while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(events[0]?.type, "media-failed", JSON.stringify(events));
+    await anchor.release("k1");
   });
 });

@@ -13,6 +13,10 @@
  * Quality comes from periodic `query` results, cached so that report() stays synchronous; the
  * same polls drive the media timeout (no packet counted for the configured time).
  *
+ * The polls also notice rtpengine itself going away: after QUERY_FAILURES_BEFORE_FAILED queries
+ * in a row with no answer, the call gets media-failed and ends, whether or not a media timeout is
+ * configured (its media cannot flow through a dead rtpengine).
+ *
  * Not done by rtpengine here: RFC 4733 <-> SIP INFO interworking (no dtmf-info events; a digit
  * from SIP INFO is injected with `play DTMF` when rtpengine accepts it, else the INFO passes).
  */
@@ -57,9 +61,15 @@ interface RtpCall {
   lastPackets: number;
   lastChangeAt: number;
   timedOut: boolean;
+  /** Queries in a row that got no answer from rtpengine (a timeout or a send error). */
+  queryFailures: number;
+  failedSent: boolean;
   oneWaySent: boolean;
   released: boolean;
 }
+
+/** Unanswered queries in a row (each already retried by the ng client) before a call's media is declared failed. */
+const QUERY_FAILURES_BEFORE_FAILED = 3;
 
 const other = (leg: CallLeg): CallLeg => (leg === "a" ? "b" : "a");
 
@@ -229,6 +239,8 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
       lastPackets: 0,
       lastChangeAt: 0,
       timedOut: false,
+      queryFailures: 0,
+      failedSent: false,
       oneWaySent: false,
       released: false,
     };
@@ -274,6 +286,7 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
     if (entry.released) return;
     const now = clock.now();
     if (r.ok) {
+      entry.queryFailures = 0;
       const report = qualityFromQuery(r.value, entry.tags);
       if (report !== undefined) entry.report = report;
       const packets = (report?.a.received.packets ?? 0) + (report?.b.received.packets ?? 0);
@@ -300,6 +313,14 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
       return;
     } else {
       log?.warn({ callId, code: r.error.code }, "rtpengine query failed");
+      // Only silence counts: an error reply, a load limit or our own client closing (shutdown) is not rtpengine gone.
+      const unanswered = r.error.code === "NG_TIMEOUT" || r.error.code === "NG_SEND_FAILED";
+      if (!unanswered) entry.queryFailures = 0;
+      else if (++entry.queryFailures >= QUERY_FAILURES_BEFORE_FAILED && !entry.failedSent) {
+        entry.failedSent = true;
+        emit(entry, { type: "media-failed", reason: `rtpengine did not answer ${entry.queryFailures} queries in a row (${r.error.code})` });
+        return;
+      }
     }
     if (!entry.timedOut && !entry.held && mediaTimeoutMs > 0 && now - entry.lastChangeAt >= mediaTimeoutMs) {
       entry.timedOut = true;
