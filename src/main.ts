@@ -35,7 +35,7 @@ import {
   listeningAddress,
 } from "./call/index.ts";
 import { systemClock } from "./lib/index.ts";
-import { createMediaRelay, createNgClient, createWorkerMediaRelay } from "./media/index.ts";
+import { createMediaRelay, createNgClient, createWorkerMediaRelay, listenRtpengineDtmfLog } from "./media/index.ts";
 
 /** One step of shutdown, run in reverse order of start. */
 type Stopper = { readonly name: string; readonly stop: () => Promise<void> };
@@ -212,7 +212,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     // The RTP relay: created before the call layer and, pushed before it, closed after it.
     let mediaAnchor: MediaAnchor | undefined;
     if (config.media.enabled && config.media.backend === "rtpengine") {
-      mediaAnchor = startRtpengineAnchor(config, logger, stoppers) satisfies MediaAnchor;
+      mediaAnchor = (await startRtpengineAnchor(config, logger, stoppers)) satisfies MediaAnchor;
     }
     if (config.media.enabled && config.media.backend === "relay") {
       const relayOptions = {
@@ -348,10 +348,11 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
 }
 
 /**
- * The rtpengine media backend: an ng client towards media.rtpengine and the anchor driving it.
- * An unreachable rtpengine is logged, not fatal: calls get 503 until it answers.
+ * The rtpengine media backend: an ng client towards media.rtpengine and the anchor driving it,
+ * plus the socket for rtpengine's DTMF log when dtmfLogListen is set (a bind failure stops the
+ * start). An unreachable rtpengine is logged, not fatal: calls get 503 until it answers.
  */
-function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Stopper[]): MediaAnchor {
+async function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Stopper[]): Promise<MediaAnchor> {
   const r = config.media.rtpengine;
   const mediaLog = logger.child({ layer: "media", backend: "rtpengine" });
   const client = createNgClient({ address: r.address, port: r.port, timeoutMs: r.timeoutMs });
@@ -360,13 +361,37 @@ function startRtpengineAnchor(config: Config, logger: Logger, stoppers: Stopper[
     if (pong.ok) mediaLog.info({ address: r.address, port: r.port }, "rtpengine answers");
     else mediaLog.warn({ address: r.address, port: r.port, code: pong.error.code }, "rtpengine does not answer");
   });
-  return rtpengineMediaAnchor({
+  const anchor = rtpengineMediaAnchor({
     client,
     statsIntervalMs: r.statsIntervalMs,
     mediaTimeoutMs: config.media.timeoutSeconds * 1000,
     oneWayAfterMs: config.media.oneWayAudioSeconds * 1000,
     logger: mediaLog,
   });
+  const listen = r.dtmfLogListen === undefined ? undefined : parseHostPort(r.dtmfLogListen);
+  if (listen !== undefined) {
+    // Dropped datagrams are logged at most once a minute with a count, so a flood cannot flood the log.
+    let dropped = 0;
+    let loggedAt = -Infinity;
+    const dtmfLog = await listenRtpengineDtmfLog({
+      ...listen,
+      from: r.address,
+      onEvent: (event) => anchor.dtmfLogged(event),
+      onDropped: (reason, source) => {
+        dropped++;
+        if (Date.now() - loggedAt < 60_000) return;
+        loggedAt = Date.now();
+        mediaLog.warn({ security: reason === "foreign-source", source, reason, dropped }, "rtpengine DTMF log datagram dropped");
+        dropped = 0;
+      },
+      onError: (error) => mediaLog.error({ err: error }, "rtpengine DTMF log socket error"),
+    }).catch((cause: unknown) => {
+      throw new Error(`media.rtpengine.dtmfLogListen: cannot listen on ${r.dtmfLogListen}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    });
+    stoppers.push({ name: "rtpengine-dtmf-log", stop: () => dtmfLog.close() });
+    mediaLog.info({ listen: r.dtmfLogListen }, "listening for rtpengine's DTMF log");
+  }
+  return anchor;
 }
 
 /**

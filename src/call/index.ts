@@ -6,7 +6,7 @@ export type { CallLayer, CallLayerDeps, CallLayerOptions, ActiveCall } from "./t
 export { type MediaAnchor, type CallLeg, passThroughMediaAnchor } from "./media-anchor.ts";
 export { type MediaAnchorEvent, type CallMediaPolicy, MediaAnchorError } from "./media-anchor.ts";
 export { relayMediaAnchor } from "./media-relay-anchor.ts";
-export { rtpengineMediaAnchor, type RtpengineAnchorOptions } from "./media-rtpengine-anchor.ts";
+export { rtpengineMediaAnchor, type RtpengineAnchorOptions, type RtpengineMediaAnchor } from "./media-rtpengine-anchor.ts";
 export { createRegistrar, type Registrar, type RegistrarDeps, type RegistrarOptions } from "./registrar.ts";
 export {
   createGatewayHealth,

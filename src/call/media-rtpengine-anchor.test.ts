@@ -77,11 +77,30 @@ describe("rtpengine media anchor: ng options from trunk media settings", () => {
     assert.equal(calls.length, 2, "a refused offer never reaches rtpengine");
   });
 
-  test("telephone-event is stripped towards a trunk whose DTMF mode is info or inband", async () => {
+  test("telephone-event is stripped towards a trunk whose DTMF mode is inband, consumed towards one whose mode is info", async () => {
     const { client, calls } = recordingClient();
     const anchor = rtpengineMediaAnchor({ client });
     await anchor.offer("c", "a", sdp(7000), { b: { dtmf: "inband" } });
     assert.deepEqual(calls[0]!.params["codec"], { strip: ["telephone-event"] });
+    await anchor.offer("d", "a", sdp(7000), { b: { dtmf: "info" } });
+    assert.deepEqual(calls[1]!.params["codec"], { consume: ["telephone-event"] });
+  });
+
+  test("a digit in rtpengine's DTMF log becomes dtmf-info towards an info leg, from either side; other tags, calls and non-info legs get nothing", async () => {
+    const { client } = recordingClient();
+    const anchor = rtpengineMediaAnchor({ client });
+    const events: MediaAnchorEvent[] = [];
+    anchor.listen("c", (e) => events.push(e));
+    await anchor.offer("c", "a", sdp(7000), { b: { dtmf: "info" } });
+    await anchor.answer("c", "b", sdp(7002, "0"));
+    anchor.dtmfLogged({ callId: "c", sourceTag: "a", digit: "5", durationMs: 120 });
+    anchor.dtmfLogged({ callId: "c", sourceTag: "b1", digit: "6", durationMs: 100 });
+    anchor.dtmfLogged({ callId: "c", sourceTag: "b0", digit: "7", durationMs: 100 });
+    anchor.dtmfLogged({ callId: "other", sourceTag: "a", digit: "8", durationMs: 100 });
+    assert.deepEqual(events, [{ type: "dtmf-info", toLeg: "b", digit: "5", durationMs: 120 }], "only the A leg's digit, towards the info leg B");
+    await anchor.release("c");
+    anchor.dtmfLogged({ callId: "c", sourceTag: "a", digit: "9", durationMs: 100 });
+    assert.equal(events.length, 1, "nothing after release");
   });
 
   test("a leg that requires SRTP and offers plain RTP gets 488 with a 302 Warning", async () => {

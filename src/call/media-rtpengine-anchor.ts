@@ -9,7 +9,8 @@
  *   srtp off      -> transport-protocol RTP/AVP (rtpengine terminates SRTP from the other side)
  *   codec allow-list -> codec strip (codecs the trunk does not allow), or, when only the other
  *                    G.711 law is allowed, codec mask + transcode (rtpengine transcodes)
- *   dtmf info/inband -> telephone-event stripped towards that leg
+ *   dtmf inband      -> telephone-event stripped towards that leg
+ *   dtmf info        -> telephone-event consumed towards that leg (still taken from the other)
  * Quality comes from periodic `query` results, cached so that report() stays synchronous; the
  * same polls drive the media timeout (no packet counted for the configured time).
  *
@@ -17,12 +18,14 @@
  * in a row with no answer, the call gets media-failed and ends, whether or not a media timeout is
  * configured (its media cannot flow through a dead rtpengine).
  *
- * Not done by rtpengine here: RFC 4733 <-> SIP INFO interworking (no dtmf-info events; a digit
- * from SIP INFO is injected with `play DTMF` when rtpengine accepts it, else the INFO passes).
+ * DTMF interworking: a digit from SIP INFO is injected with `play DTMF` when rtpengine accepts it
+ * (else the INFO passes). The other way needs rtpengine's DTMF log (`--dtmf-log-dest`, which main
+ * listens to, media.rtpengine.dtmfLogListen): each digit it reports from one leg becomes a
+ * dtmf-info event when the other leg takes DTMF as SIP INFO (dtmfLogged).
  */
 import { type Clock, type Timer, systemClock } from "../lib/index.ts";
 import type { TrunkMedia } from "../domain/index.ts";
-import type { NgClient, NgCodecParams, NgError, NgOfferParams, NgReply, BencodeValue, BencodeDict } from "../media/index.ts";
+import type { NgClient, NgCodecParams, NgError, NgOfferParams, NgReply, BencodeValue, BencodeDict, RtpengineDtmfEvent } from "../media/index.ts";
 import { isBencodeDict } from "../media/index.ts";
 import type { Logger } from "../observability/index.ts";
 import type { CallMediaQuality, LegMediaQuality, MediaDirectionQuality } from "../ports/index.ts";
@@ -71,6 +74,12 @@ interface RtpCall {
 /** Unanswered queries in a row (each already retried by the ng client) before a call's media is declared failed. */
 const QUERY_FAILURES_BEFORE_FAILED = 3;
 
+/** The rtpengine anchor, which also takes the digits rtpengine's DTMF log reports. */
+export interface RtpengineMediaAnchor extends MediaAnchor {
+  /** A digit rtpengine saw in a call's media: SIP INFO towards the other leg when it takes DTMF as INFO. */
+  dtmfLogged(event: RtpengineDtmfEvent): void;
+}
+
 const other = (leg: CallLeg): CallLeg => (leg === "a" ? "b" : "a");
 
 /** SDES suites we offer towards a trunk that requires SRTP (RFC 4568, as our own relay does). */
@@ -94,7 +103,11 @@ function codecParams(streams: readonly StreamInfo[], to: TrunkMedia | undefined)
   const strip = new Set<string>();
   const mask = new Set<string>();
   const transcode = new Set<string>();
-  if (to?.dtmf === "info" || to?.dtmf === "inband") strip.add("telephone-event");
+  const consume = new Set<string>();
+  // Towards an info leg the events are consumed, not stripped: rtpengine must still take them from
+  // the other leg (its answer keeps telephone-event) to report each digit in its DTMF log.
+  if (to?.dtmf === "info") consume.add("telephone-event");
+  if (to?.dtmf === "inband") strip.add("telephone-event");
   const allow = (to?.codecs ?? []).map((c) => (c.split("/")[0] ?? c).toUpperCase());
   if (allow.length > 0) {
     for (const s of audioOf(streams)) {
@@ -115,9 +128,10 @@ function codecParams(streams: readonly StreamInfo[], to: TrunkMedia | undefined)
       throw new MediaAnchorError(488, text, `305 trunkline "${text}"`);
     }
   }
-  if (strip.size === 0 && mask.size === 0 && transcode.size === 0) return undefined;
+  if (strip.size === 0 && mask.size === 0 && transcode.size === 0 && consume.size === 0) return undefined;
   return {
     ...(strip.size > 0 ? { strip: [...strip] } : {}),
+    ...(consume.size > 0 ? { consume: [...consume] } : {}),
     ...(mask.size > 0 ? { mask: [...mask] } : {}),
     ...(transcode.size > 0 ? { transcode: [...transcode] } : {}),
   };
@@ -213,7 +227,7 @@ export function qualityFromQuery(reply: NgReply, tags: { readonly a: string; rea
 }
 
 /** Creates the rtpengine-backed anchor. */
-export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnchor {
+export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): RtpengineMediaAnchor {
   const ng = options.client;
   const clock = options.clock ?? systemClock;
   const statsIntervalMs = options.statsIntervalMs ?? 2000;
@@ -422,6 +436,16 @@ export function rtpengineMediaAnchor(options: RtpengineAnchorOptions): MediaAnch
     },
     report(callId) {
       return calls.get(callId)?.report;
+    },
+    dtmfLogged(event) {
+      const entry = calls.get(event.callId);
+      if (entry === undefined || entry.released || entry.direct) return;
+      const fromLeg: CallLeg | undefined = event.sourceTag === entry.tags.a ? "a" : event.sourceTag === entry.tags.b ? "b" : undefined;
+      // A tag of an earlier B-leg attempt (failover) or of another call is not this call's media.
+      if (fromLeg === undefined) return;
+      const toLeg = other(fromLeg);
+      if (entry.policy[toLeg]?.dtmf !== "info") return;
+      emit(entry, { type: "dtmf-info", toLeg, digit: event.digit, durationMs: event.durationMs });
     },
     release,
     reportsOnRelease: false,

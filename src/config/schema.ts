@@ -178,6 +178,12 @@ const mediaSchema = section({
     timeoutMs: positiveInt().default(1000),
     // How often an answered call's statistics are fetched for the CDR and the media timeout.
     statsIntervalMs: positiveInt().default(2000),
+    // Where Trunkline listens for rtpengine's DTMF log (its --dtmf-log-dest), so digits sent as
+    // RFC 4733 events reach a trunk that takes DTMF as SIP INFO; unset: no such conversion.
+    dtmfLogListen: z
+      .string({ error: "expected host:port" })
+      .refine((s) => parseHostPort(s) !== undefined, { error: "expected an IP address and port such as 127.0.0.1:2224" })
+      .optional(),
   }).prefault({}),
   // One relay thread per core ("auto"), N threads, or 0: relay on the main thread beside signaling.
   workers: z.union([z.literal("auto"), intRange(0, 256)], { error: 'expected "auto" or a whole number from 0 to 256' }).default("auto"),

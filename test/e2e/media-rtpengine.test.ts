@@ -34,8 +34,8 @@ let relay: MediaRelay | undefined;
 const sockets: Socket[] = [];
 
 // A fresh rtpengine per test: stopAll() in afterEach stops every process the file started.
-async function startDaemon(): Promise<void> {
-  rtpengine = await startRtpengine({ portMin: RTPENGINE_MIN, portMax: RTPENGINE_MAX });
+async function startDaemon(extraArgs: readonly string[] = []): Promise<void> {
+  rtpengine = await startRtpengine({ portMin: RTPENGINE_MIN, portMax: RTPENGINE_MAX, extraArgs });
   ng = createNgClient({ address: rtpengine.address, port: rtpengine.ngPort, timeoutMs: 2000 });
 }
 
@@ -63,7 +63,7 @@ interface Peers {
 type Media = Readonly<Record<string, unknown>> | undefined;
 
 /** Trunkline from YAML with rtpengine as media backend; alpha then beta on the +1 route. */
-async function startServer(p: Peers, alphaMedia: Media, betaMedia: Media): Promise<TestServer> {
+async function startServer(p: Peers, alphaMedia: Media, betaMedia: Media, dtmfLogPort?: number): Promise<TestServer> {
   assert.ok(rtpengine);
   const media = (m: Media): string => (m === undefined ? "" : `\n      media: ${JSON.stringify(m)}`);
   const yaml = `
@@ -71,7 +71,7 @@ health:
   enabled: false
 media:
   backend: rtpengine
-  rtpengine: { address: "127.0.0.1", port: ${rtpengine.ngPort}, timeoutMs: 2000, statsIntervalMs: 200 }
+  rtpengine: { address: "127.0.0.1", port: ${rtpengine.ngPort}, timeoutMs: 2000, statsIntervalMs: 200${dtmfLogPort === undefined ? "" : `, dtmfLogListen: "127.0.0.1:${dtmfLogPort}"`} }
 provisioning:
   customers:
     - name: loadtest
@@ -234,6 +234,46 @@ describe("media through rtpengine (media.backend: rtpengine)", { skip }, () => {
     assert.ok(cdr);
     assert.equal(cdr.disposition, "answered");
     assert.deepEqual(cdr.attempts.map((x) => x.status), [503, 200]);
+  });
+});
+
+describe("DTMF through rtpengine", { skip }, () => {
+  test("the PBX's RFC 4733 digit reaches an info-mode carrier as SIP INFO, through rtpengine's DTMF log", async () => {
+    const dtmfLogPort = await freePort("127.0.0.1");
+    await startDaemon([`--dtmf-log-dest=127.0.0.1:${dtmfLogPort}`]);
+    const p = await peers();
+    server = await startServer(p, { dtmf: "info" }, undefined, dtmfLogPort);
+    const s = server;
+    const pbxMedia = await bind("127.0.4.1");
+    const gwMedia = await bind("127.0.2.1");
+    const common = { timeoutSec: 20, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
+    const gw = runSipp({ ...common, scenario: "rtpengine-uas-info.xml", localAddress: "127.0.2.1", localPort: p.alpha, keys: { rtp: String(gwMedia.port) } });
+    const pbx = runSipp({ ...common, scenario: "rtpengine-uac.xml", remote: `127.0.0.1:${s.udp.port}`, localAddress: "127.0.4.1", localPort: p.pbx, keys: { rtp: String(pbxMedia.port), caller: "+15550300005" }, callDurationMs: 3000 });
+    await until(() => s.handle.calls.activeCalls().some((c) => c.state === "answered"), 8000);
+    const call = s.handle.calls.activeCalls()[0];
+    assert.ok(call, "the call is up");
+    const q = await ng!.query({ "call-id": call.id });
+    assert.ok(q.ok, JSON.stringify(q));
+    const aPort = portOfTag(q.value, "a");
+    assert.ok(aPort !== undefined, "rtpengine's port for the PBX");
+    // A little audio first (rtpengine learns the stream), then digit 5: three updates and three end packets (RFC 4733 2.5.1.4).
+    await sendRtp(pbxMedia.socket, aPort, 10, 0x5555, 0x30);
+    for (let i = 0; i < 6; i++) {
+      const b = Buffer.alloc(16);
+      b[0] = 0x80;
+      b[1] = (i === 0 ? 0x80 : 0) | 101;
+      b.writeUInt16BE(20 + i, 2);
+      b.writeUInt32BE(20 * 160, 4);
+      b.writeUInt32BE(0x5555, 8);
+      b[12] = 5;
+      b[13] = (i >= 3 ? 0x80 : 0) | 10;
+      b.writeUInt16BE(Math.min(i + 1, 4) * 160, 14);
+      pbxMedia.socket.send(b, aPort, "127.0.0.1");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const [a, b] = await Promise.all([pbx.done(), gw.done()]);
+    assert.equal(a.stats.successful, 1, a.output.slice(-2000));
+    assert.equal(b.stats.successful, 1, `the carrier did not get digit 5 as INFO:\n${b.output.slice(-3000)}\n${rtpengine?.output().slice(-1500)}`);
   });
 });
 

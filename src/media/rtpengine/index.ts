@@ -13,3 +13,4 @@ export {
   type NgCodecParams,
   createNgClient,
 } from "./ng-client.ts";
+export { type RtpengineDtmfEvent, type RtpengineDtmfLog, type RtpengineDtmfLogOptions, parseRtpengineDtmfLog, listenRtpengineDtmfLog } from "./dtmf-log.ts";
