@@ -188,6 +188,10 @@ export class Call {
   private attempt: Attempt | null = null;
   /** Attempts whose INVITE is pending (several at once when forking in parallel). */
   private active: Attempt[] = [];
+  /** The A leg's INVITE transaction until the call ends, when its callbacks (which hold the call) are cleared. */
+  private aTransaction: ServerTransaction | null = null;
+  /** The transaction user of every B-leg INVITE sent, let go of the call when it ends. */
+  private attemptUsers: AttemptUser[] = [];
   /** Attempts of the current batch still being set up (resolving, taking a channel). */
   private launching = 0;
   /** The outcome that speaks for the current batch once all of it failed (RFC 3261 16.7 style choice). */
@@ -239,6 +243,7 @@ export class Call {
     tx.onfailure = (failure) => {
       if (this.state !== "answered") this.end({ reason: `A-leg transaction failed (${failure.code})`, by: "system", status: 500, q850: 41 });
     };
+    this.aTransaction = tx;
   }
 
   /** The call as the API lists it. */
@@ -491,7 +496,8 @@ export class Call {
   }
 
   private sendInvite(attempt: Attempt): void {
-    const user = new AttemptUser(this, attempt);
+    const user = new AttemptUser(this, attempt, this.env.stack.transactions);
+    this.attemptUsers.push(user);
     try {
       attempt.tx = this.env.stack.transactions.sendRequest(attempt.invite, attempt.send, user);
     } catch (error) {
@@ -577,28 +583,11 @@ export class Call {
 
   /** Transaction-user input of an attempt (through AttemptUser). */
   onAdditional2xx(attempt: Attempt, res: SipResponse): void {
-    // A 2xx retransmission gets the same ACK again; another fork's 2xx is acknowledged and hung up.
-    const dialog = attempt.dialog;
-    if (dialog !== null && res.to.params["tag"] === dialog.id.remoteTag) {
-      // Not acknowledged yet (a late offer waits for the caller's ACK): that ACK will answer it.
-      const sent = attempt.ackSent;
-      if (sent === null) return;
-      // Rebuilt with the first ACK's Via, body and CSeq, it is that ACK again (RFC 3261 13.2.2.4).
-      const ack = buildAck(dialog, attempt.invite, sent.body.length > 0 ? { body: sent.body, contentType: sent.contentType ?? "application/sdp" } : {});
-      ack.via = [sent.via];
-      void this.env.stack.transactions.sendAck(ack, attempt.send).catch(() => {});
-      return;
-    }
-    this.ackAndBye(attempt, res, "another fork answered first");
+    additional2xx(this.env.stack.transactions, attempt, res);
   }
 
   private ackAndBye(attempt: Attempt, res: SipResponse, why: string): void {
-    const d = Dialog.asUac(attempt.invite, res);
-    if (!d.ok) return;
-    const ack = buildAck(d.value, attempt.invite);
-    void this.env.stack.transactions.sendAck(ack, attempt.send);
-    const bye = buildInDialogRequest(d.value, "BYE", { headers: [{ name: "Reason", value: `SIP;cause=200;text="${why}"` }] });
-    this.env.stack.transactions.sendRequest(bye, attempt.send, { onFinal: () => {} });
+    ackAndBye(this.env.stack.transactions, attempt, res, why);
   }
 
   /** Transaction-user input of an attempt (through AttemptUser). */
@@ -1162,15 +1151,27 @@ export class Call {
     });
     this.log.info({ reason: e.reason, by: e.by, disposition, q850, durationMs }, "call ended");
     this.env.closeCdr(this.cdr, this.log, wasAnswered && this.env.media.reportsOnRelease ? finalMedia : undefined);
+    // Each B-leg INVITE transaction stays until Timer D or M (32 s on UDP): through its user it
+    // would keep the whole ended call (dialogs, record, log) alive that long.
+    for (const user of this.attemptUsers) user.release();
+    this.attemptUsers = [];
+    // Likewise the A leg's INVITE transaction (Timer L): a CANCEL or failure after the end changes nothing.
+    if (this.aTransaction !== null) {
+      this.aTransaction.oncancel = null;
+      this.aTransaction.onfailure = null;
+      this.aTransaction = null;
+    }
     this.env.ended(this);
   }
 
   private sendBye(side: Side, dialog: Dialog, send: SendTarget, reason: string): void {
     const bye = buildInDialogRequest(dialog, "BYE", { headers: [{ name: "Reason", value: reason }] });
     dialog.terminate();
+    // The BYE's transaction lives on for Timer K after the call ended: its callback keeps the log, not the call.
+    const log = this.log;
     this.env.stack.transactions.sendRequest(bye, send, {
       onFinal: (res) => {
-        if (res.status >= 300) this.log.info({ side, status: res.status }, "BYE answered with failure");
+        if (res.status >= 300) log.info({ side, status: res.status }, "BYE answered with failure");
       },
     });
   }
@@ -1182,20 +1183,64 @@ export class Call {
  * per call where three closures (named per instance by the TypeScript loader) cost ~1 KiB.
  */
 class AttemptUser implements ClientTransactionUser {
+  private call: Call | null;
+
   constructor(
-    private readonly call: Call,
+    call: Call,
     private readonly attempt: Attempt,
-  ) {}
+    private readonly transactions: SipStack["transactions"],
+  ) {
+    this.call = call;
+  }
+
+  /**
+   * The call has ended: only what a late or repeated 2xx needs is kept (the attempt: its INVITE,
+   * dialog and ACK), so the call itself can be collected while the transaction waits out its timer.
+   */
+  release(): void {
+    this.call = null;
+    this.attempt.timer = null;
+    this.attempt.hold = null;
+  }
 
   onProvisional(res: SipResponse): void {
-    this.call.onProvisional(this.attempt, res);
+    this.call?.onProvisional(this.attempt, res);
   }
 
   onFinal(res: SipResponse, tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
-    this.call.onFinal(this.attempt, res, tx, source);
+    if (this.call !== null) this.call.onFinal(this.attempt, res, tx, source);
+    // A 2xx after the call ended (a CANCEL race) must not stay up unbilled.
+    else if (res.status >= 200 && res.status < 300) ackAndBye(this.transactions, this.attempt, res, "Call ended");
   }
 
   onAdditional2xx(res: SipResponse): void {
-    this.call.onAdditional2xx(this.attempt, res);
+    if (this.call !== null) this.call.onAdditional2xx(this.attempt, res);
+    else additional2xx(this.transactions, this.attempt, res);
   }
+}
+
+/** A repeated 2xx gets the same ACK again (RFC 3261 13.2.2.4); another fork's 2xx is acknowledged and hung up. */
+function additional2xx(transactions: SipStack["transactions"], attempt: Attempt, res: SipResponse): void {
+  const dialog = attempt.dialog;
+  if (dialog !== null && res.to.params["tag"] === dialog.id.remoteTag) {
+    // Not acknowledged yet (a late offer waits for the caller's ACK): that ACK will answer it.
+    const sent = attempt.ackSent;
+    if (sent === null) return;
+    // Rebuilt with the first ACK's Via, body and CSeq, it is that ACK again.
+    const ack = buildAck(dialog, attempt.invite, sent.body.length > 0 ? { body: sent.body, contentType: sent.contentType ?? "application/sdp" } : {});
+    ack.via = [sent.via];
+    void transactions.sendAck(ack, attempt.send).catch(() => {});
+    return;
+  }
+  ackAndBye(transactions, attempt, res, "another fork answered first");
+}
+
+/** Acknowledges a 2xx nobody wants and hangs that dialog up at once. */
+function ackAndBye(transactions: SipStack["transactions"], attempt: Attempt, res: SipResponse, why: string): void {
+  const d = Dialog.asUac(attempt.invite, res);
+  if (!d.ok) return;
+  const ack = buildAck(d.value, attempt.invite);
+  void transactions.sendAck(ack, attempt.send);
+  const bye = buildInDialogRequest(d.value, "BYE", { headers: [{ name: "Reason", value: `SIP;cause=200;text="${why}"` }] });
+  transactions.sendRequest(bye, attempt.send, { onFinal: () => {} });
 }

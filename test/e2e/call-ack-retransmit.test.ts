@@ -74,4 +74,41 @@ describe("ACK for a retransmitted 2xx", { skip }, () => {
     const [cdr] = await h.cdrs.waitClosed(1);
     assert.equal(cdr?.disposition, "answered");
   });
+  test("after the call ended, a retransmitted 200 still gets the same ACK (the ended call is let go, its INVITE transaction is not)", async () => {
+    h = await startCallHarness();
+    const port = h.ports.gw1;
+    const acks: string[] = [];
+    let ok200: Buffer | undefined;
+    let byeSeen = false;
+    let inviteFrom: { port: number; address: string } | undefined;
+    const sock = createSocket("udp4");
+    carrier = sock;
+    sock.on("message", (data, from) => {
+      const text = data.toString("utf8");
+      if (text.startsWith("INVITE ")) {
+        inviteFrom = { port: from.port, address: from.address };
+        ok200 ??= Buffer.from(answer(text, "200 OK", port, true));
+        sock.send(ok200, from.port, from.address);
+      } else if (text.startsWith("ACK ")) {
+        acks.push(text);
+      } else if (text.startsWith("BYE ")) {
+        byeSeen = true;
+        sock.send(Buffer.from(answer(text, "200 OK", port, false)), from.port, from.address);
+      }
+    });
+    await new Promise<void>((resolve) => sock.bind(port, "127.0.2.1", resolve));
+    const pbx = h.sipp("127.0.4.1", 0, "call-uac.xml", { pauseMs: 200 });
+    const a = await pbx.done();
+    assert.equal(a.stats.successful, 1, a.output.slice(-1500) + "\n" + h.logLines.join("\n"));
+    const [cdr] = await h.cdrs.waitClosed(1);
+    assert.equal(cdr?.disposition, "answered");
+    await until(() => byeSeen && acks.length >= 1);
+    assert.equal(acks.length, 1);
+    // The call is over; the carrier sends its 200 again, as if our ACK had been lost.
+    assert.ok(ok200 !== undefined && inviteFrom !== undefined);
+    sock.send(ok200, inviteFrom.port, inviteFrom.address);
+    await until(() => acks.length >= 2);
+    assert.equal(acks.length, 2, `the repeated 200 was not acknowledged after the call ended\n${h.logLines.join("\n")}`);
+    assert.equal(acks[1], acks[0]);
+  });
 });
