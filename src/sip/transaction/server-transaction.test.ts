@@ -273,10 +273,12 @@ describe("non-INVITE server transaction (RFC 3261 17.2.2)", () => {
     tx.respond(createResponse(req, 100));
     transport.receive(req, udp());
     assert.equal(transport.responses(100).length, 2);
+    assert.equal(tx.request, req, "the request is there until the final response");
     tx.respond(createResponse(req, 200, undefined, { toTag: "uas" }));
     transport.receive(req, udp());
     assert.equal(transport.responses(200).length, 2);
     assert.equal(tx.state, "Completed");
+    assert.equal(tx.request, null, "Completed keeps only the final response for Timer J, not the request");
     layer.close();
   });
 

@@ -193,17 +193,24 @@ export class NonInviteServerTransaction implements ServerTransaction {
   private readonly reliable: boolean;
   /** Timer J, kept by the layer's queues. */
   private wait: FinalWait | null = null;
+  private received: SipRequest | null;
 
   constructor(
     private readonly host: TransactionHost,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly context: InboundContext,
     readonly key: string,
     readonly branch: string,
     private readonly isCancel: boolean,
   ) {
+    this.received = request;
     this.method = request.method;
     this.reliable = context.protocol !== "UDP";
+  }
+
+  /** The request; null once Completed, when only the final response is replayed (Timer J, 32 s over UDP). */
+  get request(): SipRequest | null {
+    return this.received;
   }
 
   respond(response: SipResponse): void {
@@ -215,6 +222,7 @@ export class NonInviteServerTransaction implements ServerTransaction {
       return;
     }
     this.state = "Completed";
+    this.received = null;
     this.send(response);
     if (this.reliable) this.terminate();
     else this.wait = startFinalWait(this.host, this, "64*T1");
