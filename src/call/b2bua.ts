@@ -21,6 +21,7 @@ import {
   resolveTarget,
   routeRequest,
   serializeUri,
+  withParam,
   type ClientTransaction,
   type ClientTransactionUser,
   type HeaderField,
@@ -802,7 +803,7 @@ export class Call {
     if (this.a.finalSent || tx === null) return null;
     const invite = this.inviteA();
     const res = this.env.stack.response(invite, status, phrase, headers);
-    if (status > 100) res.to.params["tag"] = this.a.tag;
+    if (status > 100) res.to = withParam(res.to, "tag", this.a.tag);
     if (status > 100 && status < 300) res.contact = [this.a.contact];
     if (body.length > 0) {
       res.body = body;
@@ -1012,7 +1013,7 @@ export class Call {
       const refresh = req.method === "INVITE" || req.method === "UPDATE";
       if (refresh && res.status >= 200 && res.status < 300) {
         const own = this.legDialog(side);
-        if (own !== null) back.to.params["tag"] = own.id.localTag;
+        if (own !== null) back.to = withParam(back.to, "tag", own.id.localTag);
         back.contact = [side === "a" ? this.a.contact : this.env.contactFor(target.protocol)];
       }
       if (resBody.length > 0) {

@@ -306,7 +306,7 @@ export function createRegistrar(deps: RegistrarDeps): Registrar {
       if (uri === null) continue;
       const params: Record<string, string | null> = { expires: String(Math.max(0, Math.ceil((b.expiresAt - now) / 1000))) };
       if (b.q !== undefined) params["q"] = String(b.q);
-      res.contact.push({ displayName: null, uri, params });
+      res.contact = [...res.contact, { displayName: null, uri, params }];
     }
     stack.respond(tx, res);
   };

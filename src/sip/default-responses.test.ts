@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseMessage, type SipRequest } from "./message/index.ts";
+import { parseMessage, withParam, type SipRequest } from "./message/index.ts";
 import { checkRequest, unhandledResponse, type UasCapabilities } from "./default-responses.ts";
 
 const caps: UasCapabilities = {
@@ -61,7 +61,7 @@ test("requests no handler claims get the answer a UAS core would give", () => {
   assert.equal(unhandledResponse(request("INVITE", "sip:+15550000000@example.com"), caps)?.status, 404);
   assert.equal(unhandledResponse(request("BYE", "sip:b@example.com"), caps)?.status, 481);
   const inDialog = request("INVITE", "sip:b@example.com", []);
-  inDialog.to.params["tag"] = "x";
+  inDialog.to = withParam(inDialog.to, "tag", "x");
   assert.equal(unhandledResponse(inDialog, caps)?.status, 481, "an in-dialog request with no dialog gets 481");
   assert.equal(unhandledResponse(request("ACK", "sip:b@example.com"), caps), null);
 });

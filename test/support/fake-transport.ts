@@ -1,5 +1,6 @@
 // A fake transport and message builders for the transaction state-machine tests (test-only code,
 // kept out of src so `npm run build` does not ship it).
+import { withParam } from "../../src/sip/message/index.ts";
 import type { NameAddr, SipMessage, SipRequest, SipResponse, SipUri } from "../../src/sip/message/index.ts";
 import {
   TransportError,
@@ -137,8 +138,7 @@ export function makeRequest(
 
 /** A response to a request, as the peer would send it. */
 export function makeResponse(request: SipRequest, status: number, toTag: string | null = "a6c85cf"): SipResponse {
-  const to: NameAddr = { ...request.to, params: { ...request.to.params } };
-  if (toTag !== null) to.params["tag"] = toTag;
+  const to: NameAddr = toTag === null ? request.to : withParam(request.to, "tag", toTag);
   return {
     kind: "response",
     status,

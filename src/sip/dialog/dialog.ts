@@ -1,5 +1,5 @@
 import { err, ok, type Result } from "../../lib/index.ts";
-import { NO_PARAMS, type NameAddr, type SipRequest, type SipResponse, type Uri } from "../message/index.ts";
+import { withoutParam, type NameAddr, type SipRequest, type SipResponse, type Uri } from "../message/index.ts";
 
 export type DialogState = "Early" | "Confirmed" | "Terminated";
 export type DialogRole = "UAC" | "UAS";
@@ -42,16 +42,10 @@ function copyNameAddr(value: NameAddr): NameAddr {
 }
 
 function withoutTag(value: NameAddr): NameAddr {
-  // Built without `delete`: deleting turns the object into a slow dictionary of ~250 bytes, and a
-  // dialog keeps two of these for the whole call. A From/To with only a tag (most of them) shares
-  // the message layer's frozen empty params; requests built from a dialog copy params before adding their tag.
-  let params: NameAddr["params"] | null = null;
-  for (const name in value.params) {
-    if (name === "tag") continue;
-    params ??= {};
-    params[name] = value.params[name]!;
-  }
-  return { displayName: value.displayName, uri: value.uri, params: params ?? (NO_PARAMS as NameAddr["params"]) };
+  // withoutParam builds without `delete` (which turns the object into a slow dictionary of ~250
+  // bytes, and a dialog keeps two of these for the whole call); a From/To with only a tag (most
+  // of them) gets the message layer's shared empty params.
+  return withoutParam(value, "tag");
 }
 
 /** Options when creating a dialog. */

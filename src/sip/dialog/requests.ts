@@ -1,3 +1,4 @@
+import { withParam } from "../message/index.ts";
 import type { HeaderField, NameAddr, SipRequest, SipUri, Uri } from "../message/index.ts";
 import type { Dialog } from "./dialog.ts";
 
@@ -52,10 +53,8 @@ export function routeRequest(dialog: Dialog): { uri: Uri; route: NameAddr[] } {
 
 function assemble(dialog: Dialog, method: string, seq: number, options: InDialogRequestOptions, withContact: boolean): SipRequest {
   const { uri, route } = routeRequest(dialog);
-  const from = copyNameAddr(dialog.localUri);
-  from.params["tag"] = dialog.id.localTag;
-  const to = copyNameAddr(dialog.remoteUri);
-  to.params["tag"] = dialog.id.remoteTag;
+  const from = withParam(dialog.localUri, "tag", dialog.id.localTag);
+  const to = withParam(dialog.remoteUri, "tag", dialog.id.remoteTag);
   const body = options.body ?? EMPTY;
   return {
     kind: "request",

@@ -136,6 +136,9 @@ export function flatSlice(s: string, start: number, end: number): string {
   return out;
 }
 
+/** The empty list shared by every parsed message without Contact, Route, Record-Route or other headers; frozen, so never written. */
+export const NO_ITEMS: readonly never[] = Object.freeze([]);
+
 /** The empty parameter set shared by every URI parsed without parameters; frozen, so never written. */
 export const NO_PARAMS: Readonly<Record<string, string | null>> = Object.freeze({});
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildMalformedReply, createRequest, createResponse, parseMessage, parseNameAddr, parseUri, parseVia, reasonPhrase, serializeMessage } from "./index.ts";
+import { buildMalformedReply, createRequest, createResponse, parseMessage, parseNameAddr, parseUri, parseVia, reasonPhrase, serializeMessage, withParam } from "./index.ts";
 import type { SipResponse } from "./index.ts";
 
 function invite() {
@@ -44,7 +44,7 @@ describe("createResponse (RFC 3261 8.2.6.2)", () => {
   it("never tags a 100 and keeps an existing To tag", () => {
     assert.equal(createResponse(invite(), 100, undefined, { toTag: "x" }).to.params["tag"], undefined);
     const req = invite();
-    req.to.params["tag"] = "existing";
+    req.to = withParam(req.to, "tag", "existing");
     assert.equal(createResponse(req, 200, "OK", { toTag: "x" }).to.params["tag"], "existing");
   });
 

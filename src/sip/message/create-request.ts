@@ -10,15 +10,15 @@ export interface RequestInit {
   /** A number takes the request's method; a CSeq is used as given. */
   cseq: number | CSeq;
   /** Top first; the transport layer normally pushes the top Via itself. Default empty. */
-  via?: Via[];
-  contact?: NameAddr[];
+  via?: readonly Via[];
+  contact?: readonly NameAddr[];
   contactWildcard?: boolean;
-  route?: NameAddr[];
-  recordRoute?: NameAddr[];
+  route?: readonly NameAddr[];
+  recordRoute?: readonly NameAddr[];
   /** Default 70 (RFC 3261 8.1.1.6); null leaves the header out. */
   maxForwards?: number | null;
   contentType?: string | null;
-  headers?: HeaderField[];
+  headers?: readonly HeaderField[];
   body?: Buffer;
 }
 

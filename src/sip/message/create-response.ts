@@ -1,44 +1,35 @@
 import { reasonPhrase } from "./reason-phrases.ts";
-import type { HeaderField, NameAddr, SipRequest, SipResponse, Via } from "./types.ts";
+import { withParam } from "./edit.ts";
+import type { HeaderField, SipRequest, SipResponse } from "./types.ts";
 
 /** Options of createResponse. */
 export interface ResponseOptions {
   /** To tag to add when the request's To has none (ignored for 100 Trying). */
   toTag?: string;
-  headers?: HeaderField[];
+  headers?: readonly HeaderField[];
   body?: Buffer;
   contentType?: string;
 }
 
 const EMPTY = Buffer.alloc(0);
 
-function copyVia(v: Via): Via {
-  return { transport: v.transport, host: v.host, port: v.port, params: { ...v.params } };
-}
-
-function copyNameAddr(v: NameAddr): NameAddr {
-  return { displayName: v.displayName, uri: v.uri, params: { ...v.params } };
-}
-
 /**
  * Builds a response to `request` per RFC 3261 8.2.6.2: Via (all, in order), From, Call-ID and
  * CSeq copied; To copied with `toTag` added when it has none, except on a 100, which never gets one.
- * Values are copied so editing the response never changes the request.
+ * The values are shared with the request: they are immutable, so neither can change the other.
  */
 export function createResponse(request: SipRequest, status: number, reason?: string, options?: ResponseOptions): SipResponse {
-  const to = copyNameAddr(request.to);
-  if (options?.toTag !== undefined && status !== 100 && (to.params["tag"] === undefined || to.params["tag"] === null)) {
-    to.params["tag"] = options.toTag;
-  }
+  const tag = request.to.params["tag"];
+  const to = options?.toTag !== undefined && status !== 100 && (tag === undefined || tag === null) ? withParam(request.to, "tag", options.toTag) : request.to;
   return {
     kind: "response",
     status,
     reason: reason ?? reasonPhrase(status),
-    via: request.via.map(copyVia),
-    from: copyNameAddr(request.from),
+    via: request.via,
+    from: request.from,
     to,
     callId: request.callId,
-    cseq: { seq: request.cseq.seq, method: request.cseq.method },
+    cseq: request.cseq,
     contact: [],
     contactWildcard: false,
     route: [],

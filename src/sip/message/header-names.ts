@@ -195,13 +195,6 @@ export function canonicalHotAt(text: string, pos: number): Hot {
   return Hot.None;
 }
 
-// "Max-Forwards:", "Record-Route:", "Contact:", "Content-Length:", "Content-Type:" as bytes.
-const MAX_FORWARDS_B = Buffer.from("Max-Forwards:", "latin1");
-const RECORD_ROUTE_B = Buffer.from("Record-Route:", "latin1");
-const CONTACT_B = Buffer.from("Contact:", "latin1");
-const CONTENT_LENGTH_B = Buffer.from("Content-Length:", "latin1");
-const CONTENT_TYPE_B = Buffer.from("Content-Type:", "latin1");
-
 /** True when b[pos..] starts with the bytes of `lit`. */
 export function bytesAt(b: Uint8Array, pos: number, lit: Uint8Array): boolean {
   if (pos + lit.length > b.length) return false;
@@ -209,7 +202,11 @@ export function bytesAt(b: Uint8Array, pos: number, lit: Uint8Array): boolean {
   return true;
 }
 
-/** canonicalHotAt over the received bytes: the hot header whose canonical spelling and colon start at b[pos], or Hot.None. */
+/**
+ * canonicalHotAt over the received bytes: the hot header whose canonical spelling and colon start at b[pos], or Hot.None.
+ * Every comparison is written out: a loop over a literal's bytes costs several times as much
+ * (b[pos + k] past the end reads undefined, which matches nothing).
+ */
 export function canonicalHotAtB(b: Uint8Array, pos: number): Hot {
   switch (b[pos]) {
     case 86: // "Via:"
@@ -218,21 +215,33 @@ export function canonicalHotAtB(b: Uint8Array, pos: number): Hot {
       return b[pos + 1] === 114 && b[pos + 2] === 111 && b[pos + 3] === 109 && b[pos + 4] === 58 ? Hot.From : Hot.None;
     case 84: // "To:"
       return b[pos + 1] === 111 && b[pos + 2] === 58 ? Hot.To : Hot.None;
-    case 77: // M
-      return bytesAt(b, pos, MAX_FORWARDS_B) ? Hot.MaxForwards : Hot.None;
+    case 77: // "Max-Forwards:"
+      return b[pos + 1] === 97 && b[pos + 2] === 120 && b[pos + 3] === 45 && b[pos + 4] === 70 && b[pos + 5] === 111 && b[pos + 6] === 114 && b[pos + 7] === 119 && b[pos + 8] === 97 && b[pos + 9] === 114 && b[pos + 10] === 100 && b[pos + 11] === 115 && b[pos + 12] === 58
+        ? Hot.MaxForwards
+        : Hot.None;
     case 82: // R
-      if (b[pos + 1] === 111 && b[pos + 2] === 117 && b[pos + 3] === 116 && b[pos + 4] === 101 && b[pos + 5] === 58) return Hot.Route; // "Route:"
-      return bytesAt(b, pos, RECORD_ROUTE_B) ? Hot.RecordRoute : Hot.None;
+      // "Route:"
+      if (b[pos + 1] === 111) return b[pos + 2] === 117 && b[pos + 3] === 116 && b[pos + 4] === 101 && b[pos + 5] === 58 ? Hot.Route : Hot.None;
+      // "Record-Route:"
+      return b[pos + 1] === 101 && b[pos + 2] === 99 && b[pos + 3] === 111 && b[pos + 4] === 114 && b[pos + 5] === 100 && b[pos + 6] === 45 && b[pos + 7] === 82 && b[pos + 8] === 111 && b[pos + 9] === 117 && b[pos + 10] === 116 && b[pos + 11] === 101 && b[pos + 12] === 58
+        ? Hot.RecordRoute
+        : Hot.None;
     case 67: // C
       switch (b[pos + 2]) {
         case 108: // "Call-ID:"
           return b[pos + 1] === 97 && b[pos + 3] === 108 && b[pos + 4] === 45 && b[pos + 5] === 73 && b[pos + 6] === 68 && b[pos + 7] === 58 ? Hot.CallId : Hot.None;
         case 101: // "CSeq:"
           return b[pos + 1] === 83 && b[pos + 3] === 113 && b[pos + 4] === 58 ? Hot.CSeq : Hot.None;
-        case 110: // n
-          if (b[pos + 4] === 97) return bytesAt(b, pos, CONTACT_B) ? Hot.Contact : Hot.None;
-          if (bytesAt(b, pos, CONTENT_LENGTH_B)) return Hot.ContentLength;
-          return bytesAt(b, pos, CONTENT_TYPE_B) ? Hot.ContentType : Hot.None;
+        case 110: // "Con"
+          if (b[pos + 1] !== 111 || b[pos + 3] !== 116) return Hot.None;
+          // "Contact:"
+          if (b[pos + 4] === 97) return b[pos + 5] === 99 && b[pos + 6] === 116 && b[pos + 7] === 58 ? Hot.Contact : Hot.None;
+          // "Content-"
+          if (b[pos + 4] !== 101 || b[pos + 5] !== 110 || b[pos + 6] !== 116 || b[pos + 7] !== 45) return Hot.None;
+          // "Content-Length:"
+          if (b[pos + 8] === 76) return b[pos + 9] === 101 && b[pos + 10] === 110 && b[pos + 11] === 103 && b[pos + 12] === 116 && b[pos + 13] === 104 && b[pos + 14] === 58 ? Hot.ContentLength : Hot.None;
+          // "Content-Type:"
+          return b[pos + 8] === 84 && b[pos + 9] === 121 && b[pos + 10] === 112 && b[pos + 11] === 101 && b[pos + 12] === 58 ? Hot.ContentType : Hot.None;
       }
   }
   return Hot.None;

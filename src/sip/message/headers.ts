@@ -2,7 +2,7 @@ import { Hot, nameInfo } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange, splitList } from "./parse-name-addr.ts";
 import { parseViaInto } from "./parse-via.ts";
 import { parseDigits } from "./chars.ts";
-import type { CSeq, NameAddr, SipMessage, Via } from "./types.ts";
+import type { CSeq, HeaderField, SipMessage } from "./types.ts";
 
 /** First raw value of an "other" header (hot headers live in the typed fields and are not found here). */
 export function getHeader(m: SipMessage, name: string): string | undefined {
@@ -51,8 +51,8 @@ function bad(name: string): never {
 function applyHot(m: SipMessage, hot: Hot, name: string, value: string, append: boolean): void {
   switch (hot) {
     case Hot.Via: {
-      const list: Via[] = append ? m.via : [];
-      if (!parseViaInto(value, list)) bad(name);
+      const list = parseViaInto(value, append ? m.via.slice() : null);
+      if (list === null) bad(name);
       m.via = list;
       return;
     }
@@ -65,8 +65,8 @@ function applyHot(m: SipMessage, hot: Hot, name: string, value: string, append: 
         return;
       }
       const key = hot === Hot.Contact ? "contact" : hot === Hot.Route ? "route" : "recordRoute";
-      const list: NameAddr[] = append ? m[key] : [];
-      if (!parseNameAddrList(value, list)) bad(name);
+      const list = parseNameAddrList(value, append ? m[key].slice() : null);
+      if (list === null) bad(name);
       m[key] = list;
       if (hot === Hot.Contact) m.contactWildcard = false;
       return;
@@ -118,19 +118,18 @@ export function setHeader(m: SipMessage, name: string, value: string): void {
     applyHot(m, info.hot, name, value, false);
     return;
   }
-  const h = m.headers;
-  let at = -1;
-  for (let k = 0; k < h.length; k++) {
-    if (nameInfo(h[k]!.name).canonical !== info.canonical) continue;
-    if (at < 0) {
-      at = k;
-      h[k] = { name, value };
-    } else {
-      h.splice(k, 1);
-      k--;
+  // A new list rather than an edit in place: message values are immutable (types.ts).
+  const out: HeaderField[] = [];
+  let placed = false;
+  for (const f of m.headers) {
+    if (nameInfo(f.name).canonical !== info.canonical) out.push(f);
+    else if (!placed) {
+      out.push({ name, value });
+      placed = true;
     }
   }
-  if (at < 0) h.push({ name, value });
+  if (!placed) out.push({ name, value });
+  m.headers = out;
 }
 
 /** Appends a header line (hot list headers get the value appended to their typed list). */
@@ -140,7 +139,7 @@ export function addHeader(m: SipMessage, name: string, value: string): void {
     applyHot(m, info.hot, name, value, true);
     return;
   }
-  m.headers.push({ name, value });
+  m.headers = [...m.headers, { name, value }];
 }
 
 /** Removes every line of an "other" header, or empties an optional typed field (Contact, Route, Record-Route, Max-Forwards, Content-Type). */

@@ -2,6 +2,7 @@ export type * from "./types.ts";
 export { parseMessage, DEFAULT_MAX_MESSAGE_SIZE, type ParseOptions } from "./parse-message.ts";
 export { StreamFramer, type StreamFramerOptions } from "./stream-framer.ts";
 export { serializeMessage } from "./serialize.ts";
+export { paramsWith, paramsWithout, withParam, withoutParam, withItem } from "./edit.ts";
 export { parseUri, serializeUri, isSipUri, isTelUri } from "./parse-uri.ts";
 export { parseNameAddr, serializeNameAddr, splitList } from "./parse-name-addr.ts";
 export { parseVia, serializeVia } from "./parse-via.ts";

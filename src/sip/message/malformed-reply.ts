@@ -1,7 +1,7 @@
 import { newTag } from "../../lib/index.ts";
 import { parseNameAddr } from "./parse-name-addr.ts";
 import { parseViaInto } from "./parse-via.ts";
-import type { ParseError, Via } from "./types.ts";
+import type { ParseError } from "./types.ts";
 
 function sanitize(detail: string): string {
   // The detail goes inside a quoted-string: drop what could end or escape it, and control characters.
@@ -24,9 +24,8 @@ export function buildMalformedReply(error: ParseError): Buffer | null {
   const s = error.salvage;
   const vias = s?.via;
   if (s === undefined || vias === undefined || vias.length === 0) return null;
-  const top: Via[] = [];
   // badvers carries SIP/7.0 in its Via too; the 505 still needs somewhere to go.
-  if (!parseViaInto(vias[0]!, top, error.code === "BAD_VERSION")) return null;
+  if (parseViaInto(vias[0]!, null, error.code === "BAD_VERSION") === null) return null;
   const status = error.code === "BAD_VERSION" ? 505 : 400;
   let out = "SIP/2.0 " + status + (status === 505 ? " Version Not Supported" : " Bad Request") + "\r\n";
   for (const v of vias) out += "Via: " + v + "\r\n";

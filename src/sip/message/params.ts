@@ -1,6 +1,9 @@
 import { DQUOTE, EQUAL, GENVALUE_B, NO_PARAMS, SEMI, flatSlice, isToken, quotedEnd, quotedEndB, scan, skipWs, skipWsB, tokenEndB } from "./chars.ts";
 import type { Params } from "./types.ts";
 
+/** Parameters while a parser or builder fills them; handed out as the immutable Params. */
+export type MutableParams = Record<string, string | null>;
+
 /** Lower-cases `s` only when it holds an upper-case ASCII letter (most parameter names do not). */
 export function lowerAscii(s: string): string {
   for (let i = 0; i < s.length; i++) {
@@ -11,7 +14,7 @@ export function lowerAscii(s: string): string {
 }
 
 /** Stores a parameter unless already present (first occurrence wins) or it would touch the prototype. */
-export function setParam(out: Params, name: string, value: string | null): void {
+export function setParam(out: MutableParams, name: string, value: string | null): void {
   // V8 adds a property through a computed key on a slow runtime path (several times the cost of
   // a named store), so the names that fill nearly every message get named stores.
   switch (name) {
@@ -102,7 +105,7 @@ function isGenValueChar(c: number): boolean {
  * not pin the message text; Via passes false: its values live as long as the transaction, which
  * keeps the whole message anyway.
  */
-export function parseHeaderParams(s: string, i: number, end: number, out: Params, copy = true): number {
+export function parseHeaderParams(s: string, i: number, end: number, out: MutableParams, copy = true): number {
   if (s === scan.text) return parseHeaderParamsBytes(s, i, end, out, copy);
   for (;;) {
     i = skipWs(s, i, end);
@@ -167,7 +170,7 @@ export function knownParamNameB(b: Uint8Array, start: number, end: number): stri
  * parseHeaderParams over the received bytes (see chars.ts `scan`): the same grammar, read from
  * scan.bytes at the text's offsets plus scan.off; names and values are slices of `s`.
  */
-export function parseHeaderParamsBytes(s: string, i: number, end: number, out: Params, copy: boolean): number {
+export function parseHeaderParamsBytes(s: string, i: number, end: number, out: MutableParams, copy: boolean): number {
   const b = scan.bytes;
   const off = scan.off;
   let k = i + off;

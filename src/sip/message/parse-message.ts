@@ -1,4 +1,4 @@
-import { CR, HT, LF, SP, TOKEN_B, clearScan, flatSlice, isToken, parseDigits, parseDigitsAt, scan, setScan } from "./chars.ts";
+import { CR, HT, LF, NO_ITEMS, SP, TOKEN_B, clearScan, flatSlice, isToken, parseDigits, parseDigitsAt, scan, setScan } from "./chars.ts";
 import { HOT_NAME_LENGTH, Hot, bytesAt, canonicalHotAt, canonicalHotAtB, hotHeaderAt } from "./header-names.ts";
 import { parseNameAddrList, parseNameAddrRange } from "./parse-name-addr.ts";
 import { parseUriRange } from "./parse-uri.ts";
@@ -33,7 +33,18 @@ export interface HeadResult {
    * `Content-Length: N` as the last header (the serializer always writes that one last).
    */
   verbatim: boolean;
+  /** Where the header section ends in the text (before its empty line). */
+  end: number;
+  /**
+   * When parseHeadAt searched for the empty line: where the body starts (`end` + 4 after
+   * CRLF CRLF, the text's length without an empty line), or AGAIN when the text has an empty
+   * line that is not CRLF CRLF and must be parsed with its end given. Otherwise -1.
+   */
+  bodyStart: number;
 }
+
+/** HeadResult.bodyStart: parse again with the end given (see headEndOf). */
+const AGAIN = -2;
 
 const EMPTY_BODY = Buffer.alloc(0);
 const APPLICATION_SDP = Buffer.from("application/sdp", "latin1");
@@ -116,9 +127,10 @@ function parseStartLine(text: string, n: number): StartLine | ParseError {
   const versionEnd = k;
   while (k < n && text.charCodeAt(k) === SP) k++;
   const count = uriEnd === uriStart ? 1 : versionEnd === versionStart ? 2 : k < n ? 4 : 3;
-  for (let m = 0; m < methodEnd; m++) if (!isToken(text.charCodeAt(m))) return fail("BAD_START_LINE", "malformed request line", null);
-  if (methodEnd === 0) return fail("BAD_START_LINE", "malformed request line", null);
   const known = text === scan.text ? knownMethodB(scan.bytes, scan.off, scan.off + methodEnd) : null;
+  // A known method is a token already.
+  if (known === null) for (let m = 0; m < methodEnd; m++) if (!isToken(text.charCodeAt(m))) return fail("BAD_START_LINE", "malformed request line", null);
+  if (methodEnd === 0) return fail("BAD_START_LINE", "malformed request line", null);
   const start: StartLine = { kind: "request", method: known ?? flatSlice(text, 0, methodEnd), status: 0, reason: "", uriStart, uriEnd };
   if (count !== 3) return fail("BAD_START_LINE", "malformed request line", start);
   if (!isSipVersionAt(text, versionStart, versionEnd)) {
@@ -201,23 +213,59 @@ function parseCSeqB(b: Uint8Array, s: string, off: number, start: number, n: num
  * into a message with an empty body. Hot headers go to the typed fields; others stay raw.
  */
 export function parseHead(text: string, end = text.length): HeadResult {
+  return parseHeadAt(text, end, false);
+}
+
+/**
+ * Where the header section of a whole datagram's text ends, and its body starts: at the first
+ * CRLF CRLF; without one, at the first LF LF (bare LF line ends are not SIP, but cost nothing to
+ * tolerate when CRLF is absent altogether); without either, the text is all header section.
+ */
+function headEndOf(text: string): { headEnd: number; bodyStart: number } {
+  const crlf = text.indexOf("\r\n\r\n");
+  if (crlf >= 0) return { headEnd: crlf, bodyStart: crlf + 4 };
+  const lf = text.indexOf("\n\n");
+  if (lf >= 0) return { headEnd: lf, bodyStart: lf + 2 };
+  return { headEnd: text.length, bodyStart: text.length };
+}
+
+/**
+ * The end of the line text[start..lineEnd) (its LF at `eol`) as read when the header section's
+ * end is given: the last line, followed by the empty line, ends where CR LF CR LF starts, and
+ * one CR before that is stripped as any line's is (a line ending CR CR LF loses both).
+ */
+function asLastLine(text: string, start: number, lineEnd: number, eol: number): number {
+  if (lineEnd !== eol - 1 || text.charCodeAt(eol + 1) !== CR || text.charCodeAt(eol + 2) !== LF) return lineEnd;
+  return lineEnd > start && text.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd;
+}
+
+/**
+ * parseHead of text[0..end); with `find`, `end` is the text's length and the header section
+ * ends at its first empty line, found by the line scan itself (one pass over the text fewer
+ * than searching for it first). Only CRLF CRLF is taken so: any other empty line answers AGAIN.
+ */
+function parseHeadAt(text: string, end: number, find: boolean): HeadResult {
   // The head may be the start of a longer text (the whole datagram, see parseMessage).
-  const len = end;
+  let len = end;
+  let found = false;
   let eol = text.indexOf("\n");
   if (eol < 0 || eol > len) eol = len;
-  const firstEnd = eol > 0 && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+  let firstEnd = eol > 0 && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+  if (find) firstEnd = asLastLine(text, 0, firstEnd, eol);
   const start = parseStartLine(text, firstEnd);
-  const eol0 = eol + 1 < len ? eol + 1 : len;
+  let eol0 = eol + 1 < len ? eol + 1 : len;
   if ("code" in start) {
+    if (find) len = headEndOf(text).headEnd;
     const head = text.slice(0, len);
-    return { message: null, error: withSalvage(start, head), contentLength: scanContentLength(head), raw: null, verbatim: false };
+    return { message: null, error: withSalvage(start, head), contentLength: scanContentLength(head), raw: null, verbatim: false, end: len, bodyStart: -1 };
   }
 
-  const via: Via[] = [];
-  const contact: NameAddr[] = [];
-  const route: NameAddr[] = [];
-  const recordRoute: NameAddr[] = [];
-  const headers: HeaderField[] = [];
+  let via: Via[] | null = null;
+  // Lists a message does not have share one frozen empty list (values are immutable).
+  let contact: NameAddr[] | null = null;
+  let route: NameAddr[] | null = null;
+  let recordRoute: NameAddr[] | null = null;
+  let headers: HeaderField[] | null = null;
   let from: NameAddr | null = null;
   let to: NameAddr | null = null;
   // Where the first From/To/CSeq value was read, to compare a repeat with it.
@@ -242,21 +290,39 @@ export function parseHead(text: string, end = text.length): HeadResult {
   const lines = LINES;
   let nLines = 0;
   let folds = 0;
+  let viaLines = 0;
   let crlf = eol >= len || firstEnd < eol;
   // For HeadResult.verbatim: any folded line, Content-Length lines seen, the line index of a
   // canonical one.
   let anyFold = false;
   let clLines = 0;
   let clCanonical = -1;
+  // Where that canonical Content-Length's value ends: at the end of the header section when it is the last line.
+  let clEnd = -1;
 
   // The received bytes behind the text, when parseMessage has them (see chars.ts `scan`).
   const bytes = text === scan.text ? scan.bytes : null;
   const off = scan.off;
   let pos = eol + 1;
+  // The first character of the line at `pos` (each line reads its successor's, for folding).
+  let c0 = text.charCodeAt(pos);
   while (pos < len) {
+    if (find) {
+      if (c0 === CR || c0 === LF) {
+        // An empty line: the first one, since every line start is visited (a continuation line
+        // starts with SP or HT). CRLF CRLF ends the header section where parseMessage always ended it.
+        if (c0 === CR && text.charCodeAt(pos + 1) === LF && text.charCodeAt(pos - 1) === LF && text.charCodeAt(pos - 2) === CR) {
+          len = pos - 2;
+          found = true;
+          break;
+        }
+        return { message: null, error: null, contentLength: -1, raw: null, verbatim: false, end: -1, bodyStart: AGAIN };
+      }
+    }
     eol = text.indexOf("\n", pos);
     if (eol < 0 || eol > len) eol = len;
     let lineEnd = eol > pos && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+    if (find && text.charCodeAt(eol + 1) === CR) lineEnd = asLastLine(text, pos, lineEnd, eol);
     if (lineEnd === eol && eol < len) crlf = false;
     let hot = bytes !== null ? canonicalHotAtB(bytes, pos + off) : canonicalHotAt(text, pos);
     // The name is the hot header's canonical spelling, directly followed by its colon.
@@ -317,6 +383,7 @@ export function parseHead(text: string, end = text.length): HeadResult {
         eol = text.indexOf("\n", next);
         if (eol < 0 || eol > len) eol = len;
         lineEnd = eol > next && text.charCodeAt(eol - 1) === CR ? eol - 1 : eol;
+        if (find && text.charCodeAt(eol + 1) === CR) lineEnd = asLastLine(text, next, lineEnd, eol);
         const piece = text.slice(next, lineEnd).trim();
         if (piece.length > 0) value = value.length > 0 ? value + " " + piece : piece;
         next = eol + 1;
@@ -332,13 +399,15 @@ export function parseHead(text: string, end = text.length): HeadResult {
     }
     lines[nLines++] = pos * LINE_START + (hot === Hot.None ? (folded ? Field.Headers | FOLDED_LINE : Field.Headers) : hot);
     pos = next;
+    c0 = c;
 
     switch (hot) {
       case Hot.None:
-        headers.push({ name, value: folded ? value : text.slice(vStart, vEnd) });
+        (headers ??= []).push({ name, value: folded ? value : text.slice(vStart, vEnd) });
         break;
       case Hot.Via:
-        if (!parseViaInto(src, via, false, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Via", start, text.slice(headerName, headerNameEnd));
+        viaLines++;
+        if ((via = parseViaInto(src, via, false, vStart, vEnd)) === null) error = fail("BAD_HEADER_VALUE", "malformed Via", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.From:
       case Hot.To: {
@@ -383,13 +452,13 @@ export function parseHead(text: string, end = text.length): HeadResult {
         break;
       case Hot.Contact:
         if (vEnd - vStart === 1 && src.charCodeAt(vStart) === 42) contactWildcard = true;
-        else if (!parseNameAddrList(src, contact, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Contact", start, text.slice(headerName, headerNameEnd));
+        else if ((contact = parseNameAddrList(src, contact, vStart, vEnd)) === null) error = fail("BAD_HEADER_VALUE", "malformed Contact", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.Route:
-        if (!parseNameAddrList(src, route, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Route", start, text.slice(headerName, headerNameEnd));
+        if ((route = parseNameAddrList(src, route, vStart, vEnd)) === null) error = fail("BAD_HEADER_VALUE", "malformed Route", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.RecordRoute:
-        if (!parseNameAddrList(src, recordRoute, vStart, vEnd)) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
+        if ((recordRoute = parseNameAddrList(src, recordRoute, vStart, vEnd)) === null) error = fail("BAD_HEADER_VALUE", "malformed Record-Route", start, text.slice(headerName, headerNameEnd));
         break;
       case Hot.MaxForwards: {
         const mf = parseDigitsAt(src, vStart, vEnd, 3);
@@ -416,14 +485,21 @@ export function parseHead(text: string, end = text.length): HeadResult {
         } else contentLength = cl;
         clLines++;
         // `Content-Length: N` ending the header section: one SP, no leading zero, nothing after the digits.
-        if (canonical && !folded && vStart === headerName + 16 && vEnd === len && text.charCodeAt(headerName + 15) === SP && (vEnd - vStart === 1 || src.charCodeAt(vStart) !== 48)) clCanonical = nLines - 1;
+        if (canonical && !folded && vStart === headerName + 16 && vEnd === lineEnd && text.charCodeAt(headerName + 15) === SP && (vEnd - vStart === 1 || src.charCodeAt(vStart) !== 48)) {
+          clCanonical = nLines - 1;
+          clEnd = vEnd;
+        }
         break;
       }
     }
     if (error !== null) break;
   }
+  // Not found: an error stopped the scan before the empty line, or the text has none.
+  if (find && !found && error !== null) len = headEndOf(text).headEnd;
+  if (eol0 > len) eol0 = len;
+  const bodyStart = !find ? -1 : found ? len + 4 : text.length;
   if (error === null) {
-    if (via.length === 0) error = fail("MISSING_HEADER", "missing Via", start, "Via");
+    if (via === null) error = fail("MISSING_HEADER", "missing Via", start, "Via");
     else if (from === null) error = fail("MISSING_HEADER", "missing From", start, "From");
     else if (to === null) error = fail("MISSING_HEADER", "missing To", start, "To");
     else if (callId === null) error = fail("MISSING_HEADER", "missing Call-ID", start, "Call-ID");
@@ -440,22 +516,22 @@ export function parseHead(text: string, end = text.length): HeadResult {
         kind: "request",
         method: start.method,
         uri,
-        via,
+        via: via!,
         from: from!,
         to: to!,
         callId: callId!,
         cseq: cseq!,
-        contact,
+        contact: contact ?? NO_ITEMS,
         contactWildcard,
-        route,
-        recordRoute,
+        route: route ?? NO_ITEMS,
+        recordRoute: recordRoute ?? NO_ITEMS,
         maxForwards,
         contentType,
-        headers,
+        headers: headers ?? NO_ITEMS,
         body: EMPTY_BODY,
       };
-      const raw = crlf ? attachRawHead(message, text, len, eol0, lines, nLines, folds) : null;
-      return { message, error: null, contentLength, raw, verbatim: raw !== null && !anyFold && clLines === 1 && clCanonical === nLines - 1 };
+      const raw = crlf ? attachRawHead(message, text, len, eol0, lines, nLines, folds, viaLines) : null;
+      return { message, error: null, contentLength, raw, verbatim: raw !== null && !anyFold && clLines === 1 && clCanonical === nLines - 1 && clEnd === len, end: len, bodyStart };
     }
   }
   if (error === null) {
@@ -463,25 +539,25 @@ export function parseHead(text: string, end = text.length): HeadResult {
       kind: "response",
       status: start.status,
       reason: start.reason,
-      via,
+      via: via!,
       from: from!,
       to: to!,
       callId: callId!,
       cseq: cseq!,
-      contact,
+      contact: contact ?? NO_ITEMS,
       contactWildcard,
-      route,
-      recordRoute,
+      route: route ?? NO_ITEMS,
+      recordRoute: recordRoute ?? NO_ITEMS,
       maxForwards,
       contentType,
-      headers,
+      headers: headers ?? NO_ITEMS,
       body: EMPTY_BODY,
     };
-    const raw = crlf ? attachRawHead(message, text, len, eol0, lines, nLines, folds) : null;
-    return { message, error: null, contentLength, raw, verbatim: raw !== null && !anyFold && clLines === 1 && clCanonical === nLines - 1 };
+    const raw = crlf ? attachRawHead(message, text, len, eol0, lines, nLines, folds, viaLines) : null;
+    return { message, error: null, contentLength, raw, verbatim: raw !== null && !anyFold && clLines === 1 && clCanonical === nLines - 1 && clEnd === len, end: len, bodyStart };
   }
   const head = text.slice(0, len);
-  return { message: null, error: withSalvage(error!, head), contentLength: contentLength === -2 ? -2 : scanContentLength(head), raw: null, verbatim: false };
+  return { message: null, error: withSalvage(error!, head), contentLength: contentLength === -2 ? -2 : scanContentLength(head), raw: null, verbatim: false, end: len, bodyStart };
 }
 
 /**
@@ -580,25 +656,22 @@ export function parseMessage(data: Buffer, options?: ParseOptions): ParseResult 
   if (data.length - begin <= WHOLE_DECODE_LIMIT) {
     const text = data.toString("utf8", begin);
     if (text.length === data.length - begin) {
-      let headEnd = text.indexOf("\r\n\r\n");
-      let bodyStart = headEnd + 4;
-      if (headEnd < 0) {
-        // Bare LF line ends are not SIP, but cost nothing to tolerate when CRLF is absent altogether.
-        headEnd = text.indexOf("\n\n");
-        bodyStart = headEnd + 2;
-        // A datagram whose header section is not closed by an empty line is read to its end.
-        if (headEnd < 0) headEnd = bodyStart = text.length;
-      }
       // Every character came from the byte at the same offset: the scanners may read the bytes.
       setScan(text, data, begin);
       let head: HeadResult;
       try {
-        head = parseHead(text, headEnd);
+        // The line scan finds the empty line (a datagram without one is read to its end).
+        head = parseHeadAt(text, text.length, true);
+        if (head.bodyStart === AGAIN) {
+          const found = headEndOf(text);
+          head = parseHeadAt(text, found.headEnd, false);
+          head.bodyStart = found.bodyStart;
+        }
       } finally {
         // Also on an unexpected throw: the datagram must not stay behind the scanners.
         clearScan();
       }
-      return withBody(head, data, begin, begin + bodyStart, bodyStart - headEnd === 4, text, headEnd);
+      return withBody(head, data, begin, begin + head.bodyStart, head.bodyStart - head.end === 4, text, head.end);
     }
   }
   const found = findHeadEnd(data, begin);

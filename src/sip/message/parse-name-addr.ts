@@ -1,7 +1,8 @@
-import { BACKSLASH, COMMA, DQUOTE, HT, LAQUOT, RAQUOT, SEMI, SP, flatSlice, isWs, quotedEnd, quotedEndB, scan, skipWs, skipWsB } from "./chars.ts";
+import { BACKSLASH, COMMA, DQUOTE, HT, LAQUOT, NO_PARAMS, RAQUOT, SEMI, SP, flatSlice, isWs, quotedEnd, quotedEndB, scan, skipWs, skipWsB } from "./chars.ts";
 import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
+import type { MutableParams } from "./params.ts";
 import { parseUriRange, parseUriRangeBytes, serializeUri } from "./parse-uri.ts";
-import type { NameAddr, Params, Uri } from "./types.ts";
+import type { NameAddr, Uri } from "./types.ts";
 
 /**
  * Splits a header value at the commas that separate list elements (RFC 3261 7.3.1), ignoring
@@ -84,7 +85,9 @@ export function parseNameAddrRange(s: string, start: number, end: number): NameA
     i = ue;
   }
   if (uri === null) return null;
-  const params: Params = {};
+  i = skipWs(s, i, end);
+  if (i === end) return { displayName, uri, params: NO_PARAMS };
+  const params: MutableParams = {};
   if (parseHeaderParams(s, i, end, params) !== end) return null;
   return { displayName, uri, params };
 }
@@ -108,8 +111,9 @@ function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAdd
     c = b[i];
     if (c !== LAQUOT) return null;
   } else if (c !== LAQUOT) {
-    let lt = i;
-    while (lt < e && b[lt] !== LAQUOT) lt++;
+    // indexOf finds a delimiter faster than a loop over the bytes (a C library scan).
+    let lt = s.indexOf("<", i - off) + off;
+    if (lt < i) lt = e;
     if (lt < e) {
       // Unquoted display name (see parseNameAddrRange).
       let de = lt;
@@ -124,9 +128,8 @@ function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAdd
     }
   }
   if (c === LAQUOT) {
-    let gt = i;
-    while (gt < e && b[gt] !== RAQUOT) gt++;
-    if (gt >= e) return null;
+    const gt = s.indexOf(">", i - off) + off;
+    if (gt < i || gt >= e) return null;
     const us = skipWsB(b, i + 1, gt);
     let ue = gt;
     while (ue > us && (b[ue - 1] === SP || b[ue - 1] === HT)) ue--;
@@ -144,7 +147,10 @@ function parseNameAddrRangeBytes(s: string, start: number, end: number): NameAdd
     i = ue;
   }
   if (uri === null) return null;
-  const params: Params = {};
+  // Most name-addrs but From and To have no parameters: they share the frozen empty set.
+  i = skipWsB(b, i, e);
+  if (i === e) return { displayName, uri, params: NO_PARAMS };
+  const params: MutableParams = {};
   const pend = e - off;
   if (parseHeaderParamsBytes(s, i - off, pend, params, true) !== pend) return null;
   return { displayName, uri, params };
@@ -155,8 +161,11 @@ export function parseNameAddr(text: string): NameAddr | null {
   return parseNameAddrRange(text, 0, text.length);
 }
 
-/** Appends a comma-separated list of name-addrs (Contact, Route, Record-Route) to `into`; false if any element is malformed. */
-export function parseNameAddrList(value: string, into: NameAddr[], start = 0, end = value.length): boolean {
+/**
+ * Appends a comma-separated list of name-addrs (Contact, Route, Record-Route) to `into`, or to a
+ * new list when `into` is null; returns the list, or null if any element is malformed.
+ */
+export function parseNameAddrList(value: string, into: NameAddr[] | null, start = 0, end = value.length): NameAddr[] | null {
   // Elements are parsed in place between the separating commas (same rules as splitList): no
   // slices, whose characters V8 reads more slowly than the header text's own.
   if (value === scan.text) return parseNameAddrListBytes(value, into, start, end);
@@ -172,19 +181,23 @@ export function parseNameAddrList(value: string, into: NameAddr[], start = 0, en
     else if (c === RAQUOT) angle = false;
     else if (c === COMMA && !angle) {
       const one = parseNameAddrRange(value, from, i);
-      if (one === null) return false;
-      into.push(one);
+      if (one === null) return null;
+      into = append(into, one);
       from = i + 1;
     }
   }
   const last = parseNameAddrRange(value, from, end);
-  if (last === null) return false;
-  into.push(last);
-  return true;
+  return last === null ? null : append(into, last);
 }
 
 /** parseNameAddrList over the received bytes (see chars.ts `scan`). */
-function parseNameAddrListBytes(value: string, into: NameAddr[], start: number, end: number): boolean {
+function parseNameAddrListBytes(value: string, into: NameAddr[] | null, start: number, end: number): NameAddr[] | null {
+  // Without a comma there is one element (most Contacts): indexOf rules that out faster than the byte scan.
+  const comma = value.indexOf(",", start);
+  if (comma < 0 || comma >= end) {
+    const one = parseNameAddrRangeBytes(value, start, end);
+    return one === null ? null : append(into, one);
+  }
   const b = scan.bytes;
   const off = scan.off;
   const e = end + off;
@@ -200,15 +213,20 @@ function parseNameAddrListBytes(value: string, into: NameAddr[], start: number, 
     else if (c === RAQUOT) angle = false;
     else if (c === COMMA && !angle) {
       const one = parseNameAddrRangeBytes(value, from, i - off);
-      if (one === null) return false;
-      into.push(one);
+      if (one === null) return null;
+      into = append(into, one);
       from = i - off + 1;
     }
   }
   const last = parseNameAddrRangeBytes(value, from, end);
-  if (last === null) return false;
-  into.push(last);
-  return true;
+  return last === null ? null : append(into, last);
+}
+
+/** `list` with `item` pushed, or a new list of one (a first push onto [] would reserve room for 17). */
+function append(list: NameAddr[] | null, item: NameAddr): NameAddr[] {
+  if (list === null) return [item];
+  list.push(item);
+  return list;
 }
 
 /** Writes a name-addr, always in the bracketed form so URI parameters cannot be read as header parameters. */

@@ -1,6 +1,7 @@
 import { COLON, HT, SLASH, SP, isToken, isWs, parseDigits, scan, scanHost, scanHostB, skipWs, skipWsB, tokenEndB } from "./chars.ts";
 import { parseHeaderParams, parseHeaderParamsBytes, serializeParams } from "./params.ts";
-import type { Params, Via } from "./types.ts";
+import type { MutableParams } from "./params.ts";
+import type { Via } from "./types.ts";
 
 function upperAscii(s: string): string {
   for (let i = 0; i < s.length; i++) {
@@ -82,7 +83,7 @@ function parseViaAt(s: string, start: number, end: number, anyVersion: boolean):
     if (port < 0 || port > 65535) return null;
     i = k;
   }
-  const params: Params = {};
+  const params: MutableParams = {};
   i = parseHeaderParams(s, i, end, params, false);
   if (i < 0 || (i < end && s.charCodeAt(i) !== 44)) return null;
   stop = i;
@@ -139,7 +140,7 @@ function parseViaAtBytes(s: string, start: number, end: number, anyVersion: bool
     if (port < 0 || port > 65535) return null;
     i = k;
   }
-  const params: Params = {};
+  const params: MutableParams = {};
   const p = parseHeaderParamsBytes(s, i - off, end, params, false);
   if (p < 0 || (p < end && s.charCodeAt(p) !== 44)) return null;
   stop = p;
@@ -148,20 +149,24 @@ function parseViaAtBytes(s: string, start: number, end: number, anyVersion: bool
 
 /** Parses a Via header value (one or more comma-separated via-parms); null when any is malformed. */
 export function parseVia(text: string): Via[] | null {
-  const out: Via[] = [];
-  return parseViaInto(text, out) ? out : null;
+  return parseViaInto(text, null);
 }
 
-/** Appends the Via values of one header line to `into`; false when malformed. */
-export function parseViaInto(text: string, into: Via[], anyVersion = false, start = 0, end = text.length): boolean {
+/**
+ * Appends the Via values of one header line to `into`, or to a new list when `into` is null;
+ * returns the list, or null when malformed.
+ */
+export function parseViaInto(text: string, into: Via[] | null, anyVersion = false, start = 0, end = text.length): Via[] | null {
   // Values are read in place, one after another: no split, no per-value slices.
   let i = start;
   const bytes = text === scan.text;
   for (;;) {
     const v = bytes ? parseViaAtBytes(text, i, end, anyVersion) : parseViaAt(text, i, end, anyVersion);
-    if (v === null) return false;
-    into.push(v);
-    if (stop >= end) return true;
+    if (v === null) return null;
+    // A new list starts as a literal of one: a first push would reserve room for 17.
+    if (into === null) into = [v];
+    else into.push(v);
+    if (stop >= end) return into;
     i = stop + 1;
   }
 }

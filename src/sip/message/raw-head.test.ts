@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { addHeader, createResponse, parseMessage, parseNameAddr, parseUri, parseVia, removeHeader, serializeMessage, setHeader } from "./index.ts";
+import { addHeader, createResponse, parseMessage, parseNameAddr, parseUri, parseVia, removeHeader, serializeMessage, setHeader, withItem, withParam, withoutParam } from "./index.ts";
 import type { SipMessage, SipRequest, SipResponse, SipUri } from "./index.ts";
 
 // A request written the way real peers write them: compact names, several Via lines, lists on
@@ -63,36 +63,37 @@ describe("serializing a parsed message from its received text", () => {
     assert.ok(text.includes("\r\nFrom: \"Alice\" <sip:alice@atlanta.example>;tag=1928301774\r\n"), text);
   });
 
-  // Every kind of change a caller can make, in place or by replacing a field.
+  // Every kind of change a caller can make: values are immutable, so each replaces a field.
   const changes: Array<[string, (m: SipRequest) => void, string]> = [
-    ["Via param added in place (received)", (m) => (m.via[0]!.params["received"] = "198.51.100.7"), ";received=198.51.100.7"],
-    ["Via rport filled in place", (m) => (m.via[0]!.params["rport"] = "5062"), ";rport=5062"],
-    ["Via host and port changed", (m) => Object.assign(m.via[1]!, { host: "10.0.0.1", port: 5070 }), "10.0.0.1:5070"],
-    ["Via pushed", (m) => m.via.unshift(parseVia("SIP/2.0/UDP b2bua.example;branch=z9hG4bKnew")![0]!), "b2bua.example;branch=z9hG4bKnew"],
-    ["Via popped", (m) => m.via.shift(), "Via: SIP/2.0/TCP proxy.atlanta.example:5061"],
-    ["From tag changed in place", (m) => (m.from.params["tag"] = "xyz"), ";tag=xyz"],
-    ["To tag added in place", (m) => (m.to.params["tag"] = "abc"), ";tag=abc"],
-    ["To display name changed", (m) => (m.to.displayName = "Robert"), '"Robert" <sip:bob@biloxi.example>'],
-    ["From URI host changed in place", (m) => ((m.from.uri as SipUri).host = "other.example"), "alice@other.example"],
-    ["From URI param added in place", (m) => ((m.from.uri as SipUri).params = { user: "phone" }), "alice@atlanta.example;user=phone"],
+    ["Via param added (received)", (m) => (m.via = withItem(m.via, 0, withParam(m.via[0]!, "received", "198.51.100.7"))), ";received=198.51.100.7"],
+    ["Via rport filled", (m) => (m.via = withItem(m.via, 0, withParam(m.via[0]!, "rport", "5062"))), ";rport=5062"],
+    ["Via host and port changed", (m) => (m.via = withItem(m.via, 1, { ...m.via[1]!, host: "10.0.0.1", port: 5070 })), "10.0.0.1:5070"],
+    ["Via pushed", (m) => (m.via = [parseVia("SIP/2.0/UDP b2bua.example;branch=z9hG4bKnew")![0]!, ...m.via]), "b2bua.example;branch=z9hG4bKnew"],
+    ["Via popped", (m) => (m.via = m.via.slice(1)), "Via: SIP/2.0/TCP proxy.atlanta.example:5061"],
+    ["Via param removed", (m) => (m.via = withItem(m.via, 0, withoutParam(m.via[0]!, "rport"))), "Via: SIP/2.0/UDP pc33.atlanta.example;branch=z9hG4bKnashds8\r\nVia: SIP/2.0/TCP"],
+    ["From tag changed", (m) => (m.from = withParam(m.from, "tag", "xyz")), ";tag=xyz"],
+    ["To tag added", (m) => (m.to = withParam(m.to, "tag", "abc")), ";tag=abc"],
+    ["To display name changed", (m) => (m.to = { ...m.to, displayName: "Robert" }), '"Robert" <sip:bob@biloxi.example>'],
+    ["From URI host changed", (m) => (m.from = { ...m.from, uri: { ...(m.from.uri as SipUri), host: "other.example" } }), "alice@other.example"],
+    ["From URI param added", (m) => (m.from = { ...m.from, uri: withParam(m.from.uri as SipUri, "user", "phone") }), "alice@atlanta.example;user=phone"],
     ["Request-URI replaced", (m) => (m.uri = parseUri("sip:carol@chicago.example")!), "INVITE sip:carol@chicago.example SIP/2.0\r\n"],
-    ["Request-URI user changed in place", (m) => ((m.uri as SipUri).user = "robert"), "INVITE sip:robert@biloxi.example;transport=udp SIP/2.0\r\n"],
+    ["Request-URI user changed", (m) => (m.uri = { ...(m.uri as SipUri), user: "robert" }), "INVITE sip:robert@biloxi.example;transport=udp SIP/2.0\r\n"],
     ["method and CSeq changed", (m) => Object.assign(m, { method: "OPTIONS", cseq: { seq: 2, method: "OPTIONS" } }), "CSeq: 2 OPTIONS"],
-    ["CSeq number changed in place", (m) => (m.cseq.seq = 314160), "CSeq: 314160 INVITE"],
+    ["CSeq number changed", (m) => (m.cseq = { ...m.cseq, seq: 314160 }), "CSeq: 314160 INVITE"],
     ["Call-ID replaced", (m) => (m.callId = "new-call"), "Call-ID: new-call\r\n"],
     ["Max-Forwards decremented", (m) => (m.maxForwards = 69), "Max-Forwards: 69\r\n"],
     ["Max-Forwards removed", (m) => (m.maxForwards = null), "Route:"],
-    ["Route popped", (m) => m.route.shift(), "Route: <sip:core.example;lr>\r\n"],
+    ["Route popped", (m) => (m.route = m.route.slice(1)), "Route: <sip:core.example;lr>\r\n"],
     ["Route emptied", (m) => (m.route = []), "Max-Forwards: 70\r\n"],
-    ["Record-Route added where there was none", (m) => m.recordRoute.push(parseNameAddr("<sip:b2bua.example;lr>")!), "Record-Route: <sip:b2bua.example;lr>\r\n"],
-    ["Contact param changed in place", (m) => (m.contact[0]!.params["expires"] = "30"), ";expires=30"],
+    ["Record-Route added where there was none", (m) => (m.recordRoute = [...m.recordRoute, parseNameAddr("<sip:b2bua.example;lr>")!]), "Record-Route: <sip:b2bua.example;lr>\r\n"],
+    ["Contact param changed", (m) => (m.contact = withItem(m.contact, 0, withParam(m.contact[0]!, "expires", "30"))), ";expires=30"],
     ["Contact made wildcard", (m) => Object.assign(m, { contact: [], contactWildcard: true }), "Contact: *\r\n"],
     ["Content-Type changed", (m) => (m.contentType = "application/sdp;charset=utf-8"), "Content-Type: application/sdp;charset=utf-8\r\n"],
     ["body replaced", (m) => (m.body = Buffer.from("v=0\r\no=x\r\n")), "Content-Length: 10\r\n\r\nv=0\r\no=x\r\n"],
     ["other header set", (m) => setHeader(m, "Subject", "dinner"), "Subject: dinner\r\n"],
     ["other header added", (m) => addHeader(m, "X-New", "1"), "X-New: 1\r\n"],
     ["other header removed", (m) => removeHeader(m, "Subject"), "CSeq: 314159 INVITE\r\n"],
-    ["other header value changed in place", (m) => (m.headers[0]!.value = "three"), "X-Trace: three\r\n"],
+    ["other header value changed", (m) => (m.headers = withItem(m.headers, 0, { ...m.headers[0]!, value: "three" })), "X-Trace: three\r\n"],
     ["hot header set by name", (m) => setHeader(m, "To", "<sip:dave@example.com>"), "To: <sip:dave@example.com>\r\n"],
   ];
 
@@ -136,7 +137,7 @@ describe("serializing a parsed message from its received text", () => {
   it("writes a response built from a parsed request in full, and the request unchanged", () => {
     const m = request();
     const res: SipResponse = createResponse(m, 180, undefined, { toTag: "t1" });
-    res.via[0]!.params["received"] = "192.0.2.1";
+    res.via = withItem(res.via, 0, withParam(res.via[0]!, "received", "192.0.2.1"));
     const text = assertWritten(res);
     assert.ok(text.startsWith("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP pc33.atlanta.example;branch=z9hG4bKnashds8;rport;received=192.0.2.1\r\n"), text);
     assert.ok(assertWritten(m).startsWith(RECEIVED.slice(0, RECEIVED.indexOf("X-Trace"))));
@@ -147,9 +148,51 @@ describe("serializing a parsed message from its received text", () => {
     const m = parsed(text) as SipResponse;
     assert.equal(assertWritten(m), text);
     m.reason = "Fine";
-    m.recordRoute.reverse();
+    m.recordRoute = [...m.recordRoute].reverse();
     const changed = assertWritten(m);
     assert.ok(changed.startsWith("SIP/2.0 200 Fine\r\nVia: SIP/2.0/UDP h.example;branch=z9hG4bK1\r\nRecord-Route: <sip:p2.example;lr>, <sip:p1.example;lr>\r\n"), changed);
+  });
+});
+
+describe("writing a changed Via list, one value per line", () => {
+  // Vias as peers write them: compact name, odd spacing; the lines of untouched values stay as received.
+  const VIAS = "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP p1.example;branch=z9hG4bK1\r\nv:  SIP/2.0/UDP p2.example:5070 ;branch=z9hG4bK2\r\nTo: <sip:b@example.com>;tag=2\r\nVia: SIP/2.0/TCP p3.example;branch=z9hG4bK3;received=192.0.2.3\r\nFrom: <sip:a@example.com>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+  const P2 = "v:  SIP/2.0/UDP p2.example:5070 ;branch=z9hG4bK2\r\n";
+  const P3 = "Via: SIP/2.0/TCP p3.example;branch=z9hG4bK3;received=192.0.2.3\r\n";
+  const NEW = parseVia("SIP/2.0/UDP b2bua.example;branch=z9hG4bKnew")![0]!;
+  const cases: Array<[string, (m: SipMessage) => void, string]> = [
+    ["top stamped", (m) => (m.via = withItem(m.via, 0, withParam(m.via[0]!, "received", "198.51.100.7"))), "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP p1.example;branch=z9hG4bK1;received=198.51.100.7\r\n" + P2 + "To: <sip:b@example.com>;tag=2\r\n" + P3],
+    ["pushed", (m) => (m.via = [NEW, ...m.via]), "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP b2bua.example;branch=z9hG4bKnew\r\nVia: SIP/2.0/UDP p1.example;branch=z9hG4bK1\r\n" + P2 + "To: <sip:b@example.com>;tag=2\r\n" + P3],
+    ["popped", (m) => (m.via = m.via.slice(1)), "SIP/2.0 200 OK\r\n" + P2 + "To: <sip:b@example.com>;tag=2\r\n" + P3],
+    ["middle replaced", (m) => (m.via = withItem(m.via, 1, NEW)), "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP p1.example;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP b2bua.example;branch=z9hG4bKnew\r\nTo: <sip:b@example.com>;tag=2\r\n" + P3],
+    ["last replaced", (m) => (m.via = withItem(m.via, 2, NEW)), "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP p1.example;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP p2.example:5070;branch=z9hG4bK2\r\nVia: SIP/2.0/UDP b2bua.example;branch=z9hG4bKnew\r\nTo: <sip:b@example.com>;tag=2\r\nFrom:"],
+    ["all but the last dropped", (m) => (m.via = m.via.slice(2)), "SIP/2.0 200 OK\r\nTo: <sip:b@example.com>;tag=2\r\n" + P3],
+  ];
+  for (const [label, change, expected] of cases) {
+    it(`keeps the lines of the Via values left in place: ${label}`, () => {
+      const m = parsed(VIAS);
+      change(m);
+      const text = assertWritten(m);
+      assert.ok(text.startsWith(expected), label + ":\n" + text);
+      assert.ok(text.endsWith("\r\nFrom: <sip:a@example.com>;tag=1\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"), label + ":\n" + text);
+    });
+  }
+
+  it("renders the whole list when a line held several values", () => {
+    const m = parsed(VIAS.replace("Via: SIP/2.0/UDP p1.example;branch=z9hG4bK1\r\n", "Via: SIP/2.0/UDP p0.example;branch=z9hG4bK0, SIP/2.0/UDP p1.example;branch=z9hG4bK1\r\n"));
+    m.via = withItem(m.via, 0, withParam(m.via[0]!, "received", "198.51.100.7"));
+    const text = assertWritten(m);
+    assert.ok(text.includes("\r\nVia: SIP/2.0/UDP p2.example:5070;branch=z9hG4bK2\r\n"), text);
+  });
+
+  it("writes the received bytes again when an edit changed nothing", () => {
+    const data = Buffer.from(VIAS);
+    const r = parseMessage(data);
+    assert.ok(r.ok);
+    const m = r.message;
+    m.via = withItem(m.via, 0, withParam(m.via[0]!, "branch", "z9hG4bK1"));
+    m.to = withParam(m.to, "tag", "2");
+    assert.equal(serializeMessage(m), data);
   });
 });
 
@@ -170,13 +213,13 @@ describe("writing a parsed datagram nobody changed", () => {
   it("renders what changed, in place or in the body", () => {
     const data = Buffer.from(HEAD + "Content-Length: 4\r\n\r\nv=0\n");
     const a = parsed(data.toString());
-    a.via[0]!.params["received"] = "192.0.2.1";
+    a.via = withItem(a.via, 0, withParam(a.via[0]!, "received", "192.0.2.1"));
     assert.ok(assertWritten(a).includes(";branch=z9hG4bK1;received=192.0.2.1\r\n"));
     const b = parsed(data.toString());
     b.body = Buffer.from("v=1\n");
     assert.ok(assertWritten(b).endsWith("Content-Length: 4\r\n\r\nv=1\n"));
     const c = parsed(data.toString());
-    (c.to.params as Record<string, string | null>)["tag"] = "9";
+    c.to = withParam(c.to, "tag", "9");
     assert.ok(assertWritten(c).includes("\r\nTo: <sip:b@example.com>;tag=9\r\n"));
   });
 

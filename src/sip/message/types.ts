@@ -5,29 +5,35 @@
  * Every other header stays in `headers` as an unfolded raw value and is parsed on demand.
  * The typed fields are the truth for their headers: the serializer writes them from the fields,
  * so a B2BUA changes a message by changing a field, never by editing text.
+ *
+ * Values are immutable (every property and list below is readonly, and the body's bytes are
+ * never edited): a change replaces the message's field, e.g.
+ * `m.via = [withParam(m.via[0]!, "received", ip), ...m.via.slice(1)]` (see edit.ts). That is what
+ * lets the serializer tell a changed header from an unchanged one by identity alone, and lets a
+ * response or a B-leg share its request's values instead of copying them.
  */
 
-/** Generic parameters (`;name=value`, `;flag`): keys lower-cased, `null` for a flag without a value, in wire order. */
-export type Params = Record<string, string | null>;
+/** Generic parameters (`;name=value`, `;flag`): keys lower-cased, `null` for a flag without a value, in wire order. Immutable: see withParam. */
+export type Params = Readonly<Record<string, string | null>>;
 
 /** `sip:` or `sips:` URI (RFC 3261 19.1). Strings keep their %HH escapes as received. */
 export interface SipUri {
   readonly scheme: "sip" | "sips";
-  user: string | null;
-  password: string | null;
+  readonly user: string | null;
+  readonly password: string | null;
   /** Host name, IPv4 address, or IPv6 reference with its brackets (`[2001:db8::1]`). */
-  host: string;
-  port: number | null;
-  params: Params;
+  readonly host: string;
+  readonly port: number | null;
+  readonly params: Params;
   /** `?name=value&...` headers of the URI, raw and in order; empty when absent. */
-  headers: ReadonlyArray<readonly [string, string]>;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
 }
 
 /** `tel:` URI (RFC 3966): the number as written (with visual separators) and its parameters. */
 export interface TelUri {
   readonly scheme: "tel";
-  number: string;
-  params: Params;
+  readonly number: string;
+  readonly params: Params;
 }
 
 /** Any other absolute URI (RFC 3261 allows them): kept opaque. */
@@ -43,54 +49,54 @@ export type Uri = SipUri | TelUri | OtherUri;
 /** name-addr or addr-spec with header parameters: From, To, Contact, Route, Record-Route, ... */
 export interface NameAddr {
   /** Display name without surrounding quotes (quoted-pairs kept escaped), or null. */
-  displayName: string | null;
-  uri: Uri;
+  readonly displayName: string | null;
+  readonly uri: Uri;
   /** Header parameters after the URI (tag, expires, q, lr on Route is a URI param, ...). */
-  params: Params;
+  readonly params: Params;
 }
 
 /** One Via value (RFC 3261 20.42, RFC 3581 rport, RFC 5118 IPv6 received). */
 export interface Via {
   /** Upper-cased transport token: UDP, TCP, TLS, SCTP, WS, WSS or an unknown token. */
-  transport: string;
+  readonly transport: string;
   /** Sent-by host; an IPv6 reference keeps its brackets. */
-  host: string;
-  port: number | null;
+  readonly host: string;
+  readonly port: number | null;
   /** All parameters, including branch, received, rport (null when present without a value), maddr, ttl. */
-  params: Params;
+  readonly params: Params;
 }
 
 export interface CSeq {
   /** 0 to 2^31-1 per RFC 3261 8.1.1.5; the parser rejects values above 2^32-1. */
-  seq: number;
-  method: string;
+  readonly seq: number;
+  readonly method: string;
 }
 
 /** A header kept raw: `name` as written on the wire, `value` unfolded and trimmed. */
 export interface HeaderField {
-  name: string;
-  value: string;
+  readonly name: string;
+  readonly value: string;
 }
 
 interface MessageBase {
   /** Via values, top first. */
-  via: Via[];
+  via: readonly Via[];
   from: NameAddr;
   to: NameAddr;
   callId: string;
   cseq: CSeq;
   /** Contact values in order; empty when absent or wildcard. */
-  contact: NameAddr[];
+  contact: readonly NameAddr[];
   /** True when the Contact header is `*` (REGISTER removal of all bindings). */
   contactWildcard: boolean;
-  route: NameAddr[];
-  recordRoute: NameAddr[];
+  route: readonly NameAddr[];
+  recordRoute: readonly NameAddr[];
   maxForwards: number | null;
   /** Media type with its parameters as written, e.g. `application/sdp`. */
   contentType: string | null;
   /** Every other header, in wire order, with folded lines joined. */
-  headers: HeaderField[];
-  /** The body, exactly Content-Length bytes; Content-Length is written from body.length. */
+  headers: readonly HeaderField[];
+  /** The body, exactly Content-Length bytes; Content-Length is written from body.length. Replaced, never edited in place (it may share the datagram). */
   body: Buffer;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FakeClock } from "../../lib/index.ts";
+import { withItem, withParam } from "../message/index.ts";
 import type { SipResponse } from "../message/index.ts";
 import { createTransactionLayer } from "./index.ts";
 import type { ClientTransaction, ResponseSource } from "./index.ts";
@@ -198,10 +199,10 @@ describe("INVITE client transaction (RFC 3261 17.1.1, RFC 6026)", () => {
     const invite = makeRequest("INVITE");
     layer.sendRequest(invite, target("UDP"), user);
     const wrongMethod = makeResponse(invite, 200);
-    wrongMethod.cseq.method = "BYE";
+    wrongMethod.cseq = { ...wrongMethod.cseq, method: "BYE" };
     transport.receive(wrongMethod);
     const wrongBranch = makeResponse(invite, 200);
-    wrongBranch.via[0]!.params["branch"] = "z9hG4bKother";
+    wrongBranch.via = withItem(wrongBranch.via, 0, withParam(wrongBranch.via[0]!, "branch", "z9hG4bKother"));
     transport.receive(wrongBranch);
     assert.equal(strays.length, 2);
     assert.equal(finals.length, 0);

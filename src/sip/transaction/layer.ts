@@ -1,5 +1,5 @@
 import { DelayQueue, newBranch, systemClock } from "../../lib/index.ts";
-import { createResponse, type SipMessage, type SipRequest, type SipResponse } from "../message/index.ts";
+import { createResponse, withItem, withParam, type SipMessage, type SipRequest, type SipResponse } from "../message/index.ts";
 import type { InboundContext, SendTarget } from "../transport/index.ts";
 import { MAGIC_COOKIE, buildCancel, detached, flat, freshTag, topBranch } from "./build.ts";
 import { InviteClientTransaction, NonInviteClientTransaction } from "./client-transaction.ts";
@@ -189,13 +189,13 @@ export function createTransactionLayer(options: TransactionLayerOptions): Transa
     if (top === undefined) {
       // The transport fills sent-by; the layer only needs somewhere to put the branch.
       const branch = flat(newBranch());
-      request.via.unshift({ transport: target.protocol, host: "invalid", port: null, params: { branch } });
+      request.via = [{ transport: target.protocol, host: "invalid", port: null, params: { branch } }];
       return branch;
     }
     const existing = top.params["branch"];
     if (typeof existing === "string" && existing.length > 0) return existing;
     const branch = flat(newBranch());
-    top.params["branch"] = branch;
+    request.via = withItem(request.via, 0, withParam(top, "branch", branch));
     return branch;
   }
 

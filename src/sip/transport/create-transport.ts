@@ -6,6 +6,7 @@ import {
   createResponse,
   parseMessage,
   serializeMessage,
+  withItem,
   type ParseResult,
   type SipMessage,
   type SipRequest,
@@ -210,9 +211,10 @@ class Transport implements SipTransport {
     }
     const message = result.message;
     if (message.kind === "request") {
-      const via = message.via[0];
-      if (via !== undefined) {
-        stampReceivedVia(via, context.remote);
+      const received = message.via[0];
+      if (received !== undefined) {
+        const via = stampReceivedVia(received, context.remote);
+        if (via !== received) message.via = withItem(message.via, 0, via);
         if (connection !== undefined) {
           const alias = aliasEndpoint(via, context.remote);
           if (alias !== null) this.stream.alias(connection, alias);
@@ -337,7 +339,7 @@ class Transport implements SipTransport {
       const listener = this.listenerFor("UDP", family);
       if (listener?.udp == null) throw new TransportError("ERR_TRANSPORT_NO_LISTENER", `no UDP listener for IPv${family}`);
       const sentBy = this.sentBy(listener, family, remote.address, null);
-      fillSentBy(via, "UDP", sentBy.host, sentBy.port);
+      request.via = withItem(request.via, 0, fillSentBy(via, "UDP", sentBy.host, sentBy.port));
       const data = serializeMessage(request);
       // RFC 3261 18.1.1: over 1300 bytes with an unknown path MTU, a request MUST use a congestion-controlled transport.
       if (data.length <= this.udpMtuThreshold || this.listenerFor("TCP", family) === undefined) {
@@ -357,7 +359,7 @@ class Transport implements SipTransport {
     const family = addressFamily(connection.remote.address) === 6 ? 6 : 4;
     const listener = this.listenerFor(connection.protocol, family);
     const sentBy = this.sentBy(listener, family, connection.remote.address, connection.local);
-    fillSentBy(via, connection.protocol, sentBy.host, sentBy.port);
+    request.via = withItem(request.via, 0, fillSentBy(via, connection.protocol, sentBy.host, sentBy.port));
     const data = serializeMessage(request);
     this.tap?.observe("out", request, data, connection.protocol, connection.local, connection.remote);
     await this.stream.send(connection, data);

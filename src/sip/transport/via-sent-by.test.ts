@@ -8,40 +8,34 @@ function via(transport: string, host: string, port: number | null, params: Via["
 }
 
 test("RFC 3261 18.2.1: received is added only when the source differs from sent-by", () => {
-  const same = via("UDP", "192.0.2.1", 5060);
-  stampReceivedVia(same, { address: "192.0.2.1", port: 5060 });
-  assert.equal(same.params["received"], undefined);
+  const unstamped = via("UDP", "192.0.2.1", 5060);
+  assert.equal(stampReceivedVia(unstamped, { address: "192.0.2.1", port: 5060 }), unstamped, "nothing to add: the same value");
 
-  const natted = via("UDP", "10.0.0.5", 5060);
-  stampReceivedVia(natted, { address: "192.0.2.1", port: 40000 });
+  const natted = stampReceivedVia(via("UDP", "10.0.0.5", 5060), { address: "192.0.2.1", port: 40000 });
   assert.equal(natted.params["received"], "192.0.2.1");
   assert.equal(natted.params["rport"], undefined, "rport is only filled when the client asked");
 
-  const named = via("UDP", "pbx.example.com", null);
-  stampReceivedVia(named, { address: "192.0.2.1", port: 5060 });
+  const named = stampReceivedVia(via("UDP", "pbx.example.com", null), { address: "192.0.2.1", port: 5060 });
   assert.equal(named.params["received"], "192.0.2.1");
 
-  const v6 = via("UDP", "[2001:DB8::1]", 5060);
-  stampReceivedVia(v6, { address: "2001:db8::1", port: 5060 });
+  const v6 = stampReceivedVia(via("UDP", "[2001:DB8::1]", 5060), { address: "2001:db8::1", port: 5060 });
   assert.equal(v6.params["received"], undefined, "IPv6 compares without brackets and case");
 });
 
 test("RFC 3581: an empty rport is filled and received is added even when identical", () => {
-  const v = via("UDP", "192.0.2.1", 5060, { rport: null });
-  stampReceivedVia(v, { address: "192.0.2.1", port: 5060 });
+  const v = stampReceivedVia(via("UDP", "192.0.2.1", 5060, { rport: null }), { address: "192.0.2.1", port: 5060 });
   assert.equal(v.params["rport"], "5060");
   assert.equal(v.params["received"], "192.0.2.1");
-  const dual = via("UDP", "192.0.2.1", 5060, { rport: null });
-  stampReceivedVia(dual, { address: "::ffff:192.0.2.1", port: 5070 });
+  const dual = stampReceivedVia(via("UDP", "192.0.2.1", 5060, { rport: null }), { address: "::ffff:192.0.2.1", port: 5070 });
   assert.equal(dual.params["received"], "192.0.2.1");
   assert.equal(dual.params["rport"], "5070");
 });
 
 test("fillSentBy sets transport and sent-by and asks for rport", () => {
-  const v = via("UDP", "placeholder", null);
-  fillSentBy(v, "TCP", "[::1]", 5062);
+  const v = fillSentBy(via("UDP", "placeholder", null), "TCP", "[::1]", 5062);
   assert.deepEqual([v.transport, v.host, v.port, v.params["rport"]], ["TCP", "[::1]", 5062, null]);
   assert.equal(v.params["branch"], "z9hG4bKabc");
+  assert.equal(fillSentBy(v, "TCP", "[::1]", 5062), v, "already filled: the same value");
 });
 
 test("RFC 3261 18.2.2 / RFC 3581: where a response goes", () => {

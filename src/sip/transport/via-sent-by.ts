@@ -1,27 +1,29 @@
+import { paramsWith } from "../message/index.ts";
 import type { Via } from "../message/index.ts";
 import { addressFamily, defaultPort, normalizeAddress, protocolFromToken } from "./address.ts";
 import type { Endpoint, TransportProtocol } from "./types.ts";
 
 /**
- * RFC 3261 18.2.1 and RFC 3581 section 4: stamps the top Via of a received request with where it
- * really came from, so the response finds its way back through NATs.
+ * RFC 3261 18.2.1 and RFC 3581 section 4: the top Via of a received request stamped with where it
+ * really came from, so the response finds its way back through NATs; `via` itself when nothing changes.
  */
-export function stampReceivedVia(via: Via, source: Endpoint): void {
+export function stampReceivedVia(via: Via, source: Endpoint): Via {
   const sourceAddress = normalizeAddress(source.address);
   const hasEmptyRport = Object.hasOwn(via.params, "rport") && via.params["rport"] === null;
+  let params = via.params;
   // RFC 3581: with rport the server MUST add received even when identical to sent-by.
   if (hasEmptyRport || addressFamily(via.host) === 0 || normalizeAddress(via.host) !== sourceAddress) {
-    via.params["received"] = sourceAddress;
+    params = paramsWith(params, "received", sourceAddress);
   }
-  if (hasEmptyRport) via.params["rport"] = String(source.port);
+  if (hasEmptyRport) params = paramsWith(params, "rport", String(source.port));
+  return params === via.params ? via : { transport: via.transport, host: via.host, port: via.port, params };
 }
 
-/** Fills the top Via of an outgoing request for the protocol and sent-by actually used, asking for rport (RFC 3581). */
-export function fillSentBy(via: Via, protocol: TransportProtocol, host: string, port: number): void {
-  via.transport = protocol;
-  via.host = host;
-  via.port = port;
-  if (!Object.hasOwn(via.params, "rport")) via.params["rport"] = null;
+/** The top Via of an outgoing request filled for the protocol and sent-by actually used, asking for rport (RFC 3581); `via` itself when it already says so. */
+export function fillSentBy(via: Via, protocol: TransportProtocol, host: string, port: number): Via {
+  const params = Object.hasOwn(via.params, "rport") ? via.params : paramsWith(via.params, "rport", null);
+  if (via.transport === protocol && via.host === host && via.port === port && params === via.params) return via;
+  return { transport: protocol, host, port, params };
 }
 
 /** Where a response goes when it cannot use the request's connection: RFC 3261 18.2.2 and RFC 3581 section 4. */
