@@ -1,16 +1,19 @@
-// Builds the native media I/O addon (native/media-io) with node-gyp during npm install.
-// It never fails the install: without a compiler or on another OS, Trunkline relays media with
-// node:dgram (media.io: auto falls back), and this prints why.
+// Builds the native addons with node-gyp during npm install: media I/O (native/media-io) and SIP
+// UDP I/O (native/sip-io). It never fails the install: without a compiler or on another OS,
+// Trunkline uses node:dgram for both (media.io and sip.udpIo: auto fall back), and this prints why.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const addonDir = join(root, "native", "media-io");
+const addons = [
+  { dir: join(root, "native", "media-io"), name: "native media I/O", fallback: "media will be relayed with node:dgram" },
+  { dir: join(root, "native", "sip-io"), name: "native SIP UDP I/O", fallback: "SIP over UDP will use node:dgram" },
+];
 
-function warn(reason) {
-  console.warn(`trunkline: native media I/O not built (${reason}); media will be relayed with node:dgram`);
+function warn(addon, reason) {
+  console.warn(`trunkline: ${addon.name} not built (${reason}); ${addon.fallback}`);
 }
 
 function nodeGyp() {
@@ -22,27 +25,29 @@ function nodeGyp() {
   return candidates.find((c) => c !== undefined && c !== "" && existsSync(c));
 }
 
-function main() {
-  if (process.env.TRUNKLINE_SKIP_NATIVE === "1") return warn("TRUNKLINE_SKIP_NATIVE=1");
-  if (process.platform !== "linux") return warn(`${process.platform} is not supported, it needs Linux recvmmsg/epoll`);
+function build(addon) {
+  if (process.env.TRUNKLINE_SKIP_NATIVE === "1") return warn(addon, "TRUNKLINE_SKIP_NATIVE=1");
+  if (process.platform !== "linux") return warn(addon, `${process.platform} is not supported, it needs Linux recvmmsg/sendmmsg`);
   const gyp = nodeGyp();
-  if (gyp === undefined) return warn("node-gyp not found");
+  if (gyp === undefined) return warn(addon, "node-gyp not found");
   const args = [gyp, "rebuild"];
   // Use the installed Node headers when they are there, instead of downloading them.
   const prefix = join(dirname(process.execPath), "..");
   if (process.env.npm_config_nodedir === undefined && existsSync(join(prefix, "include", "node", "node_api.h"))) {
     args.push(`--nodedir=${prefix}`);
   }
-  const r = spawnSync(process.execPath, args, { cwd: addonDir, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", timeout: 300_000 });
+  const r = spawnSync(process.execPath, args, { cwd: addon.dir, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8", timeout: 300_000 });
   if (r.status !== 0) {
     const tail = (r.stderr ?? "").trim().split("\n").slice(-5).join("\n");
-    return warn(`node-gyp exited with ${r.status ?? r.signal ?? r.error?.message}${tail === "" ? "" : `:\n${tail}`}`);
+    return warn(addon, `node-gyp exited with ${r.status ?? r.signal ?? r.error?.message}${tail === "" ? "" : `:\n${tail}`}`);
   }
-  console.log("trunkline: native media I/O built");
+  console.log(`trunkline: ${addon.name} built`);
 }
 
-try {
-  main();
-} catch (e) {
-  warn(e instanceof Error ? e.message : String(e));
+for (const addon of addons) {
+  try {
+    build(addon);
+  } catch (e) {
+    warn(addon, e instanceof Error ? e.message : String(e));
+  }
 }

@@ -149,7 +149,11 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
     stoppers.push({ name: "security", stop: async () => guard.stop() });
     sip = await createSipStack({ ...sipStackOptions(config, sipLog), screen: guard.screen, connectionGate: guard.connectionGate, datagramGate: guard.datagramGate, ...(sipLadder === null ? {} : { tap: sipLadder }) });
     stoppers.push({ name: "sip", stop: () => sip.close() });
-    log.info({ listening: sip.transport.listening() }, "sip listening");
+    const udpIo = sip.transport.udpIo;
+    log.info(
+      { listening: sip.transport.listening(), ...(udpIo === undefined ? {} : { udpIo: udpIo.kind }), ...(udpIo?.reason === undefined ? {} : { udpIoReason: udpIo.reason }) },
+      "sip listening",
+    );
     if (config.sip.tls?.verifyServer === false) log.warn({ security: true }, "sip.tls.verifyServer is false: outbound TLS peers are not authenticated");
 
     // Calls that were up when the last process died get their records closed before new ones start.
@@ -437,6 +441,7 @@ export function sipStackOptions(config: Config, logger: Logger): SipStackOptions
           onTlsEvent: (event) => logTlsEvent(logger, event),
         }),
     maxMessageSize: sip.maxMessageSize,
+    udpIo: sip.udpIo,
     maxConnections: sip.maxConnections,
     idleTimeoutMs: sip.idleTimeoutMs,
     messageTimeoutMs: sip.messageTimeoutMs,

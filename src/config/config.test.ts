@@ -37,6 +37,7 @@ describe("config defaults", () => {
           idleTimeoutMs: 600000,
           messageTimeoutMs: 20000,
           userAgent: "Trunkline",
+          udpIo: "auto",
         },
         storage: { driver: "sqlite", path: "./data/trunkline.db" },
         trace: { sipLadder: { enabled: true, retentionHours: 24, maxMessagesPerCall: 200 } },

@@ -78,6 +78,8 @@ const sipSchema = section({
   /** A TCP/TLS message must be complete this long after its first byte, or the connection is closed (slow senders). */
   messageTimeoutMs: positiveInt().default(20_000),
   userAgent: z.string({ error: "expected a string" }).max(200, { error: "expected at most 200 characters" }).default("Trunkline"),
+  // UDP listeners: the native/sip-io addon (sends leave the main thread), node:dgram, or auto (native when it loads).
+  udpIo: oneOf(["auto", "native", "dgram"]).default("auto"),
 }).superRefine((sip, ctx) => {
   const seen = new Set<string>();
   sip.listen.forEach((l, i) => {

@@ -15,7 +15,7 @@ import {
 import { addressFamily, hostForHeader, isStream, normalizeAddress } from "./address.ts";
 import { resolveTarget } from "./resolver.ts";
 import { StreamLayer, type Connection, type StreamProtocol } from "./stream-transport.ts";
-import { UdpListener } from "./udp-transport.ts";
+import { bindUdpListener, selectUdpIo, type UdpIoChoice, type UdpListener } from "./udp-transport.ts";
 import { aliasEndpoint, fillSentBy, responseDestination, stampReceivedVia } from "./via-sent-by.ts";
 import {
   TransportError,
@@ -78,6 +78,7 @@ class Transport implements SipTransport {
   private readonly udpMtuThreshold: number;
   private readonly tap: MessageTap | undefined;
   private closed = false;
+  private udpIoChoice: UdpIoChoice | undefined;
 
   constructor(private readonly options: TransportOptions) {
     this.clock = options.clock ?? systemClock;
@@ -106,11 +107,17 @@ class Transport implements SipTransport {
     );
   }
 
+  get udpIo(): UdpIoChoice | undefined {
+    return this.udpIoChoice;
+  }
+
   async start(): Promise<void> {
     try {
       for (const config of this.options.listen) {
         if (config.protocol === "UDP") {
-          const udp = await UdpListener.bind(
+          this.udpIoChoice ??= selectUdpIo(this.options.udpIo ?? "auto");
+          const udp = await bindUdpListener(
+            this.udpIoChoice.kind,
             config.address,
             config.port,
             (data, remote, listener) => this.onDatagram(data, remote, listener),

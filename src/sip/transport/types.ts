@@ -117,6 +117,8 @@ export interface SipTransport {
   listening(): ReadonlyArray<{ readonly protocol: TransportProtocol; readonly endpoint: Endpoint }>;
   /** Closes every listener and connection. */
   close(): Promise<void>;
+  /** How UDP listeners are driven and, when not natively, why; undefined without a UDP listener. */
+  readonly udpIo?: { readonly kind: "native" | "dgram"; readonly reason?: string } | undefined;
 }
 
 /** One address to listen on. */
@@ -211,6 +213,11 @@ export interface TransportOptions {
   readonly onError?: (error: TransportError) => void;
   /** Shown every well-formed message received and every message sent (per-call capture); absent: no cost. */
   readonly tap?: MessageTap;
+  /**
+   * How UDP sockets are driven: "native" (native/sip-io: sends leave this thread; start fails
+   * when the addon does not load), "dgram" (node:dgram), or "auto" (native when it loads). Default auto.
+   */
+  readonly udpIo?: "auto" | "native" | "dgram";
 }
 
 /**
