@@ -12,6 +12,9 @@
 // (CLOCK_MONOTONIC ns) at offset 12. The receiving socket bins arrival - send time, the arrival
 // being the kernel's receive stamp (SO_TIMESTAMPNS) so that the generator's own wake-up delay on a
 // busy machine is not counted against the relay (--rx-stamp app: the clock when read instead).
+// With kernel stamps the receive sockets are read on the send timer's ticks rather than woken on:
+// on loopback a relay's sendto runs the receiver's wake-up, which would bill the generator's
+// scheduling to the relay (endpoints across a network cost a relay no such thing).
 // Only packets sent after the warm-up count, for sent and received alike. The process ends when
 // stdin ends.
 #define _GNU_SOURCE
@@ -379,8 +382,24 @@ static uint64_t send_legs(struct leg *legs, size_t n_legs, size_t *next, uint64_
   return taken;
 }
 
-/** Runs one request's calls for warm-up + duration and prints the result line. */
-static void run(const struct request *req, int epfd, int tfd, uint32_t *hist) {
+/**
+ * Reads the receive sockets that have something queued, as the epoll set rxfd (polled without
+ * waiting) reports them.
+ */
+static void receive_ready(int rxfd, struct run *r) {
+  struct epoll_event events[2 * MAX_SOCKETS];
+  int n = epoll_wait(rxfd, events, 2 * MAX_SOCKETS, 0);
+  for (int e = 0; e < n; e++) receive_all(events[e].data.fd, r);
+}
+
+/**
+ * Runs one request's calls for warm-up + duration and prints the result line. epfd wakes the
+ * generator: on its timer, and with --rx-stamp app on its receive sockets too. With kernel stamps
+ * the receive sockets sit in rxfd instead, read on each tick: a packet's arrival time is the
+ * kernel's stamp either way, and a relay's send then never has to wake the generator, a cross-CPU
+ * wake-up that a relay sending to remote endpoints does not pay and that loopback would bill to it.
+ */
+static void run(const struct request *req, int epfd, int rxfd, int tfd, uint32_t *hist) {
   int sockets = opt.sockets;
   size_t n_legs = req->n_calls * 2;
   struct leg *legs = calloc(n_legs > 0 ? n_legs : 1, sizeof *legs);
@@ -442,6 +461,7 @@ static void run(const struct request *req, int epfd, int tfd, uint32_t *hist) {
       }
       uint64_t expirations;
       if (read(tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) die("read timerfd");
+      if (rxfd >= 0) receive_ready(rxfd, &r);
       int64_t now = now_ns();
       if (drain_until != 0) {
         if (now >= drain_until) finished = 1;
@@ -450,9 +470,8 @@ static void run(const struct request *req, int epfd, int tfd, uint32_t *hist) {
       if (sent_at_measure < 0 && now >= r.measure_from) sent_at_measure = (int64_t)sent;
       if (now >= end) {
         r.measure_to = now;
+        // The timer keeps ticking through the drain, which is when the tick-read sockets are read.
         drain_until = now + DRAIN_NS;
-        struct itimerspec once = {.it_interval = {0, 0}, .it_value = {0, DRAIN_NS}};
-        timerfd_settime(tfd, 0, &once, NULL);
         continue;
       }
       // Due so far at an even rate; the send order cycles through every leg once per period.
@@ -515,14 +534,15 @@ int main(int argc, char **argv) {
     send_bufs[i][1] = 0;
   }
   int epfd = epoll_create1(EPOLL_CLOEXEC);
+  int rxfd = opt.kernel_stamps ? epoll_create1(EPOLL_CLOEXEC) : -1;
   int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (epfd < 0 || tfd < 0) die("epoll/timerfd");
+  if (epfd < 0 || tfd < 0 || (opt.kernel_stamps && rxfd < 0)) die("epoll/timerfd");
   struct epoll_event ev = {.events = EPOLLIN, .data.fd = tfd};
   if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev) < 0) die("epoll_ctl");
   for (int i = 0; i < 2 * opt.sockets; i++) {
     fds[i] = bind_socket();
     ev.data.fd = fds[i];
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0) die("epoll_ctl");
+    if (epoll_ctl(rxfd >= 0 ? rxfd : epfd, EPOLL_CTL_ADD, fds[i], &ev) < 0) die("epoll_ctl");
   }
   uint32_t *hist = calloc((size_t)opt.bins + 1, sizeof *hist);
   if (hist == NULL) die("calloc");
@@ -545,7 +565,7 @@ int main(int argc, char **argv) {
       printf("]}\n");
       fflush(stdout);
     } else {
-      run(&req, epfd, tfd, hist);
+      run(&req, epfd, rxfd, tfd, hist);
     }
   }
   free(line);

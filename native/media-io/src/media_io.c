@@ -2,22 +2,33 @@
  * Trunkline media I/O: the relay's UDP sockets, owned in C, with a fast path that forwards plain
  * RTP between the two legs of a stream without entering JavaScript.
  *
- * One instance per JavaScript environment (main thread or relay worker, napi instance data). It
- * runs in that thread's libuv loop: each socket has a uv_poll_t there, so there are no extra threads
- * and no locks (an epoll set of our own, polled through one uv_poll_t, was tried first: nested
- * epoll wake-ups came late, tens of ms at the 99th percentile). Per socket, JavaScript says (setForward)
- * which sources are accepted, where accepted RTP goes and which payload types C may forward as
- * they are; every other datagram (RTCP, events, unknown sources, anything JS must rewrite) is
- * handed to the JavaScript callback, which runs the full relay logic and sends through send().
+ * One instance per JavaScript environment (main thread or relay worker, napi instance data). Each
+ * instance has one I/O thread of its own, blocked in epoll_wait on all of its sockets, so that
+ * garbage collection, timers and other JavaScript work in the environment's loop never delay
+ * forwarding. (A uv_poll_t per socket in the loop did the same work but queued behind any JS stall,
+ * and an epoll set of our own polled through one uv_poll_t woke late, tens of ms at the 99th
+ * percentile.) Per socket, JavaScript says (setForward) which sources are accepted, where accepted
+ * RTP goes and which payload types C may forward as they are; every other datagram (RTCP, events,
+ * unknown sources, anything JS must rewrite) is queued for the JavaScript callback, which runs in the
+ * loop (woken by a uv_async_t), applies the full relay logic and sends through send().
+ *
+ * Locking: one mutex per instance guards the slot table, every socket's forwarding state and
+ * counters, and the JavaScript queue. The I/O thread holds it per socket it drains; JavaScript
+ * calls hold it briefly. Only the JavaScript thread binds, closes and frees sockets, so it reads a
+ * socket's fd (send, localAddress) without the lock.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,15 +42,32 @@
 /* Handles are slot index + generation * SLOT_SPAN, so a stale handle never reaches a reused slot. */
 #define SLOT_SPAN 1048576.0
 #define MAX_SLOTS 1048575
+/* Ready sockets taken per epoll_wait. */
+#define EVENTS 256
+/* epoll key of the eventfd that stops the I/O thread (socket keys have a generation below 2^31). */
+#define STOP_KEY UINT64_MAX
+/*
+ * Bytes of datagrams waiting for JavaScript; past it, new ones are dropped, as a socket's full
+ * receive buffer would drop them if JavaScript read the socket itself. 16 MB is seconds of every
+ * stream of a busy relay, so only a stalled loop reaches it.
+ */
+#define JS_QUEUE_BYTES (16u << 20)
 
 /* Per payload type flags set by JavaScript. */
 #define PT_FAST 1  /* forward in C: the JS processor would leave it as it is */
 #define PT_STATS 2 /* counts in the receive statistics (not events or comfort noise) */
 
 typedef struct io_instance io_instance;
+typedef struct io_socket io_socket;
 
-typedef struct io_socket {
-  uv_poll_t poll;
+/* A slot of the socket table: the fd and generation beside the pointer, so the fast path checks and uses the outgoing socket without touching its struct. */
+typedef struct slot {
+  io_socket *s;
+  int fd;
+  uint32_t gen;
+} slot;
+
+struct io_socket {
   io_instance *io;
   uint32_t idx;
   int fd;
@@ -62,30 +90,53 @@ typedef struct io_socket {
   double last_ms;
   /* Header of the last RTP packet C forwarded, so JS can continue its sequence (injected DTMF). */
   double fwd_ssrc, fwd_seq, fwd_ts, fwd_ms;
+  /* In the I/O thread's list of sockets it left unread (at the round limit) to come back to. */
+  int backlogged;
   rtp_stats stats;
-} io_socket;
+};
+
+/* A datagram waiting for JavaScript. */
+typedef struct js_packet {
+  struct js_packet *next;
+  double handle;
+  struct sockaddr_storage from;
+  size_t len;
+  uint8_t data[];
+} js_packet;
 
 struct io_instance {
   napi_env env;
   uv_loop_t *loop;
   napi_ref deliver;
   napi_async_context async;
-  io_socket **slots;
+  pthread_mutex_t lock;
+  /* Guarded by lock (written by the JavaScript thread only). */
+  slot *slots;
   uint32_t nslots;
   uint32_t *free_list;
   uint32_t nfree;
-  /* Poll handles not yet closed (uv_close is asynchronous); teardown waits for them. */
-  uint32_t live_handles;
-  int tearing_down;
-  double fast_packets;
+  uint32_t open_sockets;
   uint32_t generation;
+  int has_deliver;
+  /* Guarded by lock (written by the I/O thread). */
+  double fast_packets;
+  js_packet *queue_head, *queue_tail;
+  size_t queued_bytes;
+  double queue_drops;
+  /* Wakes the loop to hand queued datagrams to JavaScript; referenced while a socket is open. */
+  uv_async_t wake;
+  /* The I/O thread, started by the first bind. */
+  int thread_started;
+  pthread_t thread;
+  int epfd;
+  int stopfd;
   napi_async_cleanup_hook_handle cleanup_hook;
+  /* The I/O thread's receive buffers. */
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_storage names[BATCH];
   uint8_t bufs[BATCH][MAX_DATAGRAM];
 };
-
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -103,7 +154,7 @@ static io_socket *socket_of(io_instance *io, double handle) {
   uint32_t idx = (uint32_t)((uint64_t)handle % (uint64_t)SLOT_SPAN);
   uint32_t gen = (uint32_t)((uint64_t)handle / (uint64_t)SLOT_SPAN);
   if (idx >= io->nslots) return NULL;
-  io_socket *s = io->slots[idx];
+  io_socket *s = io->slots[idx].s;
   if (s == NULL || !s->open || s->gen != gen) return NULL;
   return s;
 }
@@ -203,8 +254,8 @@ static int forward(io_instance *io, io_socket *s, const uint8_t *p, size_t len, 
     s->drop_held++;
     return 1;
   }
-  io_socket *out = s->out_idx >= 0 && (uint32_t)s->out_idx < io->nslots ? io->slots[s->out_idx] : NULL;
-  if (!s->has_target || out == NULL || !out->open || out->gen != s->out_gen) {
+  const slot *out = s->out_idx >= 0 && (uint32_t)s->out_idx < io->nslots ? &io->slots[s->out_idx] : NULL;
+  if (!s->has_target || out == NULL || out->s == NULL || out->gen != s->out_gen) {
     s->drop_no_route++;
     return 1;
   }
@@ -223,68 +274,212 @@ static int forward(io_instance *io, io_socket *s, const uint8_t *p, size_t len, 
   return 1;
 }
 
-static void free_slot(io_instance *io, uint32_t idx) {
-  io->slots[idx] = NULL;
-  io->free_list[io->nfree++] = idx;
+/* The socket an epoll key names, if it is still the one registered under it (lock held). */
+static io_socket *socket_at(io_instance *io, uint64_t key) {
+  uint32_t idx = (uint32_t)(key & 0xffffffffu);
+  uint32_t gen = (uint32_t)(key >> 32);
+  if (idx >= io->nslots) return NULL;
+  const slot *e = &io->slots[idx];
+  return e->s != NULL && e->gen == gen ? e->s : NULL;
 }
 
-static void finish_teardown(io_instance *io);
-
-static void on_socket_closed(uv_handle_t *handle) {
-  io_socket *s = handle->data;
-  io_instance *io = s->io;
-  free(s);
-  io->live_handles--;
-  if (io->tearing_down && io->live_handles == 0) finish_teardown(io);
+/* Queues a copy of a datagram for JavaScript (lock held); 1 when queued. */
+static int enqueue(io_instance *io, double handle, const uint8_t *data, size_t len, const struct sockaddr_storage *from) {
+  if (!io->has_deliver) return 0; /* init() not called: nobody to hand it to */
+  if (io->queued_bytes + len > JS_QUEUE_BYTES) {
+    io->queue_drops++;
+    return 0;
+  }
+  js_packet *p = malloc(sizeof *p + len);
+  if (p == NULL) {
+    io->queue_drops++;
+    return 0;
+  }
+  p->next = NULL;
+  p->handle = handle;
+  p->from = *from;
+  p->len = len;
+  memcpy(p->data, data, len);
+  if (io->queue_tail != NULL) io->queue_tail->next = p;
+  else io->queue_head = p;
+  io->queue_tail = p;
+  io->queued_bytes += len;
+  return 1;
 }
 
-/* Stops polling, closes the fd and frees the slot now; the struct goes when libuv is done with it. */
-static void close_socket(io_instance *io, io_socket *s) {
-  if (!s->open) return;
-  s->open = 0;
-  uv_poll_stop(&s->poll);
-  close(s->fd);
-  s->fd = -1;
-  free_slot(io, s->idx);
-  uv_close((uv_handle_t *)&s->poll, on_socket_closed);
-}
-
-static void on_readable(uv_poll_t *handle, int status, int events) {
-  io_socket *s = handle->data;
-  io_instance *io = s->io;
-  if (!s->open || status < 0) return;
-  napi_env env = io->env;
-  napi_handle_scope scope = NULL;
-  napi_value fn = NULL, recv = NULL;
-  napi_callback_scope cscope = NULL;
-  double now = now_ms();
+/*
+ * Reads what one ready socket holds, at most ROUNDS batches so one flooded socket cannot starve the
+ * others (lock held); returns 1 when it may hold more. Sets *queued when a datagram went to JavaScript.
+ */
+#define ROUNDS 8
+static int drain_socket(io_instance *io, io_socket *s, double now, int *queued) {
   double h = (double)s->gen * SLOT_SPAN + (double)s->idx;
-  for (int round = 0; round < 8 && s->open; round++) {
+  for (int round = 0; round < ROUNDS; round++) {
     int m = recvmmsg(s->fd, io->msgs, BATCH, MSG_DONTWAIT, NULL);
-    if (m <= 0) break;
-    for (int i = 0; i < m && s->open; i++) {
+    if (m <= 0) return 0;
+    for (int i = 0; i < m; i++) {
       const uint8_t *p = io->bufs[i];
       size_t len = io->msgs[i].msg_len;
       if (io->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue; /* cannot happen at MAX_DATAGRAM */
       if (forward(io, s, p, len, &io->names[i], now)) continue;
-      if (io->deliver == NULL) continue; /* init() not called: nobody to hand it to */
-      if (fn == NULL) {
-        napi_open_handle_scope(env, &scope);
-        napi_get_reference_value(env, io->deliver, &fn);
-        napi_get_undefined(env, &recv);
-        napi_value resource;
-        napi_get_global(env, &resource);
-        /* A callback scope, so promises and nextTicks queued by the handler run after the batch. */
-        napi_open_callback_scope(env, resource, io->async, &cscope);
-      }
-      /* The handler may close or reconfigure this socket: s stays valid until its close callback. */
-      if (fn != NULL) deliver(io, fn, recv, h, p, len, &io->names[i]);
+      *queued |= enqueue(io, h, p, len, &io->names[i]);
     }
-    for (int i = 0; i < BATCH; i++) io->msgs[i].msg_hdr.msg_namelen = sizeof io->names[i];
-    if (m < BATCH) break;
+    for (int i = 0; i < m; i++) io->msgs[i].msg_hdr.msg_namelen = sizeof io->names[i];
+    /* A short batch means the kernel met an empty queue: the socket is drained. */
+    if (m < BATCH) return 0;
+  }
+  return 1;
+}
+
+/*
+ * Drains the socket an epoll key names, if it is still open; returns 1 when it must go on the
+ * backlog (it may hold more and is not there yet). from_backlog: the key was taken off it.
+ */
+static int service(io_instance *io, uint64_t key, int from_backlog, int *queued) {
+  double now = now_ms();
+  /* Per socket, so a JavaScript call waits for one socket's batch at most. */
+  pthread_mutex_lock(&io->lock);
+  io_socket *s = socket_at(io, key);
+  int add = 0;
+  if (s != NULL) {
+    if (from_backlog) s->backlogged = 0;
+    if (drain_socket(io, s, now, queued) && !s->backlogged) add = s->backlogged = 1;
+  }
+  pthread_mutex_unlock(&io->lock);
+  return add;
+}
+
+/* The I/O thread: waits for ready sockets and drains each, until the stop eventfd is written. */
+static void *io_thread(void *arg) {
+  io_instance *io = arg;
+  struct epoll_event events[EVENTS];
+  /* Sockets left with datagrams at the round limit: edge-triggered epoll will not report them again. */
+  uint64_t *backlog = NULL;
+  size_t nback = 0, capback = 0;
+  for (;;) {
+    int n = epoll_wait(io->epfd, events, EVENTS, nback > 0 ? 0 : -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    int stop = 0, queued = 0;
+    size_t kept = 0;
+    for (size_t i = 0; i < nback; i++) {
+      if (service(io, backlog[i], 1, &queued)) backlog[kept++] = backlog[i];
+    }
+    nback = kept;
+    for (int i = 0; i < n; i++) {
+      uint64_t key = events[i].data.u64;
+      if (key == STOP_KEY) {
+        stop = 1;
+        continue;
+      }
+      if (!service(io, key, 0, &queued)) continue;
+      if (nback == capback) {
+        size_t cap = capback == 0 ? EVENTS : capback * 2;
+        uint64_t *grown = realloc(backlog, cap * sizeof *grown);
+        if (grown == NULL) {
+          /* No room to remember it: read it to the end now instead. */
+          while (service(io, key, 1, &queued)) {
+          }
+          continue;
+        }
+        backlog = grown;
+        capback = cap;
+      }
+      backlog[nback++] = key;
+    }
+    if (queued) uv_async_send(&io->wake);
+    if (stop) break;
+  }
+  free(backlog);
+  return NULL;
+}
+
+/* Hands the queued datagrams to JavaScript, in the loop (the uv_async_t callback). */
+static void on_wake(uv_async_t *handle) {
+  io_instance *io = handle->data;
+  pthread_mutex_lock(&io->lock);
+  js_packet *list = io->queue_head;
+  io->queue_head = io->queue_tail = NULL;
+  io->queued_bytes = 0;
+  pthread_mutex_unlock(&io->lock);
+  if (list == NULL) return;
+  napi_env env = io->env;
+  napi_handle_scope scope = NULL;
+  napi_callback_scope cscope = NULL;
+  napi_value fn = NULL, recv = NULL, resource = NULL;
+  if (io->deliver != NULL && napi_open_handle_scope(env, &scope) == napi_ok) {
+    napi_get_reference_value(env, io->deliver, &fn);
+    napi_get_undefined(env, &recv);
+    napi_get_global(env, &resource);
+    /* A callback scope, so promises and nextTicks queued by the handler run after the batch. */
+    napi_open_callback_scope(env, resource, io->async, &cscope);
+  }
+  while (list != NULL) {
+    js_packet *p = list;
+    list = p->next;
+    /* The handler may close or reconfigure any socket; a closed one's handle is simply unknown to it. */
+    if (fn != NULL) deliver(io, fn, recv, p->handle, p->data, p->len, &p->from);
+    free(p);
   }
   if (cscope != NULL) napi_close_callback_scope(env, cscope);
   if (scope != NULL) napi_close_handle_scope(env, scope);
+}
+
+/* Starts the I/O thread and its epoll set; 0 or an errno. */
+static int start_thread(io_instance *io) {
+  if (io->thread_started) return 0;
+  io->epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (io->epfd < 0) return errno;
+  io->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = STOP_KEY};
+  if (io->stopfd < 0 || epoll_ctl(io->epfd, EPOLL_CTL_ADD, io->stopfd, &ev) < 0) {
+    int e = errno;
+    if (io->stopfd >= 0) close(io->stopfd);
+    close(io->epfd);
+    return e;
+  }
+  /* Signals stay with Node's threads: the I/O thread blocks them all. */
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int e = pthread_create(&io->thread, NULL, io_thread, io);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (e != 0) {
+    close(io->stopfd);
+    close(io->epfd);
+    return e;
+  }
+  pthread_setname_np(io->thread, "media-io");
+  io->thread_started = 1;
+  return 0;
+}
+
+static void stop_thread(io_instance *io) {
+  if (!io->thread_started) return;
+  uint64_t one = 1;
+  while (write(io->stopfd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+  pthread_join(io->thread, NULL);
+  io->thread_started = 0;
+  close(io->stopfd);
+  close(io->epfd);
+}
+
+/* Takes a socket out of the epoll set and the slot table, closes its fd and frees it (JavaScript thread). */
+static void close_socket(io_instance *io, io_socket *s) {
+  pthread_mutex_lock(&io->lock);
+  if (io->thread_started) epoll_ctl(io->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+  close(s->fd);
+  s->open = 0;
+  io->slots[s->idx] = (slot){NULL, -1, 0};
+  io->free_list[io->nfree++] = s->idx;
+  io->open_sockets--;
+  uint32_t left = io->open_sockets;
+  pthread_mutex_unlock(&io->lock);
+  free(s);
+  if (left == 0) uv_unref((uv_handle_t *)&io->wake);
 }
 
 /* ---- argument helpers ---- */
@@ -324,7 +519,47 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   if (io == NULL) return throw_error(env, "media-io instance missing");
   if (io->deliver != NULL) napi_delete_reference(env, io->deliver);
   napi_create_reference(env, argv[0], 1, &io->deliver);
+  pthread_mutex_lock(&io->lock);
+  io->has_deliver = 1;
+  pthread_mutex_unlock(&io->lock);
   return NULL;
+}
+
+/* Puts a new socket in a free slot and in the epoll set; 0 or an errno. */
+static int register_socket(io_instance *io, io_socket *s) {
+  pthread_mutex_lock(&io->lock);
+  uint32_t idx;
+  if (io->nfree > 0) {
+    idx = io->free_list[--io->nfree];
+  } else {
+    if (io->nslots % 1024 == 0) {
+      uint32_t cap = io->nslots + 1024;
+      slot *slots = realloc(io->slots, cap * sizeof *slots);
+      uint32_t *fl = realloc(io->free_list, cap * sizeof *fl);
+      if (slots != NULL) io->slots = slots;
+      if (fl != NULL) io->free_list = fl;
+      if (slots == NULL || fl == NULL) {
+        pthread_mutex_unlock(&io->lock);
+        return ENOMEM;
+      }
+    }
+    idx = io->nslots++;
+    io->slots[idx] = (slot){NULL, -1, 0};
+  }
+  s->gen = (++io->generation) % 2000000;
+  s->idx = idx;
+  /* Edge-triggered: the I/O thread reads a socket until EAGAIN or keeps it in its backlog, so a level-triggered re-check of every socket it read is not needed. */
+  struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.u64 = ((uint64_t)s->gen << 32) | idx};
+  if (epoll_ctl(io->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) {
+    int e = errno;
+    io->free_list[io->nfree++] = idx;
+    pthread_mutex_unlock(&io->lock);
+    return e;
+  }
+  io->slots[idx] = (slot){s, s->fd, s->gen};
+  io->open_sockets++;
+  pthread_mutex_unlock(&io->lock);
+  return 0;
 }
 
 /** bind(address, port, bufferBytes): a handle (>= 0), or minus the errno. */
@@ -341,6 +576,8 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   socklen_t alen = make_address(text, port, &addr);
   if (alen == 0 || port < 0 || port > 65535) return number(env, -EINVAL);
   if (io->nfree == 0 && io->nslots >= MAX_SLOTS) return number(env, -EMFILE);
+  int started = start_thread(io);
+  if (started != 0) return number(env, -started);
   int fd = socket(addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return number(env, -errno);
   if (addr.ss_family == AF_INET6) {
@@ -362,26 +599,6 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
     close(fd);
     return number(env, -ENOMEM);
   }
-  uint32_t idx;
-  if (io->nfree > 0) {
-    idx = io->free_list[--io->nfree];
-  } else {
-    if (io->nslots % 1024 == 0) {
-      uint32_t cap = io->nslots + 1024;
-      io_socket **slots = realloc(io->slots, cap * sizeof *slots);
-      uint32_t *fl = realloc(io->free_list, cap * sizeof *fl);
-      if (slots != NULL) io->slots = slots;
-      if (fl != NULL) io->free_list = fl;
-      if (slots == NULL || fl == NULL) {
-        free(s);
-        close(fd);
-        return number(env, -ENOMEM);
-      }
-    }
-    idx = io->nslots++;
-    io->slots[idx] = NULL;
-  }
-  s->gen = (++io->generation) % 2000000;
   s->fd = fd;
   s->open = 1;
   s->family = addr.ss_family;
@@ -389,20 +606,15 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   s->last_ms = -1;
   rtp_stats_reset(&s->stats, 8000);
   s->io = io;
-  s->idx = idx;
-  /* Like a bound dgram socket, the poll handle keeps the loop alive until the socket is closed. */
-  int e = uv_poll_init(io->loop, &s->poll, fd);
+  int e = register_socket(io, s);
   if (e != 0) {
     close(fd);
     free(s);
-    free_slot(io, idx);
-    return number(env, e);
+    return number(env, -e);
   }
-  s->poll.data = s;
-  io->slots[idx] = s;
-  io->live_handles++;
-  uv_poll_start(&s->poll, UV_READABLE, on_readable);
-  return number(env, (double)s->gen * SLOT_SPAN + (double)idx);
+  /* Like a bound dgram socket, an open socket keeps the loop alive until it is closed. */
+  if (io->open_sockets == 1) uv_ref((uv_handle_t *)&io->wake);
+  return number(env, (double)s->gen * SLOT_SPAN + (double)s->idx);
 }
 
 /** localAddress(handle): [address, port]. */
@@ -471,36 +683,49 @@ static napi_value js_set_forward(napi_env env, napi_callback_info info) {
   io_instance *io = instance_of(env);
   io_socket *s = socket_of(io, arg_number(env, argv[0], -1));
   if (s == NULL) return NULL;
+  /* Everything is read into locals first, so the I/O thread never sees half a configuration. */
   double out_handle = arg_number(env, argv[1], -1);
   io_socket *out = socket_of(io, out_handle);
-  if (out != NULL) {
-    s->out_idx = (int)((uint64_t)out_handle % (uint64_t)SLOT_SPAN);
-    s->out_gen = out->gen;
-  } else {
-    s->out_idx = -1;
-  }
-  s->has_target = arg_endpoint(env, argv[2], argv[3], &s->target, &s->target_len);
+  struct sockaddr_storage target, latched, signaled;
+  socklen_t target_len = 0;
+  int has_target = arg_endpoint(env, argv[2], argv[3], &target, &target_len);
   bool held = false;
   napi_get_value_bool(env, argv[4], &held);
-  s->held = held;
   bool demux = true;
   napi_get_value_bool(env, argv[10], &demux);
-  s->demux = demux;
-  s->has_latched = arg_endpoint(env, argv[5], argv[6], &s->latched, NULL);
-  s->has_signaled = arg_endpoint(env, argv[7], argv[8], &s->signaled, NULL);
+  int has_latched = arg_endpoint(env, argv[5], argv[6], &latched, NULL);
+  int has_signaled = arg_endpoint(env, argv[7], argv[8], &signaled, NULL);
   bool is_typed = false;
   napi_is_typedarray(env, argv[9], &is_typed);
-  s->fast = 0;
+  const void *flags = NULL;
   if (is_typed) {
     napi_typedarray_type type;
     size_t length;
     void *data;
     napi_get_typedarray_info(env, argv[9], &type, &length, &data, NULL, NULL);
-    if (type == napi_uint8_array && length >= 128) {
-      memcpy(s->pt_flags, data, 128);
-      s->fast = 1;
-    }
+    if (type == napi_uint8_array && length >= 128) flags = data;
   }
+  pthread_mutex_lock(&io->lock);
+  if (out != NULL) {
+    s->out_idx = (int)out->idx;
+    s->out_gen = out->gen;
+  } else {
+    s->out_idx = -1;
+  }
+  s->has_target = has_target;
+  if (has_target) {
+    s->target = target;
+    s->target_len = target_len;
+  }
+  s->held = held;
+  s->demux = demux;
+  s->has_latched = has_latched;
+  if (has_latched) s->latched = latched;
+  s->has_signaled = has_signaled;
+  if (has_signaled) s->signaled = signaled;
+  s->fast = flags != NULL;
+  if (flags != NULL) memcpy(s->pt_flags, flags, 128);
+  pthread_mutex_unlock(&io->lock);
   return NULL;
 }
 
@@ -509,8 +734,13 @@ static napi_value js_set_clock_rate(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_socket *s = socket_of(instance_of(env), arg_number(env, argv[0], -1));
-  if (s != NULL && !s->stats.started) s->stats.clock_rate = arg_number(env, argv[1], 8000);
+  io_instance *io = instance_of(env);
+  io_socket *s = socket_of(io, arg_number(env, argv[0], -1));
+  double rate = arg_number(env, argv[1], 8000);
+  if (s == NULL) return NULL;
+  pthread_mutex_lock(&io->lock);
+  if (!s->stats.started) s->stats.clock_rate = rate;
+  pthread_mutex_unlock(&io->lock);
   return NULL;
 }
 
@@ -519,13 +749,16 @@ static napi_value js_feed(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_socket *s = socket_of(instance_of(env), arg_number(env, argv[0], -1));
+  io_instance *io = instance_of(env);
+  io_socket *s = socket_of(io, arg_number(env, argv[0], -1));
   void *data;
   size_t len;
   if (s == NULL || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || len < 12) return NULL;
   const uint8_t *p = data;
-  if (!(s->pt_flags[p[1] & 0x7f] & PT_STATS)) return NULL;
-  rtp_stats_packet(&s->stats, be16(p + 2), be32(p + 4), now_ms(), (uint32_t)len);
+  double now = now_ms();
+  pthread_mutex_lock(&io->lock);
+  if (s->pt_flags[p[1] & 0x7f] & PT_STATS) rtp_stats_packet(&s->stats, be16(p + 2), be32(p + 4), now, (uint32_t)len);
+  pthread_mutex_unlock(&io->lock);
   return NULL;
 }
 
@@ -541,7 +774,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  io_socket *s = socket_of(instance_of(env), arg_number(env, argv[0], -1));
+  io_instance *io = instance_of(env);
+  io_socket *s = socket_of(io, arg_number(env, argv[0], -1));
   napi_value result;
   napi_typedarray_type type;
   size_t length = 0;
@@ -552,6 +786,9 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
     return result;
   }
   double *f = data;
+  pthread_mutex_lock(&io->lock);
+  /* Read under the lock: the I/O thread stamps before it takes it, so an age is never negative. */
+  double now = now_ms();
   f[F_RX_PACKETS] = s->rx_packets;
   f[F_RX_BYTES] = s->rx_bytes;
   f[F_FWD_PACKETS] = s->fwd_packets;
@@ -559,7 +796,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   f[F_DROP_HELD] = s->drop_held;
   f[F_DROP_NO_ROUTE] = s->drop_no_route;
   f[F_DROP_SEND_ERROR] = s->drop_send_error;
-  f[F_AGE_MS] = s->last_ms < 0 ? -1 : now_ms() - s->last_ms;
+  f[F_AGE_MS] = s->last_ms < 0 ? -1 : now - s->last_ms;
   f[F_RS_PACKETS] = (double)s->stats.packets;
   f[F_RS_BYTES] = (double)s->stats.bytes;
   f[F_RS_EXPECTED] = (double)rtp_stats_expected(&s->stats);
@@ -572,7 +809,8 @@ static napi_value js_stats(napi_env env, napi_callback_info info) {
   f[F_FWD_SSRC] = s->fwd_ssrc;
   f[F_FWD_SEQ] = s->fwd_seq;
   f[F_FWD_TS] = s->fwd_ts;
-  f[F_FWD_AGE_MS] = s->fwd_packets > 0 ? now_ms() - s->fwd_ms : -1;
+  f[F_FWD_AGE_MS] = s->fwd_packets > 0 ? now - s->fwd_ms : -1;
+  pthread_mutex_unlock(&io->lock);
   napi_get_boolean(env, true, &result);
   return result;
 }
@@ -583,45 +821,55 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   io_instance *io = instance_of(env);
-  double handle = arg_number(env, argv[0], -1);
-  io_socket *s = socket_of(io, handle);
-  if (s == NULL) return NULL;
-  close_socket(io, s);
+  io_socket *s = socket_of(io, arg_number(env, argv[0], -1));
+  if (s != NULL) close_socket(io, s);
   return NULL;
 }
 
 /** fastPackets(): datagrams this instance forwarded without JavaScript. */
 static napi_value js_fast_packets(napi_env env, napi_callback_info info) {
-  return number(env, instance_of(env)->fast_packets);
+  io_instance *io = instance_of(env);
+  pthread_mutex_lock(&io->lock);
+  double n = io->fast_packets;
+  pthread_mutex_unlock(&io->lock);
+  return number(env, n);
 }
 
-
-static void finish_teardown(io_instance *io) {
+static void finish_teardown(uv_handle_t *handle) {
+  io_instance *io = handle->data;
   napi_async_cleanup_hook_handle hook = io->cleanup_hook;
+  pthread_mutex_destroy(&io->lock);
   free(io->slots);
   free(io->free_list);
   free(io);
   napi_remove_async_cleanup_hook(hook);
 }
 
-/* Environment teardown (process exit or worker termination): close every socket, then free. */
+/* Environment teardown (process exit or worker termination): stop the thread, close every socket, then free. */
 static void on_cleanup(napi_async_cleanup_hook_handle hook, void *arg) {
   io_instance *io = arg;
   io->cleanup_hook = hook;
-  io->tearing_down = 1;
+  stop_thread(io);
   if (io->deliver != NULL) napi_delete_reference(io->env, io->deliver);
   io->deliver = NULL;
   if (io->async != NULL) napi_async_destroy(io->env, io->async);
   for (uint32_t i = 0; i < io->nslots; i++) {
-    if (io->slots[i] != NULL) close_socket(io, io->slots[i]);
+    if (io->slots[i].s != NULL) close_socket(io, io->slots[i].s);
   }
-  if (io->live_handles == 0) finish_teardown(io);
+  while (io->queue_head != NULL) {
+    js_packet *p = io->queue_head;
+    io->queue_head = p->next;
+    free(p);
+  }
+  uv_close((uv_handle_t *)&io->wake, finish_teardown);
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
   io_instance *io = calloc(1, sizeof *io);
   if (io == NULL) return throw_error(env, "media-io: out of memory");
   io->env = env;
+  io->epfd = -1;
+  io->stopfd = -1;
   for (int i = 0; i < BATCH; i++) {
     io->iov[i].iov_base = io->bufs[i];
     io->iov[i].iov_len = MAX_DATAGRAM;
@@ -632,11 +880,18 @@ static napi_value Init(napi_env env, napi_value exports) {
   }
   struct uv_loop_s *loop = NULL;
   napi_get_uv_event_loop(env, &loop);
-  if (loop == NULL) {
+  if (loop == NULL || pthread_mutex_init(&io->lock, NULL) != 0) {
     free(io);
     return throw_error(env, "media-io: no event loop");
   }
   io->loop = loop;
+  if (uv_async_init(loop, &io->wake, on_wake) != 0) {
+    pthread_mutex_destroy(&io->lock);
+    free(io);
+    return throw_error(env, "media-io: uv_async_init failed");
+  }
+  io->wake.data = io;
+  uv_unref((uv_handle_t *)&io->wake);
   napi_value name;
   napi_create_string_utf8(env, "trunkline:media-io", NAPI_AUTO_LENGTH, &name);
   napi_async_init(env, NULL, name, &io->async);

@@ -183,6 +183,37 @@ describe("native media I/O", { skip: native ? false : "addon not built" }, () =>
     }
   });
 
+  it("forwards while JavaScript is blocked: the fast path runs on the addon's own thread", async () => {
+    const relay = createMediaRelay({ address: HOST, portMin: 31990, portMax: 31999, io: "native" });
+    // The phone is a native socket too, because its send() is synchronous and the test must not yield.
+    const phone = await nativeIo()!.bind(HOST, 0, 0);
+    assert.notEqual(phone, "in-use");
+    if (phone === "in-use") return;
+    const gateway = await testPeer();
+    try {
+      const session = relay.createSession();
+      const toGateway = await session.offer("a", audioSdp(phone.address().port, "0 101", TE101));
+      const toPhone = await session.answer("b", audioSdp(gateway.port, "0 101", TE101));
+      session.start();
+      const toRelayA = readStreams(toPhone)[0]!.port;
+      assert.ok(readStreams(toGateway)[0]!.port > 0);
+      const packets = Array.from({ length: 5 }, (_, i) => rtp(300 + i, { ssrc: 0xb10c }));
+      const before = nativeFastPackets();
+      for (const p of packets) phone.send(p, toRelayA, HOST, () => {});
+      // A busy loop: the event loop gets no turn, so only a thread of the addon's own can forward.
+      const deadline = Date.now() + 2000;
+      while (nativeFastPackets() - before < packets.length && Date.now() < deadline) {
+        // spin
+      }
+      assert.equal(nativeFastPackets() - before, packets.length);
+      for (const p of packets) assert.deepEqual((await gateway.next()).msg, p);
+    } finally {
+      await phone.close();
+      await relay.close();
+      await gateway.close();
+    }
+  });
+
   it("reports a port taken by another socket as in use, so the allocator binds the next pair", async () => {
     const squatter = createSocket("udp4");
     await new Promise<void>((resolve) => squatter.bind(31980, HOST, () => resolve()));
