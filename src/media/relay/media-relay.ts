@@ -49,7 +49,7 @@ export interface RelaySettings {
 }
 
 /** The optional settings `from` sets, with the unset ones left out rather than undefined (a worker gets them as its init). */
-export function setRelaySettings(from: RelaySettings): Omit<RelaySettings, "address" | "portMin" | "portMax"> {
+export function optionalRelaySettings(from: RelaySettings): Omit<RelaySettings, "address" | "portMin" | "portMax"> {
   return {
     ...(from.advertiseAddress === undefined ? {} : { advertiseAddress: from.advertiseAddress }),
     ...(from.strict === undefined ? {} : { strict: from.strict }),

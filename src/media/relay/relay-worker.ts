@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { MediaRelayError, isMediaRelayError } from "./errors.ts";
-import { type MediaSession, createMediaRelay, setRelaySettings } from "./media-relay.ts";
+import { type MediaSession, createMediaRelay, optionalRelaySettings } from "./media-relay.ts";
 import type { RelayLogger } from "./relay-session.ts";
 import type { AnchoredReply, FromWorker, SessionReport, StreamPorts, ToWorker, WorkerError, WorkerRelayInit } from "./worker-protocol.ts";
 
@@ -40,7 +40,7 @@ const relay = createMediaRelay({
   portMax: init.portMax,
   logger,
   announceIo: false,
-  ...setRelaySettings(init),
+  ...optionalRelaySettings(init),
 });
 // Sessions whose call was answered: the ones whose quality is pushed.
 const started = new Set<string>();

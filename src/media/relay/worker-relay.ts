@@ -16,7 +16,7 @@ import type { SessionDescription } from "../../sdp/index.ts";
 import { MediaRelayError } from "./errors.ts";
 import { selectIo } from "./native-io.ts";
 import { dgramIo } from "./udp-io.ts";
-import { setRelaySettings, type MediaSessionEvent, type MediaSessionOptions, type OfferOptions, type RelaySettings, type StreamQuality } from "./media-relay.ts";
+import { optionalRelaySettings, type MediaSessionEvent, type MediaSessionOptions, type OfferOptions, type RelaySettings, type StreamQuality } from "./media-relay.ts";
 import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
 import type { LegName, RelayLogger } from "./relay-session.ts";
 import { type LegMediaOptions, DEFAULT_LEG_MEDIA } from "./stream-media.ts";
@@ -310,7 +310,7 @@ export function createWorkerMediaRelay(options: WorkerMediaRelayOptions): Worker
           portMax: range.portMax,
           reportIntervalMs: options.reportIntervalMs ?? DEFAULT_REPORT_INTERVAL_MS,
           debug,
-          ...setRelaySettings(options),
+          ...optionalRelaySettings(options),
         },
         logger,
       ),
