@@ -9,9 +9,11 @@ import { haveSipp, runSipp, type SippRun } from "../support/sipp.ts";
 import { stopAll } from "../support/processes.ts";
 import { freePort } from "../support/ports.ts";
 import { startCallHarness, until, type CallHarness } from "./call-harness.ts";
+import { poll } from "../support/until.ts";
 import { createMediaRelay, createWorkerMediaRelay, type MediaRelay, type WorkerMediaRelay } from "../../src/media/index.ts";
 import { relayMediaAnchor } from "../../src/call/index.ts";
 import { systemClock } from "../../src/lib/index.ts";
+import { sendDigit } from "../support/rtp-peer.ts";
 
 const skip = haveSipp() ? false : "sipp is not installed";
 const PORT_MIN = 41000;
@@ -79,7 +81,8 @@ async function sendRtp(socket: Socket, port: number, count: number, ssrc: number
 /** Sends 25 packets each way through the relay's ports for the two legs; most must arrive. */
 async function rtpBothWays(pbxMedia: Bound, gwMedia: Bound, aPort: number, bPort: number): Promise<void> {
   await Promise.all([sendRtp(pbxMedia.socket, aPort, 25, 0x1111), sendRtp(gwMedia.socket, bPort, 25, 0x2222)]);
-  await until(() => gwMedia.received.length >= 25 && pbxMedia.received.length >= 25, 2000);
+  // Not until(): a packet or two lost on a loaded machine is allowed, the counts below say how many came.
+  await poll(() => gwMedia.received.length >= 25 && pbxMedia.received.length >= 25, 2000);
   assert.ok(gwMedia.received.length >= 20, `gateway got ${gwMedia.received.length} RTP packets`);
   assert.ok(pbxMedia.received.length >= 20, `PBX got ${pbxMedia.received.length} RTP packets`);
 }
@@ -143,19 +146,7 @@ describe("media through the relay", { skip }, () => {
     await until(() => pbxMedia.received.some((m) => isEvent(m, 7)), 3000);
     assert.ok(pbxMedia.received.some((m) => isEvent(m, 7)), `PBX got ${pbxMedia.received.length} packets, none a digit-7 event\n${h.logLines.join("\n")}`);
     // Digit 5 as RFC 4733 events from the PBX reaches the carrier as SIP INFO (checked by the scenario).
-    for (let i = 0; i < 10; i++) {
-      const b = Buffer.alloc(16);
-      b[0] = 0x80;
-      b[1] = (i === 0 ? 0x80 : 0) | 101;
-      b.writeUInt16BE(100 + i, 2);
-      b.writeUInt32BE(16000, 4);
-      b.writeUInt32BE(0x3333, 8);
-      b[12] = 5;
-      b[13] = (i >= 7 ? 0x80 : 0) | 10;
-      b.writeUInt16BE(Math.min(i + 1, 8) * 160, 14);
-      pbxMedia.socket.send(b, aPort, "127.0.0.1");
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await sendDigit(pbxMedia.socket, aPort, 5, { firstSeq: 100, timestamp: 16000, ssrc: 0x3333, updates: 7 });
     await bothSucceeded(h, pbx, gw);
   });
 

@@ -20,6 +20,7 @@ import { createNgClient, createMediaRelay, isBencodeDict, type MediaRelay, type 
 import { relayMediaAnchor } from "../../src/call/index.ts";
 import { systemClock } from "../../src/lib/index.ts";
 import type { CallDetailRecord } from "../../src/ports/index.ts";
+import { sendDigit } from "../support/rtp-peer.ts";
 
 const skip = !haveSipp() ? "sipp is not installed" : !rtpengineInstalled() ? "rtpengine is not installed (scripts/test.sh installs Debian's rtpengine-daemon)" : false;
 // The scenarios check that SDP points at a port in 45000-45999: rtpengine gets the lower part.
@@ -258,19 +259,7 @@ describe("DTMF through rtpengine", { skip }, () => {
     assert.ok(aPort !== undefined, "rtpengine's port for the PBX");
     // A little audio first (rtpengine learns the stream), then digit 5: three updates and three end packets (RFC 4733 2.5.1.4).
     await sendRtp(pbxMedia.socket, aPort, 10, 0x5555, 0x30);
-    for (let i = 0; i < 6; i++) {
-      const b = Buffer.alloc(16);
-      b[0] = 0x80;
-      b[1] = (i === 0 ? 0x80 : 0) | 101;
-      b.writeUInt16BE(20 + i, 2);
-      b.writeUInt32BE(20 * 160, 4);
-      b.writeUInt32BE(0x5555, 8);
-      b[12] = 5;
-      b[13] = (i >= 3 ? 0x80 : 0) | 10;
-      b.writeUInt16BE(Math.min(i + 1, 4) * 160, 14);
-      pbxMedia.socket.send(b, aPort, "127.0.0.1");
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await sendDigit(pbxMedia.socket, aPort, 5, { firstSeq: 20, timestamp: 20 * 160, ssrc: 0x5555, updates: 3 });
     const [a, b] = await Promise.all([pbx.done(), gw.done()]);
     assert.equal(a.stats.successful, 1, a.output.slice(-2000));
     assert.equal(b.stats.successful, 1, `the carrier did not get digit 5 as INFO:\n${b.output.slice(-3000)}\n${rtpengine?.output().slice(-1500)}`);

@@ -76,6 +76,28 @@ export function rtp(seq: number, options: { ssrc?: number; timestamp?: number; p
   return b;
 }
 
+/**
+ * Sends one digit as RFC 4733 telephone-event packets (payload type 101) from `socket`, 20 ms
+ * apart: `updates` packets growing in duration, the first with the marker bit, then three end
+ * packets (2.5.1.4), all with the event's one timestamp.
+ */
+export async function sendDigit(socket: Socket, port: number, digit: number, o: { firstSeq: number; timestamp: number; ssrc: number; updates: number }): Promise<void> {
+  const total = o.updates + 3;
+  for (let i = 0; i < total; i++) {
+    const b = Buffer.alloc(16);
+    b[0] = 0x80;
+    b[1] = (i === 0 ? 0x80 : 0) | 101;
+    b.writeUInt16BE((o.firstSeq + i) & 0xffff, 2);
+    b.writeUInt32BE(o.timestamp >>> 0, 4);
+    b.writeUInt32BE(o.ssrc >>> 0, 8);
+    b[12] = digit;
+    b[13] = (i >= o.updates ? 0x80 : 0) | 10;
+    b.writeUInt16BE(Math.min(i + 1, o.updates + 1) * 160, 14);
+    socket.send(b, port, "127.0.0.1");
+    await sleep(20);
+  }
+}
+
 /** An empty RTCP receiver report (RFC 3550 6.4.2): V=2, RC=0, PT=201, length 1 word, SSRC. */
 export function rtcpRr(ssrc = 0x1234abcd): Buffer {
   const b = Buffer.alloc(8);
