@@ -1,6 +1,7 @@
 import { type Socket, createSocket } from "node:dgram";
 import { type LookupOneOptions, lookup as dnsLookup } from "node:dns";
 import { isIP } from "node:net";
+import type { ReceiveCounters } from "../quality.ts";
 import { MediaRelayError } from "./errors.ts";
 
 /** A transport address as the I/O layer sees it. */
@@ -48,18 +49,8 @@ export interface FastCounters {
   readonly droppedSendError: number;
   /** Milliseconds since C last accepted a packet here, or undefined. */
   readonly idleMs: number | undefined;
-  readonly rtp: {
-    readonly packets: number;
-    readonly bytes: number;
-    readonly expected: number;
-    readonly distinct: number;
-    readonly outOfOrder: number;
-    readonly duplicates: number;
-    readonly highestSequence: number;
-    /** RFC 3550 A.8, timestamp units. */
-    readonly jitter: number;
-    readonly clockRate: number;
-  };
+  /** C's RFC 3550 receive counters (jitter in timestamp units, A.8). */
+  readonly rtp: ReceiveCounters;
   /** The last RTP header C forwarded, so JavaScript can continue the sequence. */
   readonly lastForwarded: { readonly ssrc: number; readonly seq: number; readonly timestamp: number; readonly ageMs: number } | undefined;
 }
