@@ -193,6 +193,8 @@ export class Call {
   private aTransaction: ServerTransaction | null = null;
   /** The transaction user of every B-leg INVITE sent, let go of the call when it ends. */
   private attemptUsers: AttemptUser[] = [];
+  /** What a B-leg 2xx is answered with, also after the call ended (shared by its AttemptUsers). */
+  private readonly lateAnswers: LateAnswers;
   /** Attempts of the current batch still being set up (resolving, taking a channel). */
   private launching = 0;
   /** The outcome that speaks for the current batch once all of it failed (RFC 3261 16.7 style choice). */
@@ -245,6 +247,7 @@ export class Call {
       if (this.state !== "answered") this.end({ reason: `A-leg transaction failed (${failure.code})`, by: "system", status: 500, q850: 41 });
     };
     this.aTransaction = tx;
+    this.lateAnswers = { transactions: env.stack.transactions, log };
   }
 
   /** The call as the API lists it. */
@@ -497,7 +500,7 @@ export class Call {
   }
 
   private sendInvite(attempt: Attempt): void {
-    const user = new AttemptUser(this, attempt, this.env.stack.transactions);
+    const user = new AttemptUser(this, attempt, this.lateAnswers);
     this.attemptUsers.push(user);
     try {
       attempt.tx = this.env.stack.transactions.sendRequest(attempt.invite, attempt.send, user);
@@ -568,7 +571,8 @@ export class Call {
         this.log.info({ rseq }, "reliable provisional never PRACKed");
         return;
       }
-      void this.env.stack.transactions.sendStatelessResponse(res, this.a.context).catch(() => {});
+      // A failed resend is retried on the next tick; the last word is the PRACK timeout above.
+      this.env.stack.transactions.sendStatelessResponse(res, this.a.context).catch((error: unknown) => this.log.debug({ err: error, rseq }, "reliable provisional resend failed"));
       interval *= 2;
       this.timers.push(this.env.clock.schedule(interval, tick));
     };
@@ -583,15 +587,6 @@ export class Call {
   }
 
   /** Transaction-user input of an attempt (through AttemptUser). */
-  onAdditional2xx(attempt: Attempt, res: SipResponse): void {
-    additional2xx(this.env.stack.transactions, attempt, res);
-  }
-
-  private ackAndBye(attempt: Attempt, res: SipResponse, why: string): void {
-    ackAndBye(this.env.stack.transactions, attempt, res, why);
-  }
-
-  /** Transaction-user input of an attempt (through AttemptUser). */
   onFinal(attempt: Attempt, res: SipResponse, _tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
     attempt.gotResponse = true;
     attempt.timer?.cancel();
@@ -600,7 +595,7 @@ export class Call {
     const ok2xx = res.status >= 200 && res.status < 300;
     if (attempt.abandoned || this.state === "ended" || !this.active.includes(attempt)) {
       // A late answer to an attempt we gave up on (timeout, CANCEL race): it must not stay up unbilled.
-      if (ok2xx) this.ackAndBye(attempt, res, this.state === "ended" ? "Call ended" : "Attempt abandoned");
+      if (ok2xx) ackAndBye(this.lateAnswers, attempt, res, this.state === "ended" ? "Call ended" : "Attempt abandoned");
       return;
     }
     if (ok2xx) {
@@ -724,7 +719,7 @@ export class Call {
       const d = Dialog.asUac(attempt.invite, res);
       if (!d.ok) {
         this.log.warn({ code: d.error.code, target: attempt.target.label }, "2xx does not make a dialog");
-        this.ackAndBye(attempt, res, "Bad 2xx");
+        ackAndBye(this.lateAnswers, attempt, res, "Bad 2xx");
         attempt.hold?.release();
         this.cdr.attemptEnd(attempt.cdrIndex, "response", 502);
         this.end({ reason: `unusable 2xx from ${attempt.target.label}: ${d.error.detail}`, by: "system", status: 502 });
@@ -848,7 +843,8 @@ export class Call {
       this.end({ reason: `no ACK from ${sideName(side)} for 2xx`, by: "system", q850: 102 });
       return;
     }
-    void this.env.stack.transactions.sendStatelessResponse(pending.response, pending.context).catch(() => {});
+    // A failed resend is retried on the next tick; the last word is the 64*T1 limit above.
+    this.env.stack.transactions.sendStatelessResponse(pending.response, pending.context).catch((error: unknown) => this.log.debug({ err: error, side }, "2xx resend failed"));
     pending.interval = Math.min(pending.interval * 2, t2);
     pending.timer = this.env.clock.schedule(pending.interval, () => this.resend2xx(side, pending));
   }
@@ -869,7 +865,7 @@ export class Call {
         const attempt = this.attempt;
         if (side === "a" && attempt !== null && relay.invite === attempt.invite) await this.sendAckB(attempt, ackOut, relay.send);
         else await this.env.stack.transactions.sendAck(ackOut, relay.send);
-      })().catch(() => {});
+      })().catch((error: unknown) => this.log.warn({ err: error, side }, "ACK could not be relayed"));
     }
   }
 
@@ -1034,7 +1030,7 @@ export class Call {
           if (req.method === "INVITE" && ok2xx) {
             // Offer in the re-INVITE: ACK the far side now; an offerless re-INVITE waits for the answer in our peer's ACK.
             const relayAck = req.body.length === 0 ? { dialog, invite: out, send: target } : null;
-            if (relayAck === null) void this.env.stack.transactions.sendAck(buildAck(dialog, out), target).catch(() => {});
+            if (relayAck === null) sendAck(this.lateAnswers, buildAck(dialog, out), target);
             void respond(res).then((sent) => {
               // Accepted: our 2xx went out (the transaction keeps no copy), so we retransmit it until the ACK.
               if (sent !== undefined && tx.state === "Accepted" && this.state !== "ended") this.expectAck(side, sent, tx.context, relayAck);
@@ -1053,7 +1049,7 @@ export class Call {
           }
         },
         onAdditional2xx: () => {
-          void this.env.stack.transactions.sendAck(buildAck(dialog, out), target).catch(() => {});
+          sendAck(this.lateAnswers, buildAck(dialog, out), target);
         },
       });
     } catch (error) {
@@ -1189,7 +1185,7 @@ class AttemptUser implements ClientTransactionUser {
   constructor(
     call: Call,
     private readonly attempt: Attempt,
-    private readonly transactions: SipStack["transactions"],
+    private readonly answers: LateAnswers,
   ) {
     this.call = call;
   }
@@ -1211,17 +1207,27 @@ class AttemptUser implements ClientTransactionUser {
   onFinal(res: SipResponse, tx: ClientTransaction, source: "network" | "timeout" | "transport"): void {
     if (this.call !== null) this.call.onFinal(this.attempt, res, tx, source);
     // A 2xx after the call ended (a CANCEL race) must not stay up unbilled.
-    else if (res.status >= 200 && res.status < 300) ackAndBye(this.transactions, this.attempt, res, "Call ended");
+    else if (res.status >= 200 && res.status < 300) ackAndBye(this.answers, this.attempt, res, "Call ended");
   }
 
+  /** A repeated 2xx gets the same ACK again (RFC 3261 13.2.2.4); another fork's 2xx is acknowledged and hung up. */
   onAdditional2xx(res: SipResponse): void {
-    if (this.call !== null) this.call.onAdditional2xx(this.attempt, res);
-    else additional2xx(this.transactions, this.attempt, res);
+    additional2xx(this.answers, this.attempt, res);
   }
 }
 
-/** A repeated 2xx gets the same ACK again (RFC 3261 13.2.2.4); another fork's 2xx is acknowledged and hung up. */
-function additional2xx(transactions: SipStack["transactions"], attempt: Attempt, res: SipResponse): void {
+/** What answering a B-leg 2xx needs, with or without its call: the stack's transactions and the call's log. */
+interface LateAnswers {
+  readonly transactions: SipStack["transactions"];
+  readonly log: CallLog;
+}
+
+/** Sends an ACK for a 2xx; a transport failure is logged (an ACK has no transaction to report it). */
+function sendAck(answers: LateAnswers, ack: SipRequest, send: SendTarget): void {
+  answers.transactions.sendAck(ack, send).catch((error: unknown) => answers.log.warn({ err: error }, "ACK for a 2xx could not be sent"));
+}
+
+function additional2xx(answers: LateAnswers, attempt: Attempt, res: SipResponse): void {
   const dialog = attempt.dialog;
   if (dialog !== null && res.to.params["tag"] === dialog.id.remoteTag) {
     // Not acknowledged yet (a late offer waits for the caller's ACK): that ACK will answer it.
@@ -1230,18 +1236,17 @@ function additional2xx(transactions: SipStack["transactions"], attempt: Attempt,
     // Rebuilt with the first ACK's Via, body and CSeq, it is that ACK again.
     const ack = buildAck(dialog, attempt.invite, sent.body.length > 0 ? { body: sent.body, contentType: sent.contentType ?? "application/sdp" } : {});
     ack.via = [sent.via];
-    void transactions.sendAck(ack, attempt.send).catch(() => {});
+    sendAck(answers, ack, attempt.send);
     return;
   }
-  ackAndBye(transactions, attempt, res, "another fork answered first");
+  ackAndBye(answers, attempt, res, "another fork answered first");
 }
 
 /** Acknowledges a 2xx nobody wants and hangs that dialog up at once. */
-function ackAndBye(transactions: SipStack["transactions"], attempt: Attempt, res: SipResponse, why: string): void {
+function ackAndBye(answers: LateAnswers, attempt: Attempt, res: SipResponse, why: string): void {
   const d = Dialog.asUac(attempt.invite, res);
   if (!d.ok) return;
-  const ack = buildAck(d.value, attempt.invite);
-  void transactions.sendAck(ack, attempt.send);
+  sendAck(answers, buildAck(d.value, attempt.invite), attempt.send);
   const bye = buildInDialogRequest(d.value, "BYE", { headers: [{ name: "Reason", value: `SIP;cause=200;text="${why}"` }] });
-  transactions.sendRequest(bye, attempt.send, { onFinal: () => {} });
+  answers.transactions.sendRequest(bye, attempt.send, { onFinal: () => {} });
 }
