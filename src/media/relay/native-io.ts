@@ -1,6 +1,5 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { constants } from "node:os";
+import { loadNativeAddon } from "../../lib/index.ts";
 import { MediaRelayError } from "./errors.ts";
 import type { DatagramHandler, FastCounters, FastForward, FastPath, RelayIo, RelaySocket, SocketAddress } from "./udp-io.ts";
 
@@ -56,11 +55,6 @@ const F = {
   fwdAgeMs: 20,
   count: 21,
 } as const;
-
-const ERRNO_EADDRINUSE = 98;
-const ERRNO_EACCES = 13;
-
-const ADDON_PATH = fileURLToPath(new URL("../../../native/media-io/build/Release/media_io.node", import.meta.url));
 
 let loaded: { addon: MediaIoAddon; io: RelayIo } | undefined;
 let loadError: string | undefined;
@@ -170,17 +164,12 @@ class NativeSocket implements RelaySocket, FastPath {
 
 function load(): { addon: MediaIoAddon; io: RelayIo } | undefined {
   if (loaded !== undefined || loadError !== undefined) return loaded;
-  if (!existsSync(ADDON_PATH)) {
-    loadError = `${ADDON_PATH} not built (npm install builds it; see scripts/build-native.mjs)`;
+  const r = loadNativeAddon<MediaIoAddon>("media-io", "media_io.node");
+  if (!r.ok) {
+    loadError = r.error;
     return undefined;
   }
-  let addon: MediaIoAddon;
-  try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as MediaIoAddon;
-  } catch (e) {
-    loadError = e instanceof Error ? e.message : String(e);
-    return undefined;
-  }
+  const addon = r.value;
   if (addon.statsFields !== F.count) {
     loadError = `addon reports ${addon.statsFields} stats fields, expected ${F.count}: rebuild it`;
     return undefined;
@@ -192,7 +181,7 @@ function load(): { addon: MediaIoAddon; io: RelayIo } | undefined {
     kind: "native",
     bind(address, port, bufferBytes) {
       const handle = addon.bind(address, port, bufferBytes);
-      if (handle === -ERRNO_EADDRINUSE || handle === -ERRNO_EACCES) return Promise.resolve("in-use");
+      if (handle === -constants.errno.EADDRINUSE || handle === -constants.errno.EACCES) return Promise.resolve("in-use");
       if (handle < 0) {
         return Promise.reject(new MediaRelayError("MEDIA_BIND_FAILED", `cannot bind ${address}:${port} (errno ${-handle})`));
       }

@@ -1,6 +1,5 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+import { getSystemErrorName } from "node:util";
+import { type Result, loadNativeAddon } from "../../lib/index.ts";
 import { TransportError, type Endpoint } from "./types.ts";
 import type { DatagramHandler, UdpListener } from "./udp-transport.ts";
 
@@ -18,58 +17,23 @@ interface SipIoAddon {
   close(id: number): void;
 }
 
-const ADDON_PATH = fileURLToPath(new URL("../../../native/sip-io/build/Release/sip_io.node", import.meta.url));
-
-// Linux errno values the addon returns negated.
-const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  1: "EPERM",
-  9: "EBADF",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  22: "EINVAL",
-  24: "EMFILE",
-  90: "EMSGSIZE",
-  97: "EAFNOSUPPORT",
-  98: "EADDRINUSE",
-  99: "EADDRNOTAVAIL",
-  101: "ENETUNREACH",
-  105: "ENOBUFS",
-  111: "ECONNREFUSED",
-  113: "EHOSTUNREACH",
-};
-
-function errnoName(errno: number): string {
-  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
-}
-
-/** An errno as a Node-style system error, so logs read the same as with node:dgram. */
+/** An errno the addon returned as a Node-style system error, so logs read the same as with node:dgram. */
 function systemError(errno: number, syscall: string): Error {
-  const name = errnoName(errno);
+  const name = getSystemErrorName(-errno);
   return Object.assign(new Error(`${syscall} ${name}`), { code: name, errno: -errno, syscall });
 }
 
-let addon: SipIoAddon | undefined;
-let loadError: string | undefined;
+let loaded: Result<SipIoAddon, string> | undefined;
 
-function load(): SipIoAddon | undefined {
-  if (addon !== undefined || loadError !== undefined) return addon;
-  if (!existsSync(ADDON_PATH)) {
-    loadError = `${ADDON_PATH} not built (npm install builds it; see scripts/build-native.mjs)`;
-    return undefined;
-  }
-  try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as SipIoAddon;
-  } catch (e) {
-    loadError = e instanceof Error ? e.message : String(e);
-  }
-  return addon;
+function load(): Result<SipIoAddon, string> {
+  loaded ??= loadNativeAddon<SipIoAddon>("sip-io", "sip_io.node");
+  return loaded;
 }
 
 /** Why the native SIP UDP addon does not load, or undefined when it does. */
 export function nativeUdpError(): string | undefined {
-  load();
-  return loadError;
+  const r = load();
+  return r.ok ? undefined : r.error;
 }
 
 // Sends resolve with this one settled promise: a queued datagram needs no promise of its own.
@@ -116,8 +80,9 @@ export function bindNativeUdp(
   onDatagram: DatagramHandler,
   onError: (error: TransportError) => void,
 ): Promise<UdpListener> {
-  const io = load();
-  if (io === undefined) return Promise.reject(new TransportError("ERR_TRANSPORT_BIND", `native SIP UDP I/O does not load: ${loadError}`));
+  const r = load();
+  if (!r.ok) return Promise.reject(new TransportError("ERR_TRANSPORT_BIND", `native SIP UDP I/O does not load: ${r.error}`));
+  const io = r.value;
   let listener: NativeUdpListener | undefined;
   const id = io.bind(
     address,
