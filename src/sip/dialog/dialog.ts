@@ -37,10 +37,6 @@ function tagOf(value: NameAddr): string | null {
   return typeof tag === "string" && tag.length > 0 ? tag : null;
 }
 
-function copyNameAddr(value: NameAddr): NameAddr {
-  return { displayName: value.displayName, uri: value.uri, params: { ...value.params } };
-}
-
 function withoutTag(value: NameAddr): NameAddr {
   // withoutParam builds without `delete` (which turns the object into a slow dictionary of ~250
   // bytes, and a dialog keeps two of these for the whole call); a From/To with only a tag (most
@@ -123,7 +119,7 @@ export class Dialog {
     const contact = response.contact[0];
     if (contact === undefined) return err({ code: "MISSING_CONTACT", detail: "response has no Contact" });
     const routeSet: NameAddr[] = [];
-    for (let i = response.recordRoute.length - 1; i >= 0; i--) routeSet.push(copyNameAddr(response.recordRoute[i]!));
+    for (let i = response.recordRoute.length - 1; i >= 0; i--) routeSet.push(response.recordRoute[i]!);
     return ok(
       new Dialog(
         "UAC",
@@ -166,7 +162,7 @@ export class Dialog {
           remoteUri: withoutTag(request.from),
           remoteTarget: contact.uri,
           localContact: response.contact[0] ?? null,
-          routeSet: request.recordRoute.map(copyNameAddr),
+          routeSet: [...request.recordRoute],
           localSeq: null,
           remoteSeq: request.cseq.seq,
           secure: options.secure ?? request.uri.scheme === "sips",
@@ -224,7 +220,7 @@ export class Dialog {
       if (creating) {
         this.state = "Confirmed";
         const routeSet: NameAddr[] = [];
-        for (let i = response.recordRoute.length - 1; i >= 0; i--) routeSet.push(copyNameAddr(response.recordRoute[i]!));
+        for (let i = response.recordRoute.length - 1; i >= 0; i--) routeSet.push(response.recordRoute[i]!);
         this.routeSet = routeSet;
       }
       if (TARGET_REFRESH.has(request.method)) {

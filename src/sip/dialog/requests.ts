@@ -17,10 +17,6 @@ function isSip(uri: Uri): uri is SipUri {
   return uri.scheme === "sip" || uri.scheme === "sips";
 }
 
-function copyNameAddr(value: NameAddr): NameAddr {
-  return { displayName: value.displayName, uri: value.uri, params: { ...value.params } };
-}
-
 /** A loose router puts `lr` in its URI (RFC 3261 16.4, 19.1.1). */
 export function isLooseRoute(route: NameAddr): boolean {
   return isSip(route.uri) && route.uri.params["lr"] !== undefined;
@@ -44,9 +40,9 @@ export function routeRequest(dialog: Dialog): { uri: Uri; route: NameAddr[] } {
   const routes = dialog.routeSet;
   const first = routes[0];
   if (first === undefined) return { uri: dialog.remoteTarget, route: [] };
-  if (isLooseRoute(first)) return { uri: dialog.remoteTarget, route: routes.map(copyNameAddr) };
+  if (isLooseRoute(first)) return { uri: dialog.remoteTarget, route: routes.slice() };
   const route: NameAddr[] = [];
-  for (let i = 1; i < routes.length; i++) route.push(copyNameAddr(routes[i]!));
+  for (let i = 1; i < routes.length; i++) route.push(routes[i]!);
   route.push({ displayName: null, uri: dialog.remoteTarget, params: {} });
   return { uri: asRequestUri(first.uri), route };
 }
@@ -66,7 +62,7 @@ function assemble(dialog: Dialog, method: string, seq: number, options: InDialog
     to,
     callId: dialog.id.callId,
     cseq: { seq, method },
-    contact: withContact && dialog.localContact !== null ? [copyNameAddr(dialog.localContact)] : [],
+    contact: withContact && dialog.localContact !== null ? [dialog.localContact] : [],
     contactWildcard: false,
     route,
     recordRoute: [],

@@ -1,20 +1,10 @@
 import { newTag } from "../../lib/index.ts";
-import { createResponse, type NameAddr, type SipRequest, type SipResponse, type Via } from "../message/index.ts";
+import { createResponse, type SipRequest, type SipResponse, type Via } from "../message/index.ts";
 
 const EMPTY = Buffer.alloc(0);
 
 /** RFC 3261 8.1.1.7: a branch starting with this cookie was made by an RFC 3261 element. */
 export const MAGIC_COOKIE = "z9hG4bK";
-
-/** Copies a name-addr so that a derived message never shares mutable params with its source. */
-export function copyNameAddr(value: NameAddr): NameAddr {
-  return { displayName: value.displayName, uri: value.uri, params: { ...value.params } };
-}
-
-/** Copies a Via value. */
-export function copyVia(value: Via): Via {
-  return { transport: value.transport, host: value.host, port: value.port, params: { ...value.params } };
-}
 
 /**
  * A copy of s that is one flat string of its own. A string cut out of a received message can
@@ -64,14 +54,14 @@ export function buildNon2xxAck(invite: SipRequest, response: SipResponse): SipRe
     kind: "request",
     method: "ACK",
     uri: invite.uri,
-    via: top === undefined ? [] : [copyVia(top)],
-    from: copyNameAddr(invite.from),
-    to: copyNameAddr(response.to),
+    via: top === undefined ? [] : [top],
+    from: invite.from,
+    to: response.to,
     callId: invite.callId,
     cseq: { seq: invite.cseq.seq, method: "ACK" },
     contact: [],
     contactWildcard: false,
-    route: invite.route.map(copyNameAddr),
+    route: invite.route,
     recordRoute: [],
     maxForwards: 70,
     contentType: null,
@@ -90,14 +80,14 @@ export function buildCancel(request: SipRequest, reason?: string): SipRequest {
     kind: "request",
     method: "CANCEL",
     uri: request.uri,
-    via: top === undefined ? [] : [copyVia(top)],
-    from: copyNameAddr(request.from),
-    to: copyNameAddr(request.to),
+    via: top === undefined ? [] : [top],
+    from: request.from,
+    to: request.to,
     callId: request.callId,
     cseq: { seq: request.cseq.seq, method: "CANCEL" },
     contact: [],
     contactWildcard: false,
-    route: request.route.map(copyNameAddr),
+    route: request.route,
     recordRoute: [],
     maxForwards: 70,
     contentType: null,
