@@ -143,6 +143,24 @@ function portOfTag(reply: NgReply, tag: string): number | undefined {
   return typeof port === "number" ? port : undefined;
 }
 
+/**
+ * A call from the PBX (127.0.4.1) through `s` to carrier alpha (SIPp with `uasScenario`), each with
+ * an RTP socket; resolves once it is answered, with rtpengine's query reply for it.
+ */
+async function alphaCall(p: Peers, s: TestServer, uasScenario: string, callDurationMs: number) {
+  const pbxMedia = await bind("127.0.4.1");
+  const gwMedia = await bind("127.0.2.1");
+  const common = { timeoutSec: 20, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
+  const gw = runSipp({ ...common, scenario: uasScenario, localAddress: "127.0.2.1", localPort: p.alpha, keys: { rtp: String(gwMedia.port) } });
+  const pbx = runSipp({ ...common, scenario: "rtpengine-uac.xml", remote: `127.0.0.1:${s.udp.port}`, localAddress: "127.0.4.1", localPort: p.pbx, keys: { rtp: String(pbxMedia.port), caller: "+15550300005" }, callDurationMs });
+  await until(() => s.handle.calls.activeCalls().some((c) => c.state === "answered"), 8000);
+  const call = s.handle.calls.activeCalls()[0];
+  assert.ok(call, "the call is up");
+  const q = await ng!.query({ "call-id": call.id });
+  assert.ok(q.ok, `rtpengine knows the call by its CDR id: ${JSON.stringify(q)}`);
+  return { pbxMedia, gwMedia, gw, pbx, call, reply: q.value };
+}
+
 async function closedCdr(s: TestServer, id: string): Promise<CallDetailRecord | undefined> {
   let cdr: CallDetailRecord | undefined;
   await poll(async () => {
@@ -158,18 +176,9 @@ describe("media through rtpengine (media.backend: rtpengine)", { skip }, () => {
     const p = await peers();
     server = await startServer(p, undefined, undefined);
     const s = server;
-    const pbxMedia = await bind("127.0.4.1");
-    const gwMedia = await bind("127.0.2.1");
-    const common = { timeoutSec: 20, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
-    const gw = runSipp({ ...common, scenario: "rtpengine-uas.xml", localAddress: "127.0.2.1", localPort: p.alpha, keys: { rtp: String(gwMedia.port) } });
-    const pbx = runSipp({ ...common, scenario: "rtpengine-uac.xml", remote: `127.0.0.1:${s.udp.port}`, localAddress: "127.0.4.1", localPort: p.pbx, keys: { rtp: String(pbxMedia.port), caller: "+15550300005" }, callDurationMs: 2500 });
-    await until(() => s.handle.calls.activeCalls().some((c) => c.state === "answered"), 8000);
-    const call = s.handle.calls.activeCalls()[0];
-    assert.ok(call, "the call is up");
-    const q = await ng!.query({ "call-id": call.id });
-    assert.ok(q.ok, `rtpengine knows the call by its CDR id: ${JSON.stringify(q)}`);
-    const aPort = portOfTag(q.value, "a");
-    const bPort = portOfTag(q.value, "b1");
+    const { pbxMedia, gwMedia, gw, pbx, call, reply } = await alphaCall(p, s, "rtpengine-uas.xml", 2500);
+    const aPort = portOfTag(reply, "a");
+    const bPort = portOfTag(reply, "b1");
     assert.ok(aPort !== undefined && aPort >= RTPENGINE_MIN && aPort <= RTPENGINE_MAX, `A-leg port ${aPort}`);
     assert.ok(bPort !== undefined && bPort >= RTPENGINE_MIN && bPort <= RTPENGINE_MAX, `B-leg port ${bPort}`);
     await Promise.all([sendRtp(pbxMedia.socket, aPort, 25, 0x1111, 0x10), sendRtp(gwMedia.socket, bPort, 25, 0x2222, 0x80)]);
@@ -244,18 +253,8 @@ describe("DTMF through rtpengine", { skip }, () => {
     await startDaemon([`--dtmf-log-dest=127.0.0.1:${dtmfLogPort}`]);
     const p = await peers();
     server = await startServer(p, { dtmf: "info" }, undefined, dtmfLogPort);
-    const s = server;
-    const pbxMedia = await bind("127.0.4.1");
-    const gwMedia = await bind("127.0.2.1");
-    const common = { timeoutSec: 20, calls: 1, service: "+15551230001", defaultBehaviors: "all,-bye" } as const;
-    const gw = runSipp({ ...common, scenario: "rtpengine-uas-info.xml", localAddress: "127.0.2.1", localPort: p.alpha, keys: { rtp: String(gwMedia.port) } });
-    const pbx = runSipp({ ...common, scenario: "rtpengine-uac.xml", remote: `127.0.0.1:${s.udp.port}`, localAddress: "127.0.4.1", localPort: p.pbx, keys: { rtp: String(pbxMedia.port), caller: "+15550300005" }, callDurationMs: 3000 });
-    await until(() => s.handle.calls.activeCalls().some((c) => c.state === "answered"), 8000);
-    const call = s.handle.calls.activeCalls()[0];
-    assert.ok(call, "the call is up");
-    const q = await ng!.query({ "call-id": call.id });
-    assert.ok(q.ok, JSON.stringify(q));
-    const aPort = portOfTag(q.value, "a");
+    const { pbxMedia, gw, pbx, reply } = await alphaCall(p, server, "rtpengine-uas-info.xml", 3000);
+    const aPort = portOfTag(reply, "a");
     assert.ok(aPort !== undefined, "rtpengine's port for the PBX");
     // A little audio first (rtpengine learns the stream), then digit 5: three updates and three end packets (RFC 4733 2.5.1.4).
     await sendRtp(pbxMedia.socket, aPort, 10, 0x5555, 0x30);
