@@ -49,6 +49,15 @@ const TICK_US = Number(process.env["BENCH_TICK_US"] ?? 250);
 // Arrival time for the C generator's latency: the kernel's receive stamp (default), so its own
 // wake-up delay on a busy machine is not counted, or "app": its clock when it reads the packet.
 const RX_STAMP = process.env["BENCH_RX_STAMP"] === "app" ? "app" : "kernel";
+// BENCH_PIN=<relay cpus>/<generator cpus> (taskset lists, e.g. 1/0): each relay (every thread of
+// it) and the generators get CPUs of their own, so "per core" means one core and the relays do not
+// share theirs with the load. Unset: the scheduler places everything.
+const PIN = parsePin(process.env["BENCH_PIN"]);
+// BENCH_REALTIME=<priority 1-99>: the relays forward under SCHED_FIFO at that priority (Trunkline's
+// media.realtimePriority, rtpengine's --scheduling=fifo --priority) and so do the generators, so
+// neither the load's timing nor the relay's waits depend on what else the scheduler runs. Unset:
+// everything on the normal scheduler. Needs root or CAP_SYS_NICE.
+const REALTIME = parseRealtime(process.env["BENCH_REALTIME"]);
 const GENERATOR_SOURCE = fileURLToPath(new URL("./media-gen/media-gen.c", import.meta.url));
 const GENERATOR_BUILD = fileURLToPath(new URL("./media-gen/build/", import.meta.url));
 
@@ -72,6 +81,49 @@ interface RunResult {
 }
 
 // ------------------------------------------------------------------ shared helpers
+
+function parsePin(text: string | undefined): { relay: string; generator: string } | undefined {
+  if (text === undefined || text === "") return undefined;
+  const m = /^([0-9,-]+)\/([0-9,-]+)$/.exec(text);
+  if (m === null) throw new Error(`BENCH_PIN must be <relay cpus>/<generator cpus>, as 1/0, not ${text}`);
+  return { relay: m[1]!, generator: m[2]! };
+}
+
+function parseRealtime(text: string | undefined): number | undefined {
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 99) throw new Error(`BENCH_REALTIME must be a priority from 1 to 99, not ${text}`);
+  return n;
+}
+
+/** Puts a process (a single-threaded generator) under SCHED_FIFO at priority. */
+function realtime(pid: number | undefined, priority: number | undefined): void {
+  if (pid === undefined || priority === undefined) return;
+  const r = spawnSync("chrt", ["-f", "-p", String(priority), String(pid)], { encoding: "utf8" });
+  if (r.error !== undefined || r.status !== 0) throw new Error(`chrt -f ${priority} ${pid} failed: ${r.error?.message ?? r.stderr.trim()}`);
+}
+
+/** Threads of a process under a real-time policy (SCHED_FIFO or SCHED_RR, field 41 of proc(5) stat), to show BENCH_REALTIME took. */
+function realtimeThreads(pid: number): number {
+  let n = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const policy = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+      if (policy === 1 || policy === 2) n++;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return n;
+}
+
+/** Moves every thread of a process (and the threads it starts later) to the given CPUs. */
+function pin(pid: number | undefined, cpus: string | undefined): void {
+  if (pid === undefined || cpus === undefined) return;
+  const r = spawnSync("taskset", ["-a", "-p", "-c", cpus, String(pid)], { encoding: "utf8" });
+  if (r.error !== undefined || r.status !== 0) throw new Error(`taskset ${cpus} ${pid} failed: ${r.error?.message ?? r.stderr.trim()}`);
+}
 
 // Every destination here is an IP literal: answering dgram's per-send lookup at once saves the
 // default dns.lookup's queued callback per packet (the relay's sockets do the same).
@@ -142,7 +194,10 @@ function generatorChild(binary: string | undefined): LineChannel {
   if (binary === undefined) return child("--generator");
   const args = ["--sockets", SOCKETS_PER_SIDE, "--bins", BINS, "--bin-us", BIN_US, "--pps", PPS_PER_LEG, "--size", PACKET_SIZE];
   args.push("--tick-us", TICK_US, "--rx-stamp", RX_STAMP, "--host", HOST);
-  return new LineChannel(spawn(binary, args.map(String), { stdio: ["pipe", "pipe", "inherit"] }));
+  const c = spawn(binary, args.map(String), { stdio: ["pipe", "pipe", "inherit"] });
+  pin(c.pid, PIN?.generator);
+  realtime(c.pid, REALTIME);
+  return new LineChannel(c);
 }
 
 /** Serves JSON-line requests on stdin/stdout until stdin ends. */
@@ -324,7 +379,23 @@ async function relayServer(kind: NodePeer): Promise<void> {
     // trunkline and trunkline-workers use the default I/O (native when the addon is built);
     // trunkline-dgram is the node:dgram fallback.
     const io = kind === "trunkline-dgram" ? ("dgram" as const) : ("auto" as const);
-    const options = { address: HOST, portMin: PORT_MIN, portMax: PORT_MAX, socketBufferBytes: 1 << 20, mediaTimeoutMs: 0, oneWayAfterMs: 0, io };
+    const options = {
+      address: HOST,
+      portMin: PORT_MIN,
+      portMax: PORT_MAX,
+      socketBufferBytes: 1 << 20,
+      mediaTimeoutMs: 0,
+      oneWayAfterMs: 0,
+      io,
+      ...(REALTIME === undefined || io === "dgram" ? {} : { realtimePriority: REALTIME }),
+      // A refused real-time priority must show, or the run would be mislabelled.
+      logger: {
+        debug: () => {},
+        info: () => {},
+        warn: (obj: object, msg: string) => console.error(`${kind}: ${msg} ${JSON.stringify(obj)}`),
+        error: (obj: object, msg: string) => console.error(`${kind}: ${msg} ${JSON.stringify(obj)}`),
+      },
+    };
     const relay = kind === "trunkline-workers" ? createWorkerMediaRelay({ ...options, workers: "auto" }) : createMediaRelay(options);
     if ("io" in relay) console.error(`${kind}: media I/O ${relay.io}`);
     const sessions: { close(): Promise<void> }[] = [];
@@ -375,6 +446,8 @@ interface StepResult {
   readonly generatorCpuPercent: number | undefined;
   /** Time the relay's threads waited for a CPU, as a percentage of the window (can pass 100 with several threads). */
   readonly waitPercent: number | undefined;
+  /** The relay's threads under a real-time policy during the step (only looked at with BENCH_REALTIME). */
+  readonly realtimeThreads: number | undefined;
 }
 
 interface PeerHandle {
@@ -384,7 +457,7 @@ interface PeerHandle {
   stop(): Promise<void>;
 }
 
-type RtpengineStarter = (opts: { portMin: number; portMax: number }) => Promise<
+type RtpengineStarter = (opts: { portMin: number; portMax: number; realtimePriority?: number }) => Promise<
   { createCall(aPort: number, bPort: number): Promise<{ aRelayPort: number; bRelayPort: number }>; stop(): Promise<void> } | undefined
 >;
 
@@ -416,10 +489,12 @@ async function startPeer(peer: Peer, rtpengine: RtpengineStarter | undefined, st
     // A fresh daemon per step, so calls of a step are all that run. Each gets the whole range (a
     // call takes 4 ports); the small offset keeps --port-min unique per step for the PID lookup.
     const portMin = RTPENGINE_PORT_MIN + 2 * stepIndex;
-    const engine = await rtpengine({ portMin, portMax: RTPENGINE_PORT_MAX });
+    const engine = await rtpengine({ portMin, portMax: RTPENGINE_PORT_MAX, ...(REALTIME === undefined ? {} : { realtimePriority: REALTIME }) });
     if (engine === undefined) return undefined;
+    const pid = rtpenginePid(portMin);
+    pin(pid, PIN?.relay);
     return {
-      pid: rtpenginePid(portMin),
+      pid,
       async calls(pairs) {
         const out: [number, number][] = [];
         for (let i = 0; i < pairs.length; i += 20) {
@@ -433,6 +508,7 @@ async function startPeer(peer: Peer, rtpengine: RtpengineStarter | undefined, st
   }
   const ch = child("--relay", peer);
   const { pid } = await ch.next<{ pid: number }>();
+  pin(pid, PIN?.relay);
   return {
     pid,
     calls: async (pairs) => (await ch.ask<{ relays: [number, number][] }>({ pairs })).relays,
@@ -449,6 +525,7 @@ async function runStep(peer: PeerHandle, generators: readonly { ch: LineChannel;
     return { g, socket, aPort: generators[g]!.a[socket]!, bPort: generators[g]!.b[socket]! };
   });
   const relays = await peer.calls(plan.map((p) => [p.aPort, p.bPort]));
+  const rtThreads = REALTIME === undefined || peer.pid === undefined ? undefined : realtimeThreads(peer.pid);
   const perGenerator = generators.map((_, g) =>
     plan.flatMap((p, i) => (p.g === g ? [{ socket: p.socket, aSendsTo: relays[i]![0], bSendsTo: relays[i]![1] }] : [])),
   );
@@ -487,6 +564,7 @@ async function runStep(peer: PeerHandle, generators: readonly { ch: LineChannel;
     cpuPer1000: cpu === undefined || sent === 0 ? undefined : (cpu / sent) * 1000,
     cpuPercent: cpu === undefined ? undefined : (cpu / (STEP_MS + 150)) * 100,
     waitPercent: waitStart === undefined || waitEnd === undefined ? undefined : ((waitEnd - waitStart) / (STEP_MS + 150)) * 100,
+    realtimeThreads: rtThreads,
     generatorCpuPercent:
       generatorCpuStart === undefined || generatorCpuEnd === undefined ? undefined : ((generatorCpuEnd - generatorCpuStart) / (STEP_MS + 150)) * 100,
   };
@@ -517,6 +595,12 @@ async function main(): Promise<void> {
     `${generatorCount(binary !== undefined)} generator processes, ${availableParallelism()} cores, workers: auto`,
   );
   console.log(`load generator: ${generatorNote}`);
+  console.log(PIN === undefined ? "CPUs: not pinned (BENCH_PIN=<relay>/<generator> pins them)" : `CPUs: relays on ${PIN.relay}, generators on ${PIN.generator} (BENCH_PIN)`);
+  console.log(
+    REALTIME === undefined
+      ? "scheduling: normal (BENCH_REALTIME=<priority> runs relays and generators SCHED_FIFO)"
+      : `scheduling: relays' forwarding threads and generators SCHED_FIFO ${REALTIME} (BENCH_REALTIME; raw-dgram and trunkline-dgram have no such thread)`,
+  );
   if (rtpengine === undefined) console.log("rtpengine: not installed");
   const generators = await Promise.all(
     Array.from({ length: generatorCount(binary !== undefined) }, async () => {
@@ -550,7 +634,7 @@ async function main(): Promise<void> {
         console.log(
           `N=${String(n).padStart(5)} ${peer.padEnd(18)} loss ${(r.loss * 100).toFixed(3).padStart(7)}%`,
           `${peer === "direct" ? "latency" : "added"} p50 ${fmt(added(r.p50, direct?.p50), 3)} ms p99 ${fmt(added(r.p99, direct?.p99), 3)} ms`,
-          `cpu ${fmt(r.cpuPer1000, 3)} ms/1000 pkts (${fmt(r.cpuPercent, 0)}% of a core, waited ${fmt(r.waitPercent, 0)}% for one; generators ${fmt(r.generatorCpuPercent, 0)}%)${r.generatorLimited ? "  [generator could not keep the rate]" : ""}`,
+          `cpu ${fmt(r.cpuPer1000, 3)} ms/1000 pkts (${fmt(r.cpuPercent, 0)}% of a core, waited ${fmt(r.waitPercent, 0)}% for one; generators ${fmt(r.generatorCpuPercent, 0)}%)${r.realtimeThreads === undefined ? "" : ` [${r.realtimeThreads} SCHED_FIFO threads]`}${r.generatorLimited ? "  [generator could not keep the rate]" : ""}`,
         );
         if (r.loss >= LOSS_LIMIT || r.generatorLimited) failed.add(peer);
       }

@@ -226,6 +226,7 @@ export async function startTrunkline(config: Config, options: StartOptions = {})
         mediaTimeoutMs: config.media.timeoutSeconds * 1000,
         oneWayAfterMs: config.media.oneWayAudioSeconds * 1000,
         io: config.media.io,
+        ...(config.media.realtimePriority === undefined ? {} : { realtimePriority: config.media.realtimePriority }),
       };
       // Worker threads keep RTP off the signaling event loop; 0 relays on the main thread.
       const relay = config.media.workers === 0

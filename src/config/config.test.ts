@@ -146,6 +146,7 @@ describe("config errors name their path", () => {
     ["unknown storage driver", "storage: { driver: mysql }\n", 'test.yaml: storage.driver: expected one of "sqlite"'],
     ["empty storage path", "storage: { path: '' }\n", "test.yaml: storage.path: expected a file path"],
     ["unknown media I/O", "media: { io: fast }\n", 'test.yaml: media.io: expected one of "auto", "native", "dgram"'],
+    ["real-time priority above 99", "media: { realtimePriority: 100 }\n", "test.yaml: media.realtimePriority: expected a whole number from 1 to 99"],
     ["unknown REFER policy", "calls: { refer: maybe }\n", 'test.yaml: calls.refer: expected one of "reject", "pass"'],
     ["unknown digest algorithm", "calls: { digestAlgorithms: [MD5, SHA-1] }\n", 'test.yaml: calls.digestAlgorithms[1]: expected one of "MD5", "SHA-256"'],
     ["session timer below RFC 4028 floor", "calls: { sessionTimerSeconds: 30 }\n", "test.yaml: calls.sessionTimerSeconds: expected a whole number from 90 to 86400"],

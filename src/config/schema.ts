@@ -193,6 +193,10 @@ const mediaSchema = section({
   oneWayAudioSeconds: intRange(0, 3600).default(5),
   // Relay sockets: the native addon (plain RTP forwarded in C), node:dgram, or auto (native when built).
   io: oneOf(["auto", "native", "dgram"]).default("auto"),
+  // SCHED_FIFO priority (1-99) of the native I/O threads that forward RTP, so a busy relay core's
+  // other threads cannot hold packets for a scheduler time slice; unset: the normal scheduler.
+  // Needs CAP_SYS_NICE or LimitRTPRIO; refused, Trunkline warns and runs on.
+  realtimePriority: intRange(1, 99).optional(),
 }).refine((m) => m.portMin < m.portMax, { error: "must be smaller than portMax", path: ["portMin"] });
 
 // Per-call SIP capture: the ladder of every call is kept for retentionHours and can be sent to a

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <node_api.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -125,7 +126,7 @@ struct io_instance {
   double queue_drops;
   /* Wakes the loop to hand queued datagrams to JavaScript; referenced while a socket is open. */
   uv_async_t wake;
-  /* The I/O thread, started by the first bind. */
+  /* The I/O thread, started by the first bind (or setRealtime). */
   int thread_started;
   pthread_t thread;
   int epfd;
@@ -826,6 +827,25 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/**
+ * setRealtime(priority): runs the I/O thread under SCHED_FIFO at priority 1-99, or back under the
+ * normal scheduler for 0; 0 or the errno (EPERM without CAP_SYS_NICE or an RLIMIT_RTPRIO that
+ * allows it). Under the normal scheduler a busy I/O thread loses wake-up preemption to any thread
+ * that slept, and each such wait holds every stream's packets in the socket buffers for a time slice.
+ */
+static napi_value js_set_realtime(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  io_instance *io = instance_of(env);
+  double priority = argc < 1 ? -1 : arg_number(env, argv[0], -1);
+  if (io == NULL || priority < 0 || priority > 99 || priority != (int)priority) return number(env, EINVAL);
+  int e = start_thread(io);
+  if (e != 0) return number(env, e);
+  struct sched_param param = {.sched_priority = (int)priority};
+  return number(env, pthread_setschedparam(io->thread, priority > 0 ? SCHED_FIFO : SCHED_OTHER, &param));
+}
+
 /** fastPackets(): datagrams this instance forwarded without JavaScript. */
 static napi_value js_fast_packets(napi_env env, napi_callback_info info) {
   io_instance *io = instance_of(env);
@@ -909,6 +929,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"fastPackets", NULL, js_fast_packets, NULL, NULL, NULL, napi_default, NULL},
+      {"setRealtime", NULL, js_set_realtime, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   napi_value fields;

@@ -11,7 +11,7 @@ import {
 import { answerForOfferer, planCodecs, withTelephoneEvent, withoutTelephoneEvent } from "./codec-plan.ts";
 import { MediaRelayError } from "./errors.ts";
 import { type PortAllocator, createPortAllocator } from "./port-allocator.ts";
-import { selectIo, type MediaIoMode } from "./native-io.ts";
+import { selectIo, setNativeRealtime, type MediaIoMode } from "./native-io.ts";
 import { type QualitySink, createQualitySink, withNativeStats } from "./quality-sink.ts";
 import { dgramIo } from "./udp-io.ts";
 import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
@@ -46,6 +46,12 @@ export interface RelaySettings {
   readonly quality?: boolean;
   /** Relay sockets: the native addon (plain RTP forwarded in C), node:dgram, or auto (native when it loads). Default auto. */
   readonly io?: MediaIoMode;
+  /**
+   * Real-time (SCHED_FIFO) priority, 1-99, of the native I/O thread that forwards plain RTP; unset:
+   * the normal scheduler. Needs CAP_SYS_NICE or an RLIMIT_RTPRIO that allows it; refused, the relay
+   * runs on and warns.
+   */
+  readonly realtimePriority?: number;
 }
 
 /** The optional settings `from` sets, with the unset ones left out rather than undefined (a worker gets them as its init). */
@@ -59,6 +65,7 @@ export function optionalRelaySettings(from: RelaySettings): Omit<RelaySettings, 
     ...(from.socketBufferBytes === undefined ? {} : { socketBufferBytes: from.socketBufferBytes }),
     ...(from.quality === undefined ? {} : { quality: from.quality }),
     ...(from.io === undefined ? {} : { io: from.io }),
+    ...(from.realtimePriority === undefined ? {} : { realtimePriority: from.realtimePriority }),
   };
 }
 
@@ -200,12 +207,40 @@ const DTMF_INTERVAL_MS = 20;
 // RFC 3550 6.2: 5 s minimum report interval, randomized over 0.5-1.5 of it (6.3.1) so calls do not report in step.
 const RTCP_INTERVAL_MS = 5000;
 
+/** Throws MEDIA_BAD_OPTIONS unless priority is unset or a whole number from 1 to 99. */
+export function checkRealtimePriority(priority: number | undefined): void {
+  if (priority !== undefined && (!Number.isInteger(priority) || priority < 1 || priority > 99)) {
+    throw new MediaRelayError("MEDIA_BAD_OPTIONS", `realtimePriority must be a whole number from 1 to 99, got ${priority}`);
+  }
+}
+
+/**
+ * Puts this thread's native I/O thread under the real-time scheduler when asked; a refusal is a
+ * warning, not a failure. Returns whether it did, so close() can hand the thread back.
+ */
+function applyRealtime(priority: number | undefined, io: "native" | "dgram", logger: RelayLogger | undefined): boolean {
+  checkRealtimePriority(priority);
+  if (priority === undefined) return false;
+  if (io !== "native") {
+    logger?.warn({ realtimePriority: priority, io }, "media realtimePriority ignored: only the native media I/O thread can run real-time");
+    return false;
+  }
+  const refused = setNativeRealtime(priority);
+  if (refused === undefined) {
+    logger?.info({ realtimePriority: priority }, "media I/O thread runs real-time (SCHED_FIFO)");
+    return true;
+  }
+  logger?.warn({ realtimePriority: priority, error: refused }, "media I/O thread stays on the normal scheduler: real-time priority refused (needs CAP_SYS_NICE or LimitRTPRIO)");
+  return false;
+}
+
 /** Creates the media relay over a port range; throws MEDIA_BAD_OPTIONS for an unusable address or range. */
 export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const selected = selectIo(options.io ?? "auto", dgramIo);
   if (options.announceIo !== false) logger?.info({ io: selected.io.kind, ...(selected.reason === undefined ? {} : { reason: selected.reason }) }, "media relay I/O");
+  const realtime = applyRealtime(options.realtimePriority, selected.io.kind, logger);
   const allocator: PortAllocator = createPortAllocator({
     io: selected.io,
     address: options.address,
@@ -511,6 +546,9 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
       closed = true;
       await Promise.all([...sessions.values()].map((s) => s.close()));
       await allocator.close();
+      // The I/O thread outlives the relay (one per JavaScript thread): a later relay starts from normal scheduling.
+      const refused = realtime ? setNativeRealtime(0) : undefined;
+      if (refused !== undefined) logger?.warn({ error: refused }, "media I/O thread could not go back to the normal scheduler");
     },
   };
 }

@@ -5,6 +5,7 @@ import { createSocket } from "node:dgram";
 import { type MediaRelay, type MediaSession, createMediaRelay } from "./media-relay.ts";
 import { nativeFastPackets, nativeIo } from "./native-io.ts";
 import { createPortAllocator } from "./port-allocator.ts";
+import { mayRunRealtime, mediaIoThreads } from "../../../test/support/threads.ts";
 import { TE101, type TestPeer, audioSdp, rtcpRr, rtp, settle, testPeer, until } from "../../../test/support/rtp-peer.ts";
 
 const HOST = "127.0.0.1";
@@ -264,5 +265,49 @@ describe("media.io dgram", () => {
     } finally {
       await r.done();
     }
+  });
+});
+
+describe("media.realtimePriority", { skip: native ? false : "addon not built" }, () => {
+  const logger = () => {
+    const lines: { level: string; obj: object; msg: string }[] = [];
+    const at = (level: string) => (obj: object, msg: string) => void lines.push({ level, obj, msg });
+    return { lines, debug: at("debug"), info: at("info"), warn: at("warn") };
+  };
+
+  it("runs the I/O thread under SCHED_FIFO while the relay is open (or warns why not), and relays as before", async () => {
+    const log = logger();
+    const relay = createMediaRelay({ address: HOST, portMin: 36_400, portMax: 36_409, io: "native", realtimePriority: 7, logger: log });
+    const threads = mediaIoThreads();
+    assert.equal(threads.length, 1, "one I/O thread per JavaScript thread");
+    if (mayRunRealtime(7)) {
+      assert.deepEqual(threads[0], { policy: 1, priority: 7 });
+      assert.ok(log.lines.some((l) => l.level === "info" && /real-time/.test(l.msg)));
+    } else {
+      assert.deepEqual(threads[0], { policy: 0, priority: 0 });
+      assert.ok(log.lines.some((l) => l.level === "warn" && (l.obj as { error?: string }).error === "EPERM"), JSON.stringify(log.lines));
+    }
+    // Media still flows through the real-time thread.
+    const phone = await testPeer();
+    const gateway = await testPeer();
+    const session = relay.createSession();
+    const toGateway = await session.offer("a", audioSdp(phone.port, "0"));
+    const toPhone = await session.answer("b", audioSdp(gateway.port, "0"));
+    session.start();
+    await relayAll(phone, gateway, readStreams(toPhone)[0]!.port, [rtp(1, { ssrc: 0x1234 }), rtp(2, { ssrc: 0x1234, timestamp: 320 })]);
+    await relayAll(gateway, phone, readStreams(toGateway)[0]!.port, [rtp(9, { ssrc: 0x9876 })]);
+    await relay.close();
+    await Promise.all([phone.close(), gateway.close()]);
+    assert.deepEqual(mediaIoThreads(), [{ policy: 0, priority: 0 }], "closing the relay hands the thread back to the normal scheduler");
+  });
+
+  it("refuses a priority outside 1-99 and ignores one with node:dgram I/O, saying so", () => {
+    for (const bad of [0, 100, 2.5]) {
+      assert.throws(() => createMediaRelay({ address: HOST, portMin: 36_410, portMax: 36_419, realtimePriority: bad }), { code: "MEDIA_BAD_OPTIONS" });
+    }
+    const log = logger();
+    const relay = createMediaRelay({ address: HOST, portMin: 36_420, portMax: 36_429, io: "dgram", realtimePriority: 5, logger: log });
+    assert.ok(log.lines.some((l) => l.level === "warn" && /ignored/.test(l.msg)));
+    return relay.close();
   });
 });

@@ -1,4 +1,5 @@
 import { constants } from "node:os";
+import { getSystemErrorName } from "node:util";
 import { loadNativeAddon } from "../../lib/index.ts";
 import { MediaRelayError } from "./errors.ts";
 import type { DatagramHandler, FastCounters, FastForward, FastPath, RelayIo, RelaySocket, SocketAddress } from "./udp-io.ts";
@@ -27,6 +28,7 @@ interface MediaIoAddon {
   stats(handle: number, into: Float64Array): boolean;
   close(handle: number): void;
   fastPackets(): number;
+  setRealtime(priority: number): number;
   readonly statsFields: number;
 }
 
@@ -208,6 +210,18 @@ export function nativeIoError(): string | undefined {
 /** Datagrams this thread's addon forwarded without JavaScript (0 without the addon). */
 export function nativeFastPackets(): number {
   return load()?.addon.fastPackets() ?? 0;
+}
+
+/**
+ * Runs this thread's native I/O thread under SCHED_FIFO at priority (1-99), or under the normal
+ * scheduler for 0; undefined when done, else why not (no addon, or the errno name: EPERM without
+ * CAP_SYS_NICE or a high enough RLIMIT_RTPRIO).
+ */
+export function setNativeRealtime(priority: number): string | undefined {
+  const l = load();
+  if (l === undefined) return nativeIoError() ?? "native media I/O unavailable";
+  const e = l.addon.setRealtime(priority);
+  return e === 0 ? undefined : getSystemErrorName(-e);
 }
 
 /** Which relay I/O to use: native when asked or (auto) when it loads, else node:dgram. */

@@ -16,7 +16,7 @@ import type { SessionDescription } from "../../sdp/index.ts";
 import { MediaRelayError } from "./errors.ts";
 import { selectIo } from "./native-io.ts";
 import { dgramIo } from "./udp-io.ts";
-import { optionalRelaySettings, type MediaSessionEvent, type MediaSessionOptions, type OfferOptions, type RelaySettings, type StreamQuality } from "./media-relay.ts";
+import { checkRealtimePriority, optionalRelaySettings, type MediaSessionEvent, type MediaSessionOptions, type OfferOptions, type RelaySettings, type StreamQuality } from "./media-relay.ts";
 import type { MediaRelayControl, MediaSessionControl } from "./relay-control.ts";
 import type { LegName, RelayLogger } from "./relay-session.ts";
 import { type LegMediaOptions, DEFAULT_LEG_MEDIA } from "./stream-media.ts";
@@ -295,6 +295,7 @@ export function createWorkerMediaRelay(options: WorkerMediaRelayOptions): Worker
   if (!Number.isInteger(options.portMin) || !Number.isInteger(options.portMax) || options.portMin < 1 || options.portMax > 65535 || options.portMin >= options.portMax) {
     throw new MediaRelayError("MEDIA_BAD_OPTIONS", `bad media port range ${options.portMin}-${options.portMax}`);
   }
+  checkRealtimePriority(options.realtimePriority);
   const logger = options.logger;
   // Chosen here too, so media.io: native without the addon fails at start, and the choice is logged once, in order.
   const selected = selectIo(options.io ?? "auto", dgramIo);
