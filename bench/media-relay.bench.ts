@@ -58,6 +58,8 @@ const PIN = parsePin(process.env["BENCH_PIN"]);
 // neither the load's timing nor the relay's waits depend on what else the scheduler runs. Unset:
 // everything on the normal scheduler. Needs root or CAP_SYS_NICE.
 const REALTIME = parseRealtime(process.env["BENCH_REALTIME"]);
+// rtpengine's --num-threads (its media threads); unset: the test helper's 2.
+const RTPENGINE_THREADS = process.env["BENCH_RTPENGINE_THREADS"] === undefined ? undefined : Number(process.env["BENCH_RTPENGINE_THREADS"]);
 const GENERATOR_SOURCE = fileURLToPath(new URL("./media-gen/media-gen.c", import.meta.url));
 const GENERATOR_BUILD = fileURLToPath(new URL("./media-gen/build/", import.meta.url));
 
@@ -457,7 +459,7 @@ interface PeerHandle {
   stop(): Promise<void>;
 }
 
-type RtpengineStarter = (opts: { portMin: number; portMax: number; realtimePriority?: number }) => Promise<
+type RtpengineStarter = (opts: { portMin: number; portMax: number; realtimePriority?: number; threads?: number }) => Promise<
   { createCall(aPort: number, bPort: number): Promise<{ aRelayPort: number; bRelayPort: number }>; stop(): Promise<void> } | undefined
 >;
 
@@ -489,7 +491,12 @@ async function startPeer(peer: Peer, rtpengine: RtpengineStarter | undefined, st
     // A fresh daemon per step, so calls of a step are all that run. Each gets the whole range (a
     // call takes 4 ports); the small offset keeps --port-min unique per step for the PID lookup.
     const portMin = RTPENGINE_PORT_MIN + 2 * stepIndex;
-    const engine = await rtpengine({ portMin, portMax: RTPENGINE_PORT_MAX, ...(REALTIME === undefined ? {} : { realtimePriority: REALTIME }) });
+    const engine = await rtpengine({
+      portMin,
+      portMax: RTPENGINE_PORT_MAX,
+      ...(REALTIME === undefined ? {} : { realtimePriority: REALTIME }),
+      ...(RTPENGINE_THREADS === undefined ? {} : { threads: RTPENGINE_THREADS }),
+    });
     if (engine === undefined) return undefined;
     const pid = rtpenginePid(portMin);
     pin(pid, PIN?.relay);

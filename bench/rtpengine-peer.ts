@@ -40,9 +40,10 @@ function audioPort(sdp: string): number {
  * Starts rtpengine on 127.0.0.1 with the given RTP port range, its threads under SCHED_FIFO at
  * realtimePriority when given; undefined when it is not installed.
  */
-export async function startRtpenginePeer(opts: { portMin: number; portMax: number; realtimePriority?: number }): Promise<RtpenginePeer | undefined> {
+export async function startRtpenginePeer(opts: { portMin: number; portMax: number; realtimePriority?: number; threads?: number }): Promise<RtpenginePeer | undefined> {
   if (!rtpengineInstalled()) return undefined;
   const extraArgs = opts.realtimePriority === undefined ? [] : ["--scheduling=fifo", `--priority=${opts.realtimePriority}`];
+  if (opts.threads !== undefined) extraArgs.push(`--num-threads=${opts.threads}`);
   const daemon = await startRtpengine({ portMin: opts.portMin, portMax: opts.portMax, logLevel: 4, extraArgs });
   const ng = createNgClient({ address: daemon.address, port: daemon.ngPort, timeoutMs: 2000, retransmitMs: 250 });
   const calls: string[] = [];

@@ -900,9 +900,19 @@ static napi_value Init(napi_env env, napi_value exports) {
   }
   struct uv_loop_s *loop = NULL;
   napi_get_uv_event_loop(env, &loop);
-  if (loop == NULL || pthread_mutex_init(&io->lock, NULL) != 0) {
+  /*
+   * Priority inheritance: with setRealtime the I/O thread may wait on this lock for a JavaScript
+   * thread of normal priority, which must not then be kept off the CPU by other normal threads.
+   */
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+  int locked = pthread_mutex_init(&io->lock, &attr);
+  pthread_mutexattr_destroy(&attr);
+  if (loop == NULL || locked != 0) {
+    if (locked == 0) pthread_mutex_destroy(&io->lock);
     free(io);
-    return throw_error(env, "media-io: no event loop");
+    return throw_error(env, loop == NULL ? "media-io: no event loop" : "media-io: mutex init failed");
   }
   io->loop = loop;
   if (uv_async_init(loop, &io->wake, on_wake) != 0) {
