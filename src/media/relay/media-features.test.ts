@@ -437,7 +437,9 @@ describe("media features: SRTP, transcoding, DTMF interworking, quality", () => 
       await gateway!.send(answer(0x2222, toGatewaySr), relayForGateway);
       await until(() => call.qualityReport()?.a.received.rttMs !== undefined && call.qualityReport()?.b.received.rttMs !== undefined);
       const q = call.qualityReport()!;
-      assert.ok(expected >= 30 && expected <= 5030, `our SR left within the report interval (${expected})`);
+      // The timer may fire anywhere in a 500 ms step, even at its very end: then the SR is 30 ms old
+      // when answered, and the RTT is those 30 ms less the 10 ms the endpoint held it.
+      assert.ok(expected >= 20 && expected <= 5030, `our SR left within the report interval (${expected})`);
       assert.ok(Math.abs(q.a.received.rttMs! - expected) < 1, `rtt a ${q.a.received.rttMs}, expected ${expected}`);
       assert.ok(Math.abs(q.b.received.rttMs! - expected) < 1, `rtt b ${q.b.received.rttMs}, expected ${expected}`);
       assert.equal(phone!.pending() + gateway!.pending(), 0, "their reports were not forwarded");
