@@ -780,7 +780,20 @@ export class Call {
   private ackB(attempt: Attempt, body: Buffer | null, contentType?: string | null): void {
     if (attempt.dialog === null) return;
     const ack = buildAck(attempt.dialog, attempt.invite, body !== null && body.length > 0 ? { body, contentType: contentType ?? "application/sdp" } : {});
-    this.sendAckB(attempt, ack, attempt.send).catch((error: unknown) => this.log.warn({ err: error }, "ACK not sent"));
+    this.sendAckB(attempt, ack, attempt.send).catch((error: unknown) => this.ackFailed(attempt, error));
+  }
+
+  /**
+   * The callee's 2xx could not be acknowledged (its transport is gone, as a TCP peer that closed
+   * and no longer listens): it will stop retransmitting and hang up on its side (RFC 3261
+   * 13.3.1.4), so the call ends here on both legs now instead of holding its channels.
+   */
+  private ackFailed(attempt: Attempt, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.warn({ err: error }, "ACK not sent: ending the call");
+    if (this.attempt !== attempt || this.isEnded()) return;
+    this.cdr.trace("attempt", "error", `ACK to ${attempt.target.label} not sent: ${message}`);
+    this.end({ reason: `ACK to the callee could not be sent (${message})`, by: "system", status: 503, q850: 41 });
   }
 
   /** Sends the ACK for the attempt's 2xx and keeps what rebuilds it for a retransmitted 2xx. */
