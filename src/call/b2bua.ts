@@ -780,20 +780,25 @@ export class Call {
   private ackB(attempt: Attempt, body: Buffer | null, contentType?: string | null): void {
     if (attempt.dialog === null) return;
     const ack = buildAck(attempt.dialog, attempt.invite, body !== null && body.length > 0 ? { body, contentType: contentType ?? "application/sdp" } : {});
-    this.sendAckB(attempt, ack, attempt.send).catch((error: unknown) => this.ackFailed(attempt, error));
+    this.sendAckB(attempt, ack, attempt.send).catch((error: unknown) => this.ackFailed(error, "b", attempt));
   }
 
   /**
-   * The callee's 2xx could not be acknowledged (its transport is gone, as a TCP peer that closed
-   * and no longer listens): it will stop retransmitting and hang up on its side (RFC 3261
-   * 13.3.1.4), so the call ends here on both legs now instead of holding its channels.
+   * A 2xx could not be acknowledged on one leg (its transport is gone, as a TCP peer that closed
+   * and no longer listens): that side will stop retransmitting and hang up on its own (RFC 3261
+   * 13.3.1.4), so the call ends here on both legs now instead of holding its channels. `attempt`:
+   * the B-leg attempt the ACK was for, when it may no longer be the call's.
    */
-  private ackFailed(attempt: Attempt, error: unknown): void {
+  private ackFailed(error: unknown, to: Side, attempt: Attempt | null = this.attempt): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.log.warn({ err: error }, "ACK not sent: ending the call");
-    if (this.attempt !== attempt || this.isEnded()) return;
-    this.cdr.trace("attempt", "error", `ACK to ${attempt.target.label} not sent: ${message}`);
-    this.end({ reason: `ACK to the callee could not be sent (${message})`, by: "system", status: 503, q850: 41 });
+    if (this.attempt !== attempt || this.isEnded()) {
+      this.log.warn({ err: error, side: to }, "ACK not sent");
+      return;
+    }
+    this.log.warn({ err: error, side: to }, "ACK not sent: ending the call");
+    const party = to === "b" ? "callee" : "caller";
+    this.cdr.trace("attempt", "error", `ACK to the ${party}${to === "b" && attempt !== null ? ` (${attempt.target.label})` : ""} not sent: ${message}`);
+    this.end({ reason: `ACK to the ${party} could not be sent (${message})`, by: "system", status: 503, q850: 41 });
   }
 
   /** Sends the ACK for the attempt's 2xx and keeps what rebuilds it for a retransmitted 2xx. */
@@ -872,13 +877,19 @@ export class Call {
     if (relay !== null) {
       void (async () => {
         // The ACK's body answers an offer the 2xx carried: anchored like any answer.
-        const body = ack.body.length > 0 ? await this.env.media.answer(this.cdr.id, side, ack.body).catch(() => ack.body) : ack.body;
+        const body =
+          ack.body.length > 0
+            ? await this.env.media.answer(this.cdr.id, side, ack.body).catch((error: unknown) => {
+                this.log.warn({ err: error, side }, "media anchor failed on the ACK's answer; its SDP passes as it is");
+                return ack.body;
+              })
+            : ack.body;
         const ackOut = buildAck(relay.dialog, relay.invite, body.length > 0 ? { body, contentType: ack.contentType ?? "application/sdp" } : {});
         // Only the ACK of the attempt's own INVITE answers its 2xx retransmissions (not a re-INVITE's).
         const attempt = this.attempt;
         if (side === "a" && attempt !== null && relay.invite === attempt.invite) await this.sendAckB(attempt, ackOut, relay.send);
         else await this.env.stack.transactions.sendAck(ackOut, relay.send);
-      })().catch((error: unknown) => this.log.warn({ err: error, side }, "ACK could not be relayed"));
+      })().catch((error: unknown) => this.ackFailed(error, other(side)));
     }
   }
 
