@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startProcess, type RunningProcess } from "./processes.ts";
@@ -78,6 +78,8 @@ export function runSipp(o: SippOptions): SippRun {
     "-timeout", `${o.timeoutSec}s`,
     "-timeout_error",
     "-trace_stat", "-stf", statFile, "-fd", "1",
+    // Why a call failed (the message it did not expect) goes to <scenario>_<pid>_errors.log in dir.
+    "-trace_err",
     ...(o.calls !== undefined ? ["-m", String(o.calls)] : []),
     ...(o.rate !== undefined ? ["-r", String(o.rate)] : []),
     ...(o.ratePeriodMs !== undefined ? ["-rp", String(o.ratePeriodMs)] : []),
@@ -114,7 +116,12 @@ export function runSipp(o: SippOptions): SippRun {
     async done() {
       const code = await proc.exited;
       const stats = readStats();
-      const output = proc.output();
+      const errors = readdirSync(dir)
+        .filter((f) => f.endsWith("_errors.log"))
+        .map((f) => readFileSync(join(dir, f), "utf8"))
+        .join("");
+      // A failure's own words first: the output is usually cut to its tail.
+      const output = proc.output() + (errors === "" ? "" : `\nSIPp error log (tail):\n${errors.slice(-3000)}`);
       rmSync(dir, { recursive: true, force: true });
       return { code, stats, output };
     },
