@@ -219,7 +219,6 @@ export function checkRealtimePriority(priority: number | undefined): void {
  * warning, not a failure. Returns whether it did, so close() can hand the thread back.
  */
 function applyRealtime(priority: number | undefined, io: "native" | "dgram", logger: RelayLogger | undefined): boolean {
-  checkRealtimePriority(priority);
   if (priority === undefined) return false;
   if (io !== "native") {
     logger?.warn({ realtimePriority: priority, io }, "media realtimePriority ignored: only the native media I/O thread can run real-time");
@@ -240,7 +239,7 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
   const logger = options.logger;
   const selected = selectIo(options.io ?? "auto", dgramIo);
   if (options.announceIo !== false) logger?.info({ io: selected.io.kind, ...(selected.reason === undefined ? {} : { reason: selected.reason }) }, "media relay I/O");
-  const realtime = applyRealtime(options.realtimePriority, selected.io.kind, logger);
+  checkRealtimePriority(options.realtimePriority);
   const allocator: PortAllocator = createPortAllocator({
     io: selected.io,
     address: options.address,
@@ -248,6 +247,8 @@ export function createMediaRelay(options: MediaRelayOptions): MediaRelay {
     portMax: options.portMax,
     ...(options.socketBufferBytes === undefined ? {} : { socketBufferBytes: options.socketBufferBytes }),
   });
+  // Last, once nothing else can refuse the options: a relay that was never created hands nothing back.
+  const realtime = applyRealtime(options.realtimePriority, selected.io.kind, logger);
   const advertise = options.advertiseAddress ?? options.address;
   const sessions = new Map<string, MediaSession>();
   let closed = false;
