@@ -54,12 +54,12 @@ const RX_STAMP = process.env["BENCH_RX_STAMP"] === "app" ? "app" : "kernel";
 // share theirs with the load. Unset: the scheduler places everything.
 const PIN = parsePin(process.env["BENCH_PIN"]);
 // BENCH_REALTIME=<priority 1-99>: the relays forward under SCHED_FIFO at that priority (Trunkline's
-// media.realtimePriority, rtpengine's --scheduling=fifo --priority) and so do the generators, so
-// neither the load's timing nor the relay's waits depend on what else the scheduler runs. Unset:
-// everything on the normal scheduler. Needs root or CAP_SYS_NICE.
+// media.realtimePriority, rtpengine's --scheduling=fifo --priority) and so does the C generator,
+// so neither the load's timing nor the relay's waits depend on what else the scheduler runs.
+// Unset: everything on the normal scheduler. Needs root or CAP_SYS_NICE.
 const REALTIME = parseRealtime(process.env["BENCH_REALTIME"]);
 // rtpengine's --num-threads (its media threads); unset: the test helper's 2.
-const RTPENGINE_THREADS = process.env["BENCH_RTPENGINE_THREADS"] === undefined ? undefined : Number(process.env["BENCH_RTPENGINE_THREADS"]);
+const RTPENGINE_THREADS = parseCount("BENCH_RTPENGINE_THREADS");
 const GENERATOR_SOURCE = fileURLToPath(new URL("./media-gen/media-gen.c", import.meta.url));
 const GENERATOR_BUILD = fileURLToPath(new URL("./media-gen/build/", import.meta.url));
 
@@ -91,6 +91,14 @@ function parsePin(text: string | undefined): { relay: string; generator: string 
   return { relay: m[1]!, generator: m[2]! };
 }
 
+function parseCount(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === "") return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number from 1, not ${text}`);
+  return n;
+}
+
 function parseRealtime(text: string | undefined): number | undefined {
   if (text === undefined || text === "") return undefined;
   const n = Number(text);
@@ -98,7 +106,7 @@ function parseRealtime(text: string | undefined): number | undefined {
   return n;
 }
 
-/** Puts a process (a single-threaded generator) under SCHED_FIFO at priority. */
+/** Puts a single-threaded process (the C generator) under SCHED_FIFO at priority. */
 function realtime(pid: number | undefined, priority: number | undefined): void {
   if (pid === undefined || priority === undefined) return;
   const r = spawnSync("chrt", ["-f", "-p", String(priority), String(pid)], { encoding: "utf8" });
@@ -193,7 +201,13 @@ function compileGenerator(): { path: string } | { why: string } {
 
 /** Starts one generator process: the compiled C one when given its path, else the Node one in this file. */
 function generatorChild(binary: string | undefined): LineChannel {
-  if (binary === undefined) return child("--generator");
+  if (binary === undefined) {
+    // Pinned but never real-time: a Node process under SCHED_FIFO on a pinned CPU can stall on its
+    // own helper threads (a spinning waiter keeps the CPU from the thread it waits for).
+    const ch = child("--generator");
+    pin(ch.child.pid, PIN?.generator);
+    return ch;
+  }
   const args = ["--sockets", SOCKETS_PER_SIDE, "--bins", BINS, "--bin-us", BIN_US, "--pps", PPS_PER_LEG, "--size", PACKET_SIZE];
   args.push("--tick-us", TICK_US, "--rx-stamp", RX_STAMP, "--host", HOST);
   const c = spawn(binary, args.map(String), { stdio: ["pipe", "pipe", "inherit"] });
@@ -606,7 +620,7 @@ async function main(): Promise<void> {
   console.log(
     REALTIME === undefined
       ? "scheduling: normal (BENCH_REALTIME=<priority> runs relays and generators SCHED_FIFO)"
-      : `scheduling: relays' forwarding threads and generators SCHED_FIFO ${REALTIME} (BENCH_REALTIME; raw-dgram and trunkline-dgram have no such thread)`,
+      : `scheduling: relays' forwarding threads${binary === undefined ? "" : " and the C generator"} SCHED_FIFO ${REALTIME} (BENCH_REALTIME; raw-dgram and trunkline-dgram have no such thread)`,
   );
   if (rtpengine === undefined) console.log("rtpengine: not installed");
   const generators = await Promise.all(
