@@ -4,8 +4,10 @@
 // 2xx that cannot be acknowledged ends the call on both legs.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type Server, type Socket, connect, createServer } from "node:net";
+import { type Socket, connect } from "node:net";
 import { freePort } from "../support/ports.ts";
+import { pause, tcpServerPeer } from "../support/transport-peers.ts";
+import { until } from "../support/until.ts";
 import { callHarnessPerTest, skipWithoutSipp as skip } from "./call-harness.ts";
 import type { Provisioning } from "../../src/domain/index.ts";
 
@@ -17,52 +19,38 @@ const harness = callHarnessPerTest();
  * request's connection is gone, RFC 3261 18.2.2). The ACK then has nowhere to go: the gateway
  * address refuses the connection it needs.
  */
-async function vanishingCarrier(address: string): Promise<{ port: number; invites: () => number; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  let invites = 0;
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    let pending = "";
-    socket.on("data", (chunk) => {
-      pending += chunk.toString("latin1");
-      const headEnd = pending.indexOf("\r\n\r\n");
-      if (headEnd < 0) return;
-      const head = pending.slice(0, headEnd);
-      const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0);
-      if (pending.length < headEnd + 4 + length || !head.startsWith("INVITE ") || invites > 0) return;
-      invites++;
-      const lines = head.split("\r\n");
-      const sentBy = /^via:\s*SIP\/2\.0\/TCP\s+([^;:\s]+):(\d+)/i.exec(lines.find((l) => /^via:/i.test(l))!)!;
-      const sdp = ["v=0", `o=carrier 1 1 IN IP4 ${address}`, "s=-", `c=IN IP4 ${address}`, "t=0 0", "m=audio 40000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", ""].join("\r\n");
-      const ok = [
-        "SIP/2.0 200 OK",
-        ...lines.filter((l) => /^(via|from|call-id|cseq):/i.test(l)),
-        `${lines.find((l) => /^to:/i.test(l))!};tag=carrier1`,
-        `Contact: <sip:carrier@${address}:${port};transport=tcp>`,
-        "Content-Type: application/sdp",
-        `Content-Length: ${Buffer.byteLength(sdp)}`,
-        "",
-        sdp,
-      ].join("\r\n");
-      socket.end();
-      server.close();
-      // Trunkline has seen the connection close by the time the answer comes on the new one.
-      setTimeout(() => {
-        const back = connect({ host: sentBy[1]!, port: Number(sentBy[2]), localAddress: address }, () => back.write(ok));
-        back.on("error", () => back.destroy());
-        sockets.add(back);
-      }, 200);
-    });
-    socket.on("error", () => socket.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, address, resolve));
-  const { port } = server.address() as { port: number };
+async function vanishingCarrier(address: string): Promise<{ port: number; answered: Promise<void>; close(): Promise<void> }> {
+  const peer = await tcpServerPeer(address);
+  let back: Socket | undefined;
+  const answered = (async () => {
+    await until(() => peer.connections.length > 0, 10_000, "the INVITE's connection");
+    const lines = (await peer.connections[0]!.reader.next(1, 10_000)).split("\r\n");
+    assert.match(lines[0]!, /^INVITE /);
+    const sentBy = /^via:\s*SIP\/2\.0\/TCP\s+([^;:\s]+):(\d+)/i.exec(lines.find((l) => /^via:/i.test(l))!)!;
+    const sdp = ["v=0", `o=carrier 1 1 IN IP4 ${address}`, "s=-", `c=IN IP4 ${address}`, "t=0 0", "m=audio 40000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", ""].join("\r\n");
+    const ok = [
+      "SIP/2.0 200 OK",
+      ...lines.filter((l) => /^(via|from|call-id|cseq):/i.test(l)),
+      `${lines.find((l) => /^to:/i.test(l))!};tag=carrier1`,
+      `Contact: <sip:carrier@${address}:${peer.port};transport=tcp>`,
+      "Content-Type: application/sdp",
+      `Content-Length: ${Buffer.byteLength(sdp)}`,
+      "",
+      sdp,
+    ].join("\r\n");
+    await peer.close();
+    // Trunkline has seen the connection close by the time the answer comes on the new one.
+    await pause(200);
+    back = connect({ host: sentBy[1]!, port: Number(sentBy[2]), localAddress: address });
+    back.on("error", () => back?.destroy());
+    back.write(ok);
+  })();
   return {
-    port,
-    invites: () => invites,
+    port: peer.port,
+    answered,
     close: async () => {
-      for (const s of sockets) s.destroy();
-      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      back?.destroy();
+      await peer.close();
     },
   };
 }
@@ -121,9 +109,8 @@ describe("transport errors", { skip }, () => {
       const h = await harness.start(alphaOverTcp(carrier.port, false));
       // The PBX is answered, then gets our BYE and answers it.
       const pbx = h.sipp("127.0.4.1", 0, "call-uac-wait-bye.xml");
-      await h.completed([pbx]);
+      await Promise.all([h.completed([pbx]), carrier.answered]);
       const cdr = await h.closedCdr();
-      assert.equal(carrier.invites(), 1);
       assert.equal(cdr.disposition, "answered");
       assert.match(cdr.endReason ?? "", /ACK to the callee could not be sent/);
       assert.ok(
