@@ -553,7 +553,7 @@ export class Call {
 
   private async relayToA(status: number, phrase: string, res: SipResponse, headers: HeaderField[]): Promise<SipResponse | null> {
     let body = res.body;
-    if (body.length > 0) body = await this.env.media.answer(this.cdr.id, "b", body).catch(() => res.body);
+    if (body.length > 0) body = await this.anchoredOr(body, this.env.media.answer(this.cdr.id, "b", body), `a ${res.status}`);
     if (this.isEnded() || this.a.finalSent) return null;
     return this.respondA(status, phrase, headers, body, res.contentType);
   }
@@ -760,10 +760,7 @@ export class Call {
     let body = res.body;
     // Late offer: the 2xx carries the callee's offer (anchored now), the caller's ACK the answer.
     if (body.length > 0) {
-      body = await (lateOffer ? this.env.media.offer(this.cdr.id, "b", body, this.mediaPolicy) : this.env.media.answer(this.cdr.id, "b", body)).catch((error: unknown) => {
-        this.log.warn({ err: error }, "media anchor failed on the 2xx; its SDP passes as it is");
-        return res.body;
-      });
+      body = await this.anchoredOr(body, lateOffer ? this.env.media.offer(this.cdr.id, "b", body, this.mediaPolicy) : this.env.media.answer(this.cdr.id, "b", body), "the 2xx");
     }
     if (this.isEnded()) return;
     this.env.media.started(this.cdr.id);
@@ -775,6 +772,17 @@ export class Call {
     if (response !== null) {
       this.expectAck("a", response, this.a.context, lateOffer && attempt.dialog !== null ? { dialog: attempt.dialog, invite: attempt.invite, send: attempt.send } : null);
     }
+  }
+
+  /**
+   * The body as the media anchor rewrote it, or as it came when the anchor fails (logged): the
+   * message still goes through, with media direct rather than the call lost.
+   */
+  private anchoredOr(body: Buffer, anchoring: Promise<Buffer>, what: string): Promise<Buffer> {
+    return anchoring.catch((error: unknown) => {
+      this.log.warn({ err: error }, `media anchor failed on ${what}; its SDP passes as it is`);
+      return body;
+    });
   }
 
   private ackB(attempt: Attempt, body: Buffer | null, contentType?: string | null): void {
@@ -877,13 +885,7 @@ export class Call {
     if (relay !== null) {
       void (async () => {
         // The ACK's body answers an offer the 2xx carried: anchored like any answer.
-        const body =
-          ack.body.length > 0
-            ? await this.env.media.answer(this.cdr.id, side, ack.body).catch((error: unknown) => {
-                this.log.warn({ err: error, side }, "media anchor failed on the ACK's answer; its SDP passes as it is");
-                return ack.body;
-              })
-            : ack.body;
+        const body = ack.body.length > 0 ? await this.anchoredOr(ack.body, this.env.media.answer(this.cdr.id, side, ack.body), "the ACK's answer") : ack.body;
         const ackOut = buildAck(relay.dialog, relay.invite, body.length > 0 ? { body, contentType: ack.contentType ?? "application/sdp" } : {});
         // Only the ACK of the attempt's own INVITE answers its 2xx retransmissions (not a re-INVITE's).
         const attempt = this.attempt;
@@ -1026,9 +1028,9 @@ export class Call {
     this.cdr.trace("relay", "info", `${req.method} from ${sideName(side)} passed to ${sideName(to)}`);
     const respond = async (res: SipResponse): Promise<SipResponse | undefined> => {
       let resBody = res.body;
-      if (isOffer && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.env.media.answer(this.cdr.id, to, resBody).catch(() => res.body);
+      if (isOffer && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.anchoredOr(resBody, this.env.media.answer(this.cdr.id, to, resBody), `the ${req.method}'s answer`);
       // An offerless re-INVITE: the 2xx carries the offer, the ACK (onAck) the answer.
-      else if (req.method === "INVITE" && req.body.length === 0 && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.env.media.offer(this.cdr.id, to, resBody).catch(() => res.body);
+      else if (req.method === "INVITE" && req.body.length === 0 && resBody.length > 0 && res.status >= 200 && res.status < 300) resBody = await this.anchoredOr(resBody, this.env.media.offer(this.cdr.id, to, resBody), "the re-INVITE's 2xx offer");
       const back = this.env.stack.response(req, res.status, res.reason, endToEndHeaders(res));
       const refresh = req.method === "INVITE" || req.method === "UPDATE";
       if (refresh && res.status >= 200 && res.status < 300) {
@@ -1054,7 +1056,7 @@ export class Call {
           if (req.method === "INVITE" && ok2xx) {
             // Offer in the re-INVITE: ACK the far side now; an offerless re-INVITE waits for the answer in our peer's ACK.
             const relayAck = req.body.length === 0 ? { dialog, invite: out, send: target } : null;
-            if (relayAck === null) sendAck(this.lateAnswers, buildAck(dialog, out), target);
+            if (relayAck === null) this.env.stack.transactions.sendAck(buildAck(dialog, out), target).catch((error: unknown) => this.ackFailed(error, to));
             void respond(res).then((sent) => {
               // Accepted: our 2xx went out (the transaction keeps no copy), so we retransmit it until the ACK.
               if (sent !== undefined && tx.state === "Accepted" && this.state !== "ended") this.expectAck(side, sent, tx.context, relayAck);
