@@ -22,6 +22,7 @@ import { availableParallelism } from "node:os";
 import { type Interface, createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { parseSdp, readStreams } from "../src/sdp/index.ts";
+import { threadScheduling } from "../test/support/threads.ts";
 
 const HOST = "127.0.0.1";
 const PACKET_SIZE = 172;
@@ -57,7 +58,7 @@ const PIN = parsePin(process.env["BENCH_PIN"]);
 // media.realtimePriority, rtpengine's --scheduling=fifo --priority) and so does the C generator,
 // so neither the load's timing nor the relay's waits depend on what else the scheduler runs.
 // Unset: everything on the normal scheduler. Needs root or CAP_SYS_NICE.
-const REALTIME = parseRealtime(process.env["BENCH_REALTIME"]);
+const REALTIME = parseCount("BENCH_REALTIME", 99);
 // rtpengine's --num-threads (its media threads); unset: the test helper's 2.
 const RTPENGINE_THREADS = parseCount("BENCH_RTPENGINE_THREADS");
 const GENERATOR_SOURCE = fileURLToPath(new URL("./media-gen/media-gen.c", import.meta.url));
@@ -91,18 +92,11 @@ function parsePin(text: string | undefined): { relay: string; generator: string 
   return { relay: m[1]!, generator: m[2]! };
 }
 
-function parseCount(name: string): number | undefined {
+function parseCount(name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === "") return undefined;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a whole number from 1, not ${text}`);
-  return n;
-}
-
-function parseRealtime(text: string | undefined): number | undefined {
-  if (text === undefined || text === "") return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 99) throw new Error(`BENCH_REALTIME must be a priority from 1 to 99, not ${text}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`${name} must be a whole number from 1${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ""}, not ${text}`);
   return n;
 }
 
@@ -111,21 +105,6 @@ function realtime(pid: number | undefined, priority: number | undefined): void {
   if (pid === undefined || priority === undefined) return;
   const r = spawnSync("chrt", ["-f", "-p", String(priority), String(pid)], { encoding: "utf8" });
   if (r.error !== undefined || r.status !== 0) throw new Error(`chrt -f ${priority} ${pid} failed: ${r.error?.message ?? r.stderr.trim()}`);
-}
-
-/** Threads of a process under a real-time policy (SCHED_FIFO or SCHED_RR, field 41 of proc(5) stat), to show BENCH_REALTIME took. */
-function realtimeThreads(pid: number): number {
-  let n = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-      const policy = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
-      if (policy === 1 || policy === 2) n++;
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return n;
 }
 
 /** Moves every thread of a process (and the threads it starts later) to the given CPUs. */
@@ -546,7 +525,8 @@ async function runStep(peer: PeerHandle, generators: readonly { ch: LineChannel;
     return { g, socket, aPort: generators[g]!.a[socket]!, bPort: generators[g]!.b[socket]! };
   });
   const relays = await peer.calls(plan.map((p) => [p.aPort, p.bPort]));
-  const rtThreads = REALTIME === undefined || peer.pid === undefined ? undefined : realtimeThreads(peer.pid);
+  // SCHED_FIFO or SCHED_RR: shows BENCH_REALTIME took.
+  const rtThreads = REALTIME === undefined || peer.pid === undefined ? undefined : threadScheduling(peer.pid).filter((t) => t.policy === 1 || t.policy === 2).length;
   const perGenerator = generators.map((_, g) =>
     plan.flatMap((p, i) => (p.g === g ? [{ socket: p.socket, aSendsTo: relays[i]![0], bSendsTo: relays[i]![1] }] : [])),
   );

@@ -1,24 +1,35 @@
-// What the kernel says of this process's threads: the native media I/O threads' scheduling, and
-// whether this process may ask for real-time scheduling at all.
+// What the kernel says of a process's threads: their names and scheduling (the native media I/O
+// threads' real-time priority), and whether this process may ask for real-time scheduling at all.
 import { readFileSync, readdirSync } from "node:fs";
 
-/** The scheduling policy (0 normal, 1 SCHED_FIFO) and real-time priority of each media-io thread of this process, by thread name (proc(5) stat fields 41 and 40). */
-export function mediaIoThreads(): { policy: number; priority: number }[] {
-  const out: { policy: number; priority: number }[] = [];
-  for (const tid of readdirSync("/proc/self/task")) {
-    let comm: string;
+/** A thread's name, scheduling policy (0 normal, 1 SCHED_FIFO, 2 SCHED_RR) and real-time priority. */
+export interface ThreadScheduling {
+  readonly name: string;
+  readonly policy: number;
+  readonly priority: number;
+}
+
+/** Every thread of a process (this one by default), from proc(5) stat fields 2, 40 and 41. */
+export function threadScheduling(pid: number | "self" = "self"): ThreadScheduling[] {
+  const out: ThreadScheduling[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
     try {
-      comm = readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
-      stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
     } catch {
       continue; // the thread ended meanwhile
     }
-    if (comm !== "media-io") continue;
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.push({ policy: Number(fields[38]), priority: Number(fields[37]) });
+    out.push({ name: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")), policy: Number(fields[38]), priority: Number(fields[37]) });
   }
   return out;
+}
+
+/** The scheduling policy and real-time priority of each media-io thread of this process. */
+export function mediaIoThreads(): { policy: number; priority: number }[] {
+  return threadScheduling()
+    .filter((t) => t.name === "media-io")
+    .map((t) => ({ policy: t.policy, priority: t.priority }));
 }
 
 /** Whether this process may use SCHED_FIFO at priority: CAP_SYS_NICE (bit 23 of CapEff) or a high enough RLIMIT_RTPRIO. */
